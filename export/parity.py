@@ -1,0 +1,130 @@
+"""Parity figures of an exported path against the PyTorch fp32 reference, and their gates.
+
+Figures are in the mesh's own units: 2D vertex error in input pixels (median, p99, max
+over visible vertices), depth error, visibility error and joint error. Gates (issue
+"Export"): fp32 paths max 2D error <= 0.01 px; fp16 paths median <= 0.1 px and
+max <= 0.5 px on visible vertices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+FP32_MAX_PX = 0.01
+FP16_MEDIAN_PX = 0.1
+FP16_MAX_PX = 0.5
+VISIBLE = 0.5
+
+# Gate each path by the arithmetic it runs in; int8 is reported, not gated (quantisation error
+# is a model-quality question that the evaluation answers, not a conversion bug).
+GATES = {"fp32": "fp32", "fp16": "fp16", "int8": None}
+
+
+@dataclass
+class PathParity:
+    """Agreement of one exported path with PyTorch fp32 over the golden inputs."""
+
+    path: str
+    arithmetic: str  # fp32 | fp16 | int8
+    inputs: int
+    visible_vertices: int
+    err2d_median_px: float
+    err2d_p99_px: float
+    err2d_max_px: float
+    err2d_max_all_px: float
+    depth_err_median_px: float
+    depth_err_max_px: float
+    visibility_err_max: float
+    joint_err_max_px: float
+    gate: str
+    passed: bool | None
+    failures: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        return asdict(self)
+
+
+def compare_outputs(
+    path: str,
+    arithmetic: str,
+    reference: list[dict[str, np.ndarray]],
+    candidate: list[dict[str, np.ndarray]],
+) -> PathParity:
+    """Compare per-input output dicts (vertices (1,V,3), visibility (1,V), joints (1,J,3))."""
+    if len(reference) != len(candidate) or not reference:
+        raise ValueError(f"{path}: {len(candidate)} candidate outputs for {len(reference)} reference inputs")
+    e2d_vis, e2d_all, ez, evis, ej = [], [], [], [], []
+    for ref, cand in zip(reference, candidate):
+        for name in ("vertices", "visibility", "joints"):
+            if np.shape(cand[name]) != np.shape(ref[name]):
+                got, want = np.shape(cand[name]), np.shape(ref[name])
+                raise ValueError(f"{path}: output {name} has shape {got}, expected {want}")
+        rv, cv = np.asarray(ref["vertices"], np.float64)[0], np.asarray(cand["vertices"], np.float64)[0]
+        d2 = np.linalg.norm(cv[:, :2] - rv[:, :2], axis=-1)
+        visible = np.asarray(ref["visibility"])[0] >= VISIBLE
+        e2d_all.append(d2)
+        e2d_vis.append(d2[visible])
+        ez.append(np.abs(cv[:, 2] - rv[:, 2]))
+        evis.append(np.abs(np.asarray(cand["visibility"], np.float64) - ref["visibility"]).ravel())
+        rj, cj = np.asarray(ref["joints"], np.float64)[0], np.asarray(cand["joints"], np.float64)[0]
+        ej.append(np.linalg.norm(cj[:, :2] - rj[:, :2], axis=-1))
+    vis = np.concatenate(e2d_vis)
+    all_ = np.concatenate(e2d_all)
+    # With no visible vertex (an untrained model can predict none), gate on all vertices instead.
+    gated = vis if vis.size else all_
+    res = PathParity(
+        path=path,
+        arithmetic=arithmetic,
+        inputs=len(reference),
+        visible_vertices=int(vis.size),
+        err2d_median_px=float(np.median(gated)),
+        err2d_p99_px=float(np.percentile(gated, 99)),
+        err2d_max_px=float(gated.max()),
+        err2d_max_all_px=float(all_.max()),
+        depth_err_median_px=float(np.median(np.concatenate(ez))),
+        depth_err_max_px=float(np.concatenate(ez).max()),
+        visibility_err_max=float(np.concatenate(evis).max()),
+        joint_err_max_px=float(np.concatenate(ej).max()),
+        gate=GATES.get(arithmetic) or "report only",
+        passed=None,
+    )
+    apply_gate(res)
+    return res
+
+
+def apply_gate(res: PathParity) -> None:
+    """Fill `passed` and `failures` from the gate of the path's arithmetic."""
+    gate = GATES.get(res.arithmetic)
+    if gate is None:
+        return
+    if not np.isfinite([res.err2d_max_px, res.depth_err_max_px, res.visibility_err_max]).all():
+        res.failures.append("non-finite outputs")
+    if gate == "fp32" and res.err2d_max_px > FP32_MAX_PX:
+        res.failures.append(f"max 2D error {res.err2d_max_px:.4f} px > {FP32_MAX_PX} px")
+    if gate == "fp16":
+        if res.err2d_median_px > FP16_MEDIAN_PX:
+            res.failures.append(f"median 2D error {res.err2d_median_px:.4f} px > {FP16_MEDIAN_PX} px")
+        if res.err2d_max_px > FP16_MAX_PX:
+            res.failures.append(f"max 2D error {res.err2d_max_px:.4f} px > {FP16_MAX_PX} px")
+    res.passed = not res.failures
+
+
+def markdown_table(rows: list[PathParity]) -> str:
+    """Markdown parity table, one row per path."""
+    lines = [
+        "| path | arithmetic | visible V | 2D median px | 2D p99 px | 2D max px | depth max px "
+        "| visibility max err | joints max px | gate |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        verdict = "n/a" if r.passed is None else ("pass" if r.passed else "FAIL: " + "; ".join(r.failures))
+        lines.append(
+            f"| {r.path} | {r.arithmetic} | {r.visible_vertices} | {r.err2d_median_px:.4f} | {r.err2d_p99_px:.4f} "
+            f"| {r.err2d_max_px:.4f} | {r.depth_err_max_px:.4f} | {r.visibility_err_max:.2e} "
+            f"| {r.joint_err_max_px:.4f} | {r.gate}: {verdict} |"
+        )
+    return "\n".join(lines)

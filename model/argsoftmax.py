@@ -1,0 +1,79 @@
+"""Fused argsoftmax layers (Eq. 1 of the paper), written for fp16 accelerators.
+
+Every expectation is taken over coordinates normalised to [-1, 1] around the map
+centre, never over raw pixel indices: in fp16 a dot product with pixel-valued
+coordinates accumulates rounding of up to 0.125 px per term (DESIGN.md §8). The
+spatial softmax is a reshape of H·W into the last axis, the only axis the LiteRT
+GPU delegate takes a softmax over; the expectations are matmuls with constants.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+ARGSOFTMAX_MODES = ("separable", "matmul")
+
+
+def cell_centers(n: int, extent: float = 1.0) -> torch.Tensor:
+    """Centres of `n` equal cells tiling [-extent, extent], as a float32 vector."""
+    idx = torch.arange(n, dtype=torch.float64)
+    return (((idx + 0.5) / n) * 2.0 - 1.0).mul(extent).to(torch.float32)
+
+
+class SpatialArgSoftmax(nn.Module):
+    """Heatmaps (B, V, h, w) -> soft-argmax positions (B, V, 2) as normalised (x, y) in [-1, 1].
+
+    mode="separable": softmax over h·w, then the row and column marginals and two 1-D
+    expectations (accurate in fp16). mode="matmul": one matmul with an (h·w, 2) grid.
+    """
+
+    def __init__(self, height: int, width: int, beta: float = 10.0, mode: str = "separable") -> None:
+        super().__init__()
+        if mode not in ARGSOFTMAX_MODES:
+            raise ValueError(f"unknown argsoftmax mode {mode!r}; choose one of {ARGSOFTMAX_MODES}")
+        self.height, self.width, self.beta, self.mode = height, width, float(beta), mode
+        cx, cy = cell_centers(width), cell_centers(height)
+        self.register_buffer("col_centers", cx.reshape(width, 1), persistent=False)
+        self.register_buffer("row_centers", cy.reshape(height, 1), persistent=False)
+        gy, gx = torch.meshgrid(cy, cx, indexing="ij")
+        self.register_buffer("grid", torch.stack([gx, gy], dim=-1).reshape(height * width, 2), persistent=False)
+
+    def probabilities(self, heatmaps: torch.Tensor) -> torch.Tensor:
+        """Spatial softmax of beta * heatmaps, flattened to (B, V, h·w)."""
+        b, v, h, w = heatmaps.shape
+        return torch.softmax(heatmaps.reshape(b, v, h * w) * self.beta, dim=-1)
+
+    def forward(self, heatmaps: torch.Tensor) -> torch.Tensor:
+        b, v, h, w = heatmaps.shape
+        if (h, w) != (self.height, self.width):
+            raise ValueError(f"heatmaps are {h}x{w}, layer was built for {self.height}x{self.width}")
+        prob = self.probabilities(heatmaps)
+        if self.mode == "matmul":
+            return torch.matmul(prob, self.grid)
+        prob = prob.reshape(b, v, h, w)
+        x = torch.matmul(prob.sum(dim=2), self.col_centers)  # (B, V, 1)
+        y = torch.matmul(prob.sum(dim=3), self.row_centers)  # (B, V, 1)
+        return torch.cat([x, y], dim=-1)
+
+
+class ArgSoftmax1D(nn.Module):
+    """Logits (..., bins) -> expectation of normalised bin centres in [-1, 1], shape (..., 1)."""
+
+    def __init__(self, bins: int) -> None:
+        super().__init__()
+        self.register_buffer("centers", cell_centers(bins).reshape(bins, 1), persistent=False)
+
+    def forward(self, logits: torch.Tensor) -> torch.Tensor:
+        return torch.matmul(torch.softmax(logits, dim=-1), self.centers)
+
+
+def naive_argsoftmax(heatmaps: torch.Tensor, beta: float) -> torch.Tensor:
+    """Reference Eq. 1: explicit softmax then expectation of the normalised grid (float64 inside)."""
+    b, v, h, w = heatmaps.shape
+    logits = heatmaps.double().reshape(b, v, h * w) * beta
+    prob = torch.softmax(logits, dim=-1).reshape(b, v, h, w)
+    cx, cy = cell_centers(w).double(), cell_centers(h).double()
+    x = (prob * cx.view(1, 1, 1, w)).sum(dim=(2, 3))
+    y = (prob * cy.view(1, 1, h, 1)).sum(dim=(2, 3))
+    return torch.stack([x, y], dim=-1)

@@ -1,0 +1,141 @@
+"""Checkpoints as safetensors with a JSON-able header (variant, template identity).
+
+safetensors holds raw tensors only, so loading an untrusted file executes no code.
+A checkpoint made for another variant or another template is refused with a message
+that says which.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, safe_open, save_file
+
+CHECKPOINT_FORMAT = "meshpose-checkpoint"
+CHECKPOINT_FORMAT_VERSION = "1"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used with the requested model."""
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """Header of a checkpoint file."""
+
+    path: Path
+    sha256: str
+    variant: str
+    template_name: str
+    template_version: str
+    template_sha256: str
+    trained: bool
+    metadata: dict[str, str]
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save_checkpoint(
+    model: torch.nn.Module,
+    path: str | os.PathLike,
+    *,
+    variant: str,
+    template,
+    trained: bool,
+    extra: dict[str, str] | None = None,
+) -> Path:
+    """Write the model's state dict atomically (temp file, then rename) with its identity header."""
+    path = Path(path)
+    meta = {
+        "format": CHECKPOINT_FORMAT,
+        "format_version": CHECKPOINT_FORMAT_VERSION,
+        "variant": variant,
+        "template_name": template.name,
+        "template_version": str(template.version),
+        "template_sha256": template.sha256,
+        "trained": json.dumps(bool(trained)),
+        "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    meta.update(extra or {})
+    tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=meta)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def read_checkpoint_info(path: str | os.PathLike) -> CheckpointInfo:
+    """Read and validate a checkpoint's header without loading its tensors."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = dict(f.metadata() or {})
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path} is not a safetensors checkpoint: {exc}") from None
+    if meta.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path} is a safetensors file but not a MeshPose checkpoint (no format header)")
+    if meta.get("format_version") != CHECKPOINT_FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} has checkpoint format version {meta.get('format_version')!r}; "
+            f"this code reads version {CHECKPOINT_FORMAT_VERSION}"
+        )
+    missing = [k for k in ("variant", "template_sha256", "template_name", "template_version") if k not in meta]
+    if missing:
+        raise CheckpointError(f"{path} lacks header fields {missing}")
+    return CheckpointInfo(
+        path=path,
+        sha256=file_sha256(path),
+        variant=meta["variant"],
+        template_name=meta["template_name"],
+        template_version=meta["template_version"],
+        template_sha256=meta["template_sha256"],
+        trained=json.loads(meta.get("trained", "false")),
+        metadata=meta,
+    )
+
+
+def load_checkpoint(model: torch.nn.Module, path: str | os.PathLike, *, variant: str, template) -> CheckpointInfo:
+    """Load weights into `model` after checking that the file was made for this variant and template."""
+    info = read_checkpoint_info(path)
+    if info.variant != variant:
+        raise CheckpointError(
+            f"checkpoint {info.path} was trained for variant {info.variant!r}, not {variant!r}; "
+            f"pass VARIANT={info.variant} or another checkpoint"
+        )
+    if info.template_sha256 != template.sha256:
+        raise CheckpointError(
+            f"checkpoint {info.path} was made for template {info.template_name} v{info.template_version} "
+            f"(sha256 {info.template_sha256[:12]}), but the loaded template is {template.name} "
+            f"v{template.version} (sha256 {template.sha256[:12]})"
+        )
+    state = load_file(str(info.path))
+    result = model.load_state_dict(state, strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        raise CheckpointError(
+            f"checkpoint {info.path} does not fit the {variant} network: "
+            f"missing {result.missing_keys[:5]}, unexpected {result.unexpected_keys[:5]}"
+        )
+    return info

@@ -1,0 +1,39 @@
+"""VertexPose head: one heatmap per template vertex at stride 4, plus an optional mask."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from model.argsoftmax import SpatialArgSoftmax
+from model.layers import DepthwiseSeparable
+
+
+class VertexPoseHead(nn.Module):
+    """Stride-4 features -> per-vertex heatmap logits (B, V, h, w) and soft-argmax (B, V, 2) in [-1, 1].
+
+    The segmentation logits (B, 2, h, w) localise the foreground for DensePose metrics and
+    training losses; the deploy graph does not compute them.
+    """
+
+    def __init__(
+        self,
+        in_ch: int,
+        num_vertices: int,
+        heatmap_hw: tuple[int, int],
+        beta: float = 10.0,
+        argsoftmax_mode: str = "separable",
+    ) -> None:
+        super().__init__()
+        self.refine = DepthwiseSeparable(in_ch, in_ch)
+        self.heatmaps = nn.Conv2d(in_ch, num_vertices, kernel_size=1)
+        self.segmentation = nn.Conv2d(in_ch, 2, kernel_size=1)
+        self.argsoftmax = SpatialArgSoftmax(*heatmap_hw, beta=beta, mode=argsoftmax_mode)
+
+    def forward(
+        self, features: torch.Tensor, with_segmentation: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        x = self.refine(features)
+        heatmaps = self.heatmaps(x)
+        seg = self.segmentation(x) if with_segmentation else None
+        return heatmaps, self.argsoftmax(heatmaps), seg

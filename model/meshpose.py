@@ -1,0 +1,106 @@
+"""MeshPose network: backbone -> VertexPose heatmaps (2D) + lift head (3D) -> Eq. 5 fusion.
+
+Outputs live in the crop pixel frame of docs/CONTRACTS.md §1: x right, y down, origin at
+the input's top-left corner, depth root-relative (mean vertex depth) in the same units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from model.heads import LiftHead, VertexPoseHead
+
+HEATMAP_STRIDE = 4
+# Regressed x, y cover 1.5x the crop half-size so truncated vertices stay representable.
+REGRESSION_XY_EXTENT = 1.5
+
+
+@dataclass(frozen=True)
+class MeshPoseSettings:
+    """Non-backbone hyper-parameters of a variant."""
+
+    input_hw: tuple[int, int]
+    beta: float = 10.0
+    bins: int = 64
+    lift_hidden: int = 64
+    argsoftmax_mode: str = "separable"
+
+
+def seam_average_matrix(num_vertices: int, seam_pairs: np.ndarray) -> torch.Tensor:
+    """(V, V) constant that replaces both vertices of each seam pair by their mean (identity elsewhere)."""
+    m = np.eye(num_vertices, dtype=np.float64)
+    for i, j in np.asarray(seam_pairs, dtype=np.int64).reshape(-1, 2):
+        m[i, i] = m[i, j] = m[j, i] = m[j, j] = 0.5
+    # Vertices in several pairs (a chain of duplicates) average over the whole group.
+    for _ in range(4):
+        m = m @ m
+    return torch.from_numpy(m.astype(np.float32))
+
+
+class MeshPoseNet(nn.Module):
+    """The trainable network. forward(image RGB in [0, 255], (B, 3, H, W)) -> dict of outputs."""
+
+    def __init__(self, backbone: nn.Module, settings: MeshPoseSettings, template) -> None:
+        super().__init__()
+        h, w = settings.input_hw
+        if h % 32 or w % 32:
+            raise ValueError(f"input {h}x{w} must be a multiple of 32 in both dimensions")
+        self.settings = settings
+        self.template_sha256 = template.sha256
+        v = template.num_vertices
+        self.num_vertices = v
+        self.backbone = backbone
+        hm_hw = (h // HEATMAP_STRIDE, w // HEATMAP_STRIDE)
+        self.vertexpose = VertexPoseHead(
+            backbone.out_channels, v, hm_hw, beta=settings.beta, argsoftmax_mode=settings.argsoftmax_mode
+        )
+        self.lift = LiftHead(backbone.coarse_channels, v, bins=settings.bins, hidden=settings.lift_hidden)
+        half = torch.tensor([w / 2.0, h / 2.0])
+        self.register_buffer("heatmap_scale", half, persistent=False)
+        self.register_buffer(
+            "regression_scale",
+            torch.tensor([REGRESSION_XY_EXTENT * w / 2.0, REGRESSION_XY_EXTENT * h / 2.0, h / 2.0]),
+            persistent=False,
+        )
+        self.register_buffer("regression_offset", torch.tensor([w / 2.0, h / 2.0, 0.0]), persistent=False)
+        self.register_buffer("seam_average", seam_average_matrix(v, template.seam_pairs), persistent=False)
+        self.register_buffer("landmarker", torch.from_numpy(np.asarray(template.coco17, np.float32)), persistent=False)
+
+    @property
+    def input_hw(self) -> tuple[int, int]:
+        """Model input (height, width) in pixels."""
+        return self.settings.input_hw
+
+    def forward(self, image: torch.Tensor, with_segmentation: bool = True) -> dict[str, torch.Tensor]:
+        """Run the network on RGB images in [0, 255]; see the module docstring for units."""
+        return self.forward_normalized(image * (1.0 / 127.5) - 1.0, with_segmentation)
+
+    def forward_normalized(self, x: torch.Tensor, with_segmentation: bool = True) -> dict[str, torch.Tensor]:
+        """Same as forward() for inputs already scaled to [-1, 1]."""
+        fine, coarse = self.backbone(x)
+        heatmaps, xy_norm, seg = self.vertexpose(fine, with_segmentation)
+        xy_heatmap = xy_norm * self.heatmap_scale + self.heatmap_scale
+        xyz_norm, vis_logit = self.lift(coarse)
+        xyz_reg = xyz_norm * self.regression_scale + self.regression_offset
+        visibility = torch.sigmoid(vis_logit)
+        # Eq. 5: trust the heatmap where the vertex is visible, the regression elsewhere.
+        xy = xyz_reg[..., :2] + visibility.unsqueeze(-1) * (xy_heatmap - xyz_reg[..., :2])
+        z = xyz_reg[..., 2:]
+        z = z - z.mean(dim=1, keepdim=True)
+        vertices = torch.matmul(self.seam_average, torch.cat([xy, z], dim=-1))
+        out = {
+            "heatmaps": heatmaps,
+            "xy_heatmap": xy_heatmap,
+            "xyz_regressed": xyz_reg,
+            "visibility_logit": vis_logit,
+            "visibility": visibility,
+            "vertices": vertices,
+            "joints": torch.matmul(self.landmarker, vertices),
+        }
+        if seg is not None:
+            out["segmentation"] = seg
+        return out

@@ -1,0 +1,73 @@
+"""Fused argsoftmax: values and gradients against the naive reference, fp16 behaviour."""
+
+import pytest
+import torch
+
+from model.argsoftmax import ARGSOFTMAX_MODES, ArgSoftmax1D, SpatialArgSoftmax, cell_centers, naive_argsoftmax
+
+
+@pytest.mark.parametrize("mode", ARGSOFTMAX_MODES)
+def test_matches_naive_reference_fp32(mode):
+    torch.manual_seed(0)
+    x = torch.randn(2, 7, 16, 12) * 0.5
+    out = SpatialArgSoftmax(16, 12, beta=10.0, mode=mode)(x)
+    ref = naive_argsoftmax(x, 10.0)
+    assert out.shape == (2, 7, 2)
+    assert torch.allclose(out.double(), ref, atol=2e-6)
+
+
+@pytest.mark.parametrize("mode", ARGSOFTMAX_MODES)
+def test_gradients_match_naive_reference(mode):
+    torch.manual_seed(1)
+    x = (torch.randn(1, 5, 8, 6) * 0.3).double().requires_grad_()
+    layer = SpatialArgSoftmax(8, 6, beta=10.0, mode=mode).double()
+    weights = torch.randn(1, 5, 2, dtype=torch.float64)
+    (layer(x) * weights).sum().backward()
+    grad = x.grad.clone()
+    x.grad = None
+    (naive_argsoftmax(x, 10.0) * weights).sum().backward()
+    assert torch.allclose(grad, x.grad, atol=1e-10)
+    assert grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("mode", ARGSOFTMAX_MODES)
+def test_fp16_large_logits_do_not_overflow(mode):
+    torch.manual_seed(2)
+    x = (torch.rand(1, 9, 16, 12) * 2 - 1) * 1e3  # beta * logits reaches 1e4, fp16 max is 65504
+    out = SpatialArgSoftmax(16, 12, beta=10.0, mode=mode).half()(x.half())
+    assert torch.isfinite(out).all()
+    ref = naive_argsoftmax(x.half().float(), 10.0)
+    # Within 0.01 heatmap pixels (the normalised range spans 12 cells horizontally).
+    err_cells = (out.double() - ref).abs() * torch.tensor([12 / 2, 16 / 2], dtype=torch.float64)
+    assert err_cells.max() < 0.01
+
+
+@pytest.mark.parametrize("mode", ARGSOFTMAX_MODES)
+def test_fp16_peaked_heatmap_localises_to_cell_centre(mode):
+    h, w = 64, 48
+    x = torch.full((1, 3, h, w), -5.0)
+    peaks = [(0, 0), (31, 20), (63, 47)]
+    for v, (i, j) in enumerate(peaks):
+        x[0, v, i, j] = 5.0
+    out = SpatialArgSoftmax(h, w, beta=10.0, mode=mode).half()(x.half()).double()
+    cx, cy = cell_centers(w).double(), cell_centers(h).double()
+    for v, (i, j) in enumerate(peaks):
+        err_x = abs(out[0, v, 0].item() - cx[j].item()) * w / 2
+        err_y = abs(out[0, v, 1].item() - cy[i].item()) * h / 2
+        assert err_x < 0.01 and err_y < 0.01, (v, err_x, err_y)
+
+
+def test_argsoftmax_1d_expectation():
+    layer = ArgSoftmax1D(64)
+    logits = torch.full((1, 2, 64), -30.0)
+    logits[0, 0, 10] = 30.0
+    out = layer(logits)
+    assert torch.allclose(out[0, 0, 0], cell_centers(64)[10], atol=1e-6)
+    assert abs(out[0, 1, 0].item()) < 1e-6  # uniform logits -> centre
+
+
+def test_rejects_wrong_size_and_mode():
+    with pytest.raises(ValueError, match="mode"):
+        SpatialArgSoftmax(4, 4, mode="bogus")
+    with pytest.raises(ValueError, match="built for"):
+        SpatialArgSoftmax(4, 4)(torch.zeros(1, 1, 8, 8))

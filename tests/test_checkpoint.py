@@ -1,0 +1,57 @@
+"""Checkpoints: safetensors round trip, identity header, clear refusals."""
+
+import dataclasses
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from model.checkpoint import CheckpointError, load_checkpoint, read_checkpoint_info, save_checkpoint
+from model.deploy import build_deploy_model
+from model.registry import create_model
+
+
+def test_round_trip_restores_weights_and_header(tmp_path, template):
+    torch.manual_seed(3)
+    net = create_model("tiny", template)
+    path = save_checkpoint(net, tmp_path / "tiny.safetensors", variant="tiny", template=template, trained=True)
+    info = read_checkpoint_info(path)
+    assert info.variant == "tiny" and info.trained and info.template_sha256 == template.sha256
+    torch.manual_seed(4)
+    other = create_model("tiny", template)
+    load_checkpoint(other, path, variant="tiny", template=template)
+    for (k, a), (_, b) in zip(net.state_dict().items(), other.state_dict().items()):
+        assert torch.equal(a, b), k
+    deploy = build_deploy_model("tiny", str(path), template=template)
+    assert deploy.checkpoint.sha256 == info.sha256
+    assert not list(tmp_path.glob(".*.tmp"))  # atomic write left no temp file
+
+
+def test_refuses_other_variant(tmp_path, template):
+    path = save_checkpoint(create_model("tiny", template), tmp_path / "t.safetensors",
+                           variant="tiny", template=template, trained=False)
+    with pytest.raises(CheckpointError, match="trained for variant 'tiny', not 'xs'"):
+        load_checkpoint(create_model("xs", template), path, variant="xs", template=template)
+
+
+def test_refuses_other_template(tmp_path, template):
+    path = save_checkpoint(create_model("tiny", template), tmp_path / "t.safetensors",
+                           variant="tiny", template=template, trained=False)
+    foreign = dataclasses.replace(template, sha256="0" * 64) if dataclasses.is_dataclass(template) else None
+    if foreign is None:
+        pytest.skip("template is not a dataclass")
+    with pytest.raises(CheckpointError, match="made for template"):
+        load_checkpoint(create_model("tiny", template), path, variant="tiny", template=foreign)
+
+
+def test_refuses_foreign_and_corrupt_files(tmp_path, template):
+    plain = tmp_path / "plain.safetensors"
+    save_file({"w": torch.zeros(2)}, str(plain))
+    with pytest.raises(CheckpointError, match="not a MeshPose checkpoint"):
+        read_checkpoint_info(plain)
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"\x80\x04not a safetensors file at all")
+    with pytest.raises(CheckpointError, match="not a safetensors checkpoint"):
+        read_checkpoint_info(junk)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        read_checkpoint_info(tmp_path / "missing.safetensors")

@@ -1,0 +1,128 @@
+"""The network: variants, shapes, units, fusion, BN folding, budgets, UV decoding."""
+
+import numpy as np
+import pytest
+import torch
+
+from model.deploy import DeployModel, build_deploy_model, fold_batchnorm
+from model.heads import uv_decode
+from model.registry import create_model, get_variant, list_variants
+from model.summary import summarize
+
+
+def test_registry_lists_the_issue_variants():
+    assert {"xs", "s", "l"} <= set(list_variants())
+    with pytest.raises(KeyError, match="known variants"):
+        get_variant("xxl")
+
+
+@pytest.mark.parametrize("variant", ["tiny", "xs"])
+def test_training_outputs_shapes_and_units(variant, template):
+    torch.manual_seed(0)
+    net = create_model(variant, template).eval()
+    h, w = net.input_hw
+    v = template.num_vertices
+    with torch.no_grad():
+        out = net(torch.rand(2, 3, h, w) * 255)
+    assert out["heatmaps"].shape == (2, v, h // 4, w // 4)
+    assert out["segmentation"].shape == (2, 2, h // 4, w // 4)
+    assert out["vertices"].shape == (2, v, 3)
+    assert out["joints"].shape == (2, 17, 3)
+    assert ((out["visibility"] >= 0) & (out["visibility"] <= 1)).all()
+    xy = out["xy_heatmap"]
+    assert (xy[..., 0] > 0).all() and (xy[..., 0] < w).all() and (xy[..., 1] < h).all()
+    # Depth is root-relative: mean vertex depth is zero.
+    assert out["vertices"][..., 2].mean(dim=1).abs().max() < 1e-3
+    # Joints are the landmarker applied to the vertices.
+    lm = torch.from_numpy(np.asarray(template.coco17, np.float32))
+    assert torch.allclose(out["joints"], lm @ out["vertices"], atol=1e-4)
+    # Seam pairs coincide after fusion.
+    sp = torch.from_numpy(np.asarray(template.seam_pairs, np.int64))
+    if len(sp):
+        assert torch.allclose(out["vertices"][:, sp[:, 0]], out["vertices"][:, sp[:, 1]], atol=1e-4)
+
+
+def test_fusion_uses_heatmap_where_visible_and_regression_where_not(template):
+    torch.manual_seed(0)
+    net = create_model("tiny", template).eval()
+    v = template.num_vertices
+    x = torch.rand(1, 3, *net.input_hw) * 255
+    bias = net.lift.to_bins.bias
+    with torch.no_grad():
+        bias[3 * v :] = 60.0  # visibility logits -> sigmoid ~ 1
+        vis = net(x)
+        bias[3 * v :] = -60.0
+        invis = net(x)
+    avg = net.seam_average
+    assert torch.allclose(vis["vertices"][..., :2], avg @ vis["xy_heatmap"], atol=1e-3)
+    assert torch.allclose(invis["vertices"][..., :2], avg @ invis["xyz_regressed"][..., :2], atol=1e-3)
+
+
+def test_deploy_model_matches_training_network_with_folded_batchnorm(template):
+    torch.manual_seed(0)
+    net = create_model("tiny", template).eval()
+    for m in net.modules():  # non-trivial BN statistics so that folding is exercised
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.2, 0.2)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.1, 0.1)
+    x = torch.rand(1, 3, *net.input_hw) * 255
+    with torch.no_grad():
+        ref = net(x)
+        deploy = DeployModel(net)
+        verts, vis, _ = deploy(x)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in deploy.modules())
+    assert torch.allclose(verts, ref["vertices"], atol=1e-3)
+    assert torch.allclose(vis, ref["visibility"], atol=1e-5)
+
+
+def test_deploy_input_options(template):
+    nchw = build_deploy_model("tiny", template=template)
+    nhwc = build_deploy_model("tiny", template=template, nhwc=True)
+    pre = build_deploy_model("tiny", template=template, normalize_in_graph=False)
+    x = nchw.example_input()
+    with torch.no_grad():
+        a = nchw(x)[0]
+        b = nhwc(x.permute(0, 2, 3, 1).contiguous())[0]
+        c = pre(x / 127.5 - 1.0)[0]
+    assert nhwc.input_shape == (1, 128, 96, 3)
+    assert torch.allclose(a, b, atol=1e-4) and torch.allclose(a, c, atol=1e-4)
+
+
+def test_fold_batchnorm_leaves_plain_convs_alone():
+    seq = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU())
+    before = seq[0].weight.clone()
+    fold_batchnorm(seq)
+    assert torch.equal(seq[0].weight, before)
+
+
+@pytest.mark.parametrize("variant", ["xs", "s"])
+def test_mobile_variants_within_budget(variant):
+    summary = summarize(variant)
+    spec = get_variant(variant)
+    assert summary.params <= spec.max_params_m * 1e6
+    assert summary.macs <= spec.max_gmacs * 1e9
+    assert summary.macs > 0.01e9  # the counter saw the convolutions
+
+
+def test_uv_decode_strategies(template):
+    faces = np.asarray(template.faces)
+    f = 0
+    i, j, k = faces[f]
+    v = template.num_vertices
+    heat = torch.full((1, v, 2, 2), -20.0)
+    heat[0, [i, j, k], 0, 0] = 5.0  # equal posterior on the face's three vertices at pixel (0, 0)
+    heat[0, j, 1, 1] = 5.0  # one vertex dominant at pixel (1, 1)
+    uv = np.asarray(template.uv)
+    parts, coords = uv_decode(heat, faces, template.face_parts, template.parts, uv, "barycentric")
+    assert parts[0, 0, 0] == template.face_parts[f]
+    assert np.allclose(coords[0, 0, 0].numpy(), uv[[i, j, k]].mean(axis=0), atol=1e-4)
+    parts, coords = uv_decode(heat, faces, template.face_parts, template.parts, uv, "closest")
+    assert parts[0, 1, 1] == template.parts[j]
+    assert np.allclose(coords[0, 1, 1].numpy(), uv[j], atol=1e-5)
+    parts, coords = uv_decode(heat, faces, template.face_parts, template.parts, uv, "global_average")
+    assert parts[0, 1, 1] == template.parts[j]
+    assert np.allclose(coords[0, 1, 1].numpy(), uv[j], atol=1e-3)
+    with pytest.raises(ValueError, match="unknown UV decoding"):
+        uv_decode(heat, faces, template.face_parts, template.parts, uv, "nearest")
