@@ -31,14 +31,24 @@ class MeshPoseSettings:
 
 
 def seam_average_matrix(num_vertices: int, seam_pairs: np.ndarray) -> torch.Tensor:
-    """(V, V) constant that replaces both vertices of each seam pair by their mean (identity elsewhere)."""
-    m = np.eye(num_vertices, dtype=np.float64)
+    """(V, V) constant that replaces every vertex of a seam group by the group's mean.
+
+    A group is a connected set of seam pairs (a vertex duplicated into several part charts);
+    vertices in no pair keep their value. The matrix is doubly stochastic, so means survive.
+    """
+    parent = list(range(num_vertices))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
     for i, j in np.asarray(seam_pairs, dtype=np.int64).reshape(-1, 2):
-        m[i, i] = m[i, j] = m[j, i] = m[j, j] = 0.5
-    # Vertices in several pairs (a chain of duplicates) average over the whole group.
-    for _ in range(4):
-        m = m @ m
-    return torch.from_numpy(m.astype(np.float32))
+        parent[root(int(i))] = root(int(j))
+    groups = np.array([root(i) for i in range(num_vertices)])
+    same = groups[:, None] == groups[None, :]
+    return torch.from_numpy((same / same.sum(axis=1, keepdims=True)).astype(np.float32))
 
 
 class MeshPoseNet(nn.Module):
@@ -68,7 +78,7 @@ class MeshPoseNet(nn.Module):
         )
         self.register_buffer("regression_offset", torch.tensor([w / 2.0, h / 2.0, 0.0]), persistent=False)
         self.register_buffer("seam_average", seam_average_matrix(v, template.seam_pairs), persistent=False)
-        self.register_buffer("landmarker", torch.from_numpy(np.asarray(template.coco17, np.float32)), persistent=False)
+        self.register_buffer("landmarker", torch.tensor(np.asarray(template.coco17, np.float32)), persistent=False)
 
     @property
     def input_hw(self) -> tuple[int, int]:
@@ -89,9 +99,10 @@ class MeshPoseNet(nn.Module):
         visibility = torch.sigmoid(vis_logit)
         # Eq. 5: trust the heatmap where the vertex is visible, the regression elsewhere.
         xy = xyz_reg[..., :2] + visibility.unsqueeze(-1) * (xy_heatmap - xyz_reg[..., :2])
-        z = xyz_reg[..., 2:]
-        z = z - z.mean(dim=1, keepdim=True)
-        vertices = torch.matmul(self.seam_average, torch.cat([xy, z], dim=-1))
+        vertices = torch.matmul(self.seam_average, torch.cat([xy, xyz_reg[..., 2:]], dim=-1))
+        # Root-relative depth: subtract the mean vertex depth (a constant-axis mean, NPU friendly).
+        depth = vertices[..., 2:]
+        vertices = torch.cat([vertices[..., :2], depth - depth.mean(dim=1, keepdim=True)], dim=-1)
         out = {
             "heatmaps": heatmaps,
             "xy_heatmap": xy_heatmap,

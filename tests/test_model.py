@@ -34,10 +34,10 @@ def test_training_outputs_shapes_and_units(variant, template):
     # Depth is root-relative: mean vertex depth is zero.
     assert out["vertices"][..., 2].mean(dim=1).abs().max() < 1e-3
     # Joints are the landmarker applied to the vertices.
-    lm = torch.from_numpy(np.asarray(template.coco17, np.float32))
+    lm = torch.tensor(np.asarray(template.coco17, np.float32))
     assert torch.allclose(out["joints"], lm @ out["vertices"], atol=1e-4)
     # Seam pairs coincide after fusion.
-    sp = torch.from_numpy(np.asarray(template.seam_pairs, np.int64))
+    sp = torch.tensor(np.asarray(template.seam_pairs, np.int64))
     if len(sp):
         assert torch.allclose(out["vertices"][:, sp[:, 0]], out["vertices"][:, sp[:, 1]], atol=1e-4)
 

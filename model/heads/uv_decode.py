@@ -30,10 +30,10 @@ def uv_decode(
     if method not in UV_DECODE_METHODS:
         raise ValueError(f"unknown UV decoding {method!r}; choose one of {UV_DECODE_METHODS}")
     dev = heatmaps.device
-    faces_t = torch.as_tensor(np.asarray(faces), dtype=torch.long, device=dev)
-    fparts = torch.as_tensor(np.asarray(face_parts), dtype=torch.long, device=dev)
-    vparts = torch.as_tensor(np.asarray(vertex_parts), dtype=torch.long, device=dev)
-    uv_t = torch.as_tensor(np.asarray(uv), dtype=heatmaps.dtype, device=dev)
+    faces_t = torch.tensor(np.asarray(faces), dtype=torch.long, device=dev)
+    fparts = torch.tensor(np.asarray(face_parts), dtype=torch.long, device=dev)
+    vparts = torch.tensor(np.asarray(vertex_parts), dtype=torch.long, device=dev)
+    uv_t = torch.tensor(np.asarray(uv), dtype=heatmaps.dtype, device=dev)
     q = torch.softmax(heatmaps, dim=1).permute(0, 2, 3, 1)  # (B, h, w, V)
     if method == "barycentric":
         face_q = q[..., faces_t]  # (B, h, w, F, 3)

@@ -1,0 +1,23 @@
+# Export targets: the user's main job. Artifacts land in artifacts/$(VARIANT)/.
+EXPORT_ARGS = --variant $(VARIANT) $(if $(CKPT),--ckpt $(CKPT))
+
+.PHONY: export-coreml export-tflite export-onnx export parity
+
+export-coreml: $(STAMP) ## Core ML .mlpackage (+ contract, ANE residency, fp16 parity, fixtures); COMPRESS=palettize8|linear8
+	@echo ">> export Core ML: VARIANT=$(VARIANT) $(if $(CKPT),CKPT=$(CKPT),(shipped checkpoint))"
+	@$(PY) -m export coreml $(EXPORT_ARGS) $(if $(COMPRESS),--compress $(COMPRESS))
+
+export-tflite: $(STAMP) system-gpu ## TFLite fp32/fp16 (+ contract, GPU-delegate gates, parity); INT8=1 NHWC=1
+	@echo ">> export TFLite: VARIANT=$(VARIANT) $(if $(CKPT),CKPT=$(CKPT),(shipped checkpoint))"
+	@$(PY) -m export tflite $(EXPORT_ARGS) $(if $(INT8),--int8) $(if $(NHWC),--nhwc)
+
+export-onnx: $(STAMP) ## ONNX (dynamo) + onnx.checker + onnxruntime parity
+	@echo ">> export ONNX: VARIANT=$(VARIANT)"
+	@$(PY) -m export onnx $(EXPORT_ARGS)
+
+export: $(STAMP) system-gpu ## Every format for VARIANT, with one merged parity report
+	@echo ">> export all formats: VARIANT=$(VARIANT)"
+	@$(PY) -m export all $(EXPORT_ARGS) $(if $(COMPRESS),--compress $(COMPRESS)) $(if $(INT8),--int8)
+
+parity: export ## Re-run every exported path on the golden inputs and print the parity table
+	@cat artifacts/$(VARIANT)/parity.md

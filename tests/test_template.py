@@ -1,0 +1,147 @@
+"""The shipped low-poly template: topology, parts, charts, symmetry, landmarkers, resamplers."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from model.template import TemplateError, load_template
+from model.template.mesh_ops import manifold_report
+from model.template.parts import MIRROR_PART, SEGMENTS
+
+SYMMETRY_TOLERANCE_M = 0.002  # 2 mm: mirrored vertices are mirrored Anny vertices
+
+
+def test_counts_close_to_the_paper(template):
+    assert abs(template.num_vertices - 518) <= 10
+    assert template.faces.shape[1] == 3 and 500 <= template.num_faces <= 1200
+    assert template.upsample_index.shape[0] == 13718
+
+
+def test_manifold_without_degenerate_or_duplicate_faces(template):
+    report = manifold_report(template.faces)
+    assert report["nonmanifold_edges"] == 0
+    assert report["misoriented_edges"] == 0
+    assert report["degenerate_faces"] == 0
+    assert report["duplicate_faces"] == 0
+    tri = template.vertices[template.faces].astype(np.float64)
+    area = np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1) / 2
+    assert area.min() > 1e-7  # no zero-area triangle
+
+
+def test_outward_orientation(template):
+    # Signed volume of a closed-ish outward surface is positive (a body is about 0.05-0.1 m^3).
+    tri = template.vertices[template.faces].astype(np.float64)
+    vol = np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])).sum() / 6
+    assert 0.02 < vol < 0.2
+
+
+def test_every_vertex_and_face_in_one_part_and_all_parts_present(template):
+    assert template.parts.shape == (template.num_vertices,)
+    assert set(np.unique(template.parts)) == set(range(1, 25))
+    assert (template.parts[template.faces] == template.face_parts[:, None]).all()
+
+
+def test_uv_charts_in_unit_square_and_spread(template):
+    assert template.uv.min() >= 0 and template.uv.max() <= 1
+    for part in range(1, 25):
+        uv = template.uv[template.parts == part]
+        assert np.ptp(uv[:, 0]) > 0.5 and np.ptp(uv[:, 1]) > 0.5, part
+
+
+def test_seam_pairs_are_duplicates_in_different_parts(template):
+    sp = template.seam_pairs
+    assert len(sp) > 0
+    assert np.array_equal(template.vertices[sp[:, 0]], template.vertices[sp[:, 1]])
+    assert (template.parts[sp[:, 0]] != template.parts[sp[:, 1]]).all()
+
+
+def test_symmetry_is_an_involution_that_mirrors_positions_and_parts(template):
+    s = template.symmetry
+    assert np.array_equal(s[s], np.arange(template.num_vertices))
+    mirrored = template.vertices * np.array([-1.0, 1.0, 1.0], np.float32)
+    err = np.linalg.norm(template.vertices[s] - mirrored, axis=1)
+    assert np.percentile(err, 95) < SYMMETRY_TOLERANCE_M
+    mirror_parts = np.array([MIRROR_PART[p] for p in template.parts])
+    assert (template.parts[s] == mirror_parts).mean() > 0.97
+    assert set(MIRROR_PART) == set(range(1, 25))
+
+
+def test_edges_unique_and_cover_faces(template):
+    e = template.edges
+    assert (e[:, 0] < e[:, 1]).all()
+    assert len(np.unique(e, axis=0)) == len(e)
+    assert len(e) == len(np.unique(np.sort(np.concatenate(
+        [template.faces[:, [0, 1]], template.faces[:, [1, 2]], template.faces[:, [2, 0]]]), axis=1), axis=0))
+
+
+def test_landmarker_rows_are_convex(template):
+    for lm, names in ((template.coco17, template.coco17_names), (template.lsp14, template.lsp14_names)):
+        assert lm.shape == (len(names), template.num_vertices)
+        assert (lm >= 0).all()
+        assert np.allclose(lm.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_landmarker_joints_are_anatomically_placed(template):
+    j = dict(zip(template.coco17_names, template.coco17 @ template.vertices))
+    assert j["nose"][2] > j["left_shoulder"][2] > j["left_hip"][2] > j["left_knee"][2] > j["left_ankle"][2]
+    assert j["left_shoulder"][0] > 0 > j["right_shoulder"][0]  # subject's left at +x
+    lsp = dict(zip(template.lsp14_names, template.lsp14 @ template.vertices))
+    assert lsp["head_top"][2] > j["nose"][2]
+
+
+def test_resamplers_round_trip_the_rest_mesh(template):
+    # Low-poly vertices are Anny vertices; the upsampler is exact at rest (recorded by the builder,
+    # re-checked here through the round trip of the template's own rest vertices).
+    full = template.upsample(template.vertices.astype(np.float64))
+    back = template.downsample(full)
+    assert np.abs(back - template.vertices).max() < 1e-5
+    assert float(template.metadata["upsampler_held_out_mean_error_mm"]) < 5.0
+    assert float(template.metadata["upsampler_rest_max_error_mm"]) < 0.01
+    assert np.allclose(template.upsample_weight.sum(axis=1), 1.0, atol=1e-4)
+
+
+def test_resamplers_accept_torch_batches(template):
+    import torch
+
+    low = torch.from_numpy(template.vertices).repeat(2, 1, 1)
+    full = template.upsample(low)
+    assert full.shape == (2, 13718, 3)
+    assert torch.allclose(template.downsample(full), low, atol=1e-5)
+
+
+def test_loader_rejects_corrupt_and_foreign_files(tmp_path, template):
+    from safetensors.numpy import save_file
+
+    with pytest.raises(TemplateError, match="does not exist"):
+        load_template(tmp_path / "nope.safetensors")
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"garbage" * 10)
+    with pytest.raises(TemplateError, match="not a readable"):
+        load_template(junk)
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"vertices": np.zeros((3, 3), np.float32)}, str(foreign))
+    with pytest.raises(TemplateError, match="not a anny-lowpoly template"):
+        load_template(foreign)
+    truncated = tmp_path / "truncated.safetensors"
+    from model.template import DEFAULT_PATH
+
+    raw = DEFAULT_PATH.read_bytes()
+    truncated.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(TemplateError):
+        load_template(truncated)
+
+
+@pytest.mark.slow
+def test_regeneration_is_bit_identical(tmp_path):
+    from model.template import DEFAULT_PATH
+
+    out = tmp_path / "t.safetensors"
+    subprocess.run([sys.executable, "-m", "model.template.build", "--out", str(out)], check=True,
+                   capture_output=True)
+    assert out.read_bytes() == DEFAULT_PATH.read_bytes()
+
+
+def test_segment_table_covers_every_fine_part():
+    assert sorted(p for parts in SEGMENTS.values() for p in parts) == list(range(1, 25))
