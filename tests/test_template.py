@@ -105,7 +105,7 @@ def test_resamplers_round_trip_the_rest_mesh(template):
 def test_resamplers_accept_torch_batches(template):
     import torch
 
-    low = torch.from_numpy(template.vertices).repeat(2, 1, 1)
+    low = torch.tensor(template.vertices).repeat(2, 1, 1)
     full = template.upsample(low)
     assert full.shape == (2, 13718, 3)
     assert torch.allclose(template.downsample(full), low, atol=1e-5)

@@ -1,0 +1,117 @@
+"""torch -> Core ML ML Program (iOS 17, fp16), with an ImageType input and full metadata.
+
+coremltools 9 converts a torch.export program after run_decompositions({}) (its
+jit.trace path fails on this torch's shape ops, DESIGN.md §8).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+LICENSE = "Apache-2.0 (code and template); weights: see the model card"
+AUTHOR = "MeshPose mobile toolchain"
+CONTRACT_METADATA_KEY = "meshpose.contract"
+
+
+def _silence_coremltools() -> None:
+    import logging
+
+    logging.getLogger("coremltools").setLevel(logging.ERROR)
+
+
+def convert_coreml(
+    module: torch.nn.Module,
+    example_input: torch.Tensor,
+    out_path: Path,
+    *,
+    contract: dict[str, Any],
+    compress: str | None = None,
+) -> Path:
+    """Convert a DeployModel built with normalize_in_graph=False; write the .mlpackage atomically."""
+    _silence_coremltools()
+    import coremltools as ct
+
+    if getattr(module, "normalize_in_graph", False):
+        raise ValueError("Core ML export takes the deploy model built with normalize_in_graph=False "
+                         "(the ImageType input applies scale 1/127.5 and bias -1)")
+    program = torch.export.export(module.eval(), (example_input,)).run_decompositions({})
+    norm = contract["input"]["normalization"]
+    mlmodel = ct.convert(
+        program,
+        inputs=[
+            ct.ImageType(
+                name="image",
+                shape=tuple(example_input.shape),
+                scale=norm["scale"],
+                bias=[norm["bias"]] * 3,
+                color_layout=ct.colorlayout.RGB,
+            )
+        ],
+        outputs=[ct.TensorType(name=n, dtype=np.float32) for n in ("vertices", "visibility", "joints")],
+        minimum_deployment_target=ct.target.iOS17,
+        compute_precision=ct.precision.FLOAT16,
+        convert_to="mlprogram",
+    )
+    if compress == "palettize8":
+        from coremltools.optimize.coreml import OpPalettizerConfig, OptimizationConfig, palettize_weights
+
+        mlmodel = palettize_weights(mlmodel, OptimizationConfig(global_config=OpPalettizerConfig(nbits=8)))
+    elif compress == "linear8":
+        from coremltools.optimize.coreml import (
+            OpLinearQuantizerConfig,
+            OptimizationConfig,
+            linear_quantize_weights,
+        )
+
+        mlmodel = linear_quantize_weights(
+            mlmodel, OptimizationConfig(global_config=OpLinearQuantizerConfig(mode="linear_symmetric"))
+        )
+    elif compress is not None:
+        raise ValueError(f"unknown compression {compress!r}; use palettize8 or linear8")
+    _describe(mlmodel, contract)
+    out_path = Path(out_path)
+    tmp = Path(tempfile.mkdtemp(dir=out_path.parent, prefix=f".{out_path.name}."))
+    try:
+        mlmodel.save(str(tmp / out_path.name))
+        if out_path.exists():
+            shutil.rmtree(out_path)
+        (tmp / out_path.name).rename(out_path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out_path
+
+
+def _describe(mlmodel, contract: dict[str, Any]) -> None:
+    """Author, licence, version, descriptions, and the contract in user-defined metadata."""
+    mlmodel.author = AUTHOR
+    mlmodel.license = LICENSE
+    mlmodel.version = f"contract {contract['contract_version']}, {contract['variant']}"
+    trained = "trained" if contract["checkpoint"]["trained"] else "UNTRAINED (random weights)"
+    mlmodel.short_description = f"MeshPose {contract['variant']} ({trained}): 3D body mesh from a person crop."
+    inp = contract["input"]
+    mlmodel.input_description["image"] = (
+        f"RGB person crop {inp['width']}x{inp['height']}; scaled by 1/127.5 and shifted by -1 inside the model."
+    )
+    for out in contract["outputs"]:
+        mlmodel.output_description[out["name"]] = f"{out['shape']} {out['units']}: {out['frame']}"
+    mlmodel.user_defined_metadata[CONTRACT_METADATA_KEY] = json.dumps(contract, separators=(",", ":"))
+    mlmodel.user_defined_metadata["meshpose.variant"] = contract["variant"]
+    mlmodel.user_defined_metadata["meshpose.contract_version"] = str(contract["contract_version"])
+
+
+def load_mil_program(mlpackage: Path):
+    """The MIL program of a saved .mlpackage (works on Linux: no Core ML runtime needed)."""
+    _silence_coremltools()
+    import coremltools as ct
+    from coremltools.converters.mil.frontend.milproto.load import load as milproto_load
+
+    model = ct.models.MLModel(str(mlpackage), skip_model_load=True)
+    spec = model.get_spec()
+    return milproto_load(spec, spec.specificationVersion, model.weights_dir), spec

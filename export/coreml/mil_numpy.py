@@ -1,0 +1,186 @@
+"""Execute a Core ML MIL program op by op in numpy, with fp16 storage like the Neural Engine.
+
+Parity on Linux, where Core ML cannot run: every op computes in float32 from its inputs and
+rounds its output to the dtype the program declares (fp16 for the whole converted body),
+so fp16 rounding accumulates layer after layer as on the device. Each op type has its own
+small kernel below; an op type without one raises UnsupportedMilOp naming it, never skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+class UnsupportedMilOp(NotImplementedError):
+    """The program has an op this executor has no kernel for."""
+
+
+def _dtype_of(var) -> str:
+    from coremltools.converters.mil.mil import types
+
+    return types.builtin_to_string(var.dtype)
+
+
+NP_DTYPES = {"fp16": np.float16, "fp32": np.float32, "int32": np.int32, "int8": np.int8, "uint8": np.uint8,
+             "bool": np.bool_, "int64": np.int64, "fp64": np.float64}
+
+
+def _conv(x, weight, bias=None, strides=(1, 1), pad_type="valid", pad=(0, 0, 0, 0), dilations=(1, 1), groups=1):
+    x = x.astype(np.float32)
+    w = weight.astype(np.float32)
+    if tuple(dilations) != (1, 1):
+        raise UnsupportedMilOp("conv with dilation (also not ANE-friendly)")
+    kh, kw = w.shape[2:]
+    if pad_type == "same":
+        ph, pw = kh - 1, kw - 1
+        pad = (ph // 2, ph - ph // 2, pw // 2, pw - pw // 2)
+    elif pad_type == "valid":
+        pad = (0, 0, 0, 0)
+    x = np.pad(x, ((0, 0), (0, 0), (pad[0], pad[1]), (pad[2], pad[3])))
+    win = sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, :: strides[0], :: strides[1]]  # N,C,H,W,kh,kw
+    n, c, h, wd = win.shape[:4]
+    o = w.shape[0]
+    g = int(groups)
+    win = win.reshape(n, g, c // g, h, wd, kh, kw)
+    wg = w.reshape(g, o // g, c // g, kh, kw)
+    out = np.einsum("ngchwij,gocij->ngohw", win, wg, optimize=True).reshape(n, o, h, wd)
+    if bias is not None:
+        out = out + bias.astype(np.float32).reshape(1, o, 1, 1)
+    return out
+
+
+def _slice_by_index(x, begin, end, stride=None, begin_mask=None, end_mask=None, squeeze_mask=None):
+    idx = []
+    r = x.ndim
+    stride = stride if stride is not None else [1] * r
+    for a in range(r):
+        b = None if begin_mask is not None and begin_mask[a] else int(begin[a])
+        e = None if end_mask is not None and end_mask[a] else int(end[a])
+        idx.append(slice(b, e, int(stride[a])))
+    out = x[tuple(idx)]
+    if squeeze_mask is not None and any(squeeze_mask):
+        out = out.squeeze(axis=tuple(i for i, s in enumerate(squeeze_mask) if s))
+    return out
+
+
+def _softmax(x, axis=-1):
+    x = x.astype(np.float32)
+    e = np.exp(x - x.max(axis=int(axis), keepdims=True))
+    return e / e.sum(axis=int(axis), keepdims=True)
+
+
+def _reduce(fn):
+    def k(x, axes=None, keep_dims=False):
+        axes = tuple(int(a) for a in axes) if axes is not None else None
+        return fn(x.astype(np.float32), axis=axes, keepdims=bool(keep_dims))
+
+    return k
+
+
+def _upsample(x, scale_factor_height=1, scale_factor_width=1):
+    sh, sw = float(scale_factor_height), float(scale_factor_width)
+    if sh != int(sh) or sw != int(sw):
+        raise UnsupportedMilOp("upsample_nearest_neighbor with a non-integer scale")
+    return np.repeat(np.repeat(x, int(sh), axis=2), int(sw), axis=3)
+
+
+def _matmul(x, y, transpose_x=False, transpose_y=False):
+    x, y = x.astype(np.float32), y.astype(np.float32)
+    if transpose_x:
+        x = np.swapaxes(x, -1, -2)
+    if transpose_y:
+        y = np.swapaxes(y, -1, -2)
+    return np.matmul(x, y)
+
+
+def _linear(x, weight, bias=None):
+    out = x.astype(np.float32) @ weight.astype(np.float32).T
+    return out + bias.astype(np.float32) if bias is not None else out
+
+
+def _avg_pool(x, kernel_sizes, strides, pad_type="valid", pad=(0, 0, 0, 0), exclude_padding_from_average=False,
+              ceil_mode=False):
+    kh, kw = (int(k) for k in kernel_sizes)
+    if pad_type != "valid" or any(pad):
+        raise UnsupportedMilOp("avg_pool with padding")
+    win = sliding_window_view(x.astype(np.float32), (kh, kw), axis=(2, 3))[:, :, :: strides[0], :: strides[1]]
+    return win.mean(axis=(-1, -2))
+
+
+KERNELS: dict[str, Callable] = {
+    "conv": _conv,
+    "linear": _linear,
+    "matmul": _matmul,
+    "add": lambda x, y: x.astype(np.float32) + y.astype(np.float32),
+    "sub": lambda x, y: x.astype(np.float32) - y.astype(np.float32),
+    "mul": lambda x, y: x.astype(np.float32) * y.astype(np.float32),
+    "real_div": lambda x, y: x.astype(np.float32) / y.astype(np.float32),
+    "clip": lambda x, alpha, beta: np.clip(x, alpha, beta),
+    "relu": lambda x: np.maximum(x, 0),
+    "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x.astype(np.float32))),
+    "softmax": _softmax,
+    "reduce_mean": _reduce(np.mean),
+    "reduce_sum": _reduce(np.sum),
+    "reshape": lambda x, shape: x.reshape(tuple(int(s) for s in shape)),
+    "transpose": lambda x, perm: np.transpose(x, tuple(int(p) for p in perm)),
+    "concat": lambda values, axis, interleave=False: np.concatenate(values, axis=int(axis)),
+    "slice_by_index": _slice_by_index,
+    "expand_dims": lambda x, axes: np.expand_dims(x, tuple(int(a) for a in axes)),
+    "squeeze": lambda x, axes=None: np.squeeze(x, tuple(int(a) for a in axes) if axes is not None else None),
+    "upsample_nearest_neighbor": _upsample,
+    "avg_pool": _avg_pool,
+    "cast": lambda x, dtype: x.astype(NP_DTYPES[str(dtype)]),
+}
+
+
+def _const_value(op) -> np.ndarray:
+    val = op.outputs[0].val
+    return val if isinstance(val, (str, bool)) else np.asarray(val)
+
+
+def run_program(program, inputs: dict[str, np.ndarray], storage: str = "declared") -> dict[str, np.ndarray]:
+    """Run `program`'s main function. storage="declared" rounds each op output to its declared dtype
+    (fp16 in a converted fp16 program); storage="fp32" keeps every float in float32 (a reference run)."""
+    func = program.functions["main"]
+    env: dict[str, object] = {}
+    for name, var in func.inputs.items():
+        if name not in inputs:
+            raise KeyError(f"missing input {name!r}; the program takes {list(func.inputs)}")
+        arr = np.asarray(inputs[name], dtype=np.float32)
+        if tuple(arr.shape) != tuple(var.shape):
+            raise ValueError(f"input {name} has shape {arr.shape}, the program takes {tuple(var.shape)}")
+        env[name] = arr
+    for op in func.operations:
+        if op.op_type == "const":
+            env[op.outputs[0].name] = _const_value(op)
+            continue
+        kernel = KERNELS.get(op.op_type)
+        if kernel is None:
+            raise UnsupportedMilOp(f"no numpy kernel for MIL op {op.op_type!r} ({op.name})")
+        kwargs = {}
+        for key, var in op.inputs.items():
+            kwargs[key] = [env[v.name] for v in var] if isinstance(var, (list, tuple)) else env[var.name]
+        result = kernel(**kwargs)
+        out_var = op.outputs[0]
+        dt = _dtype_of(out_var)
+        if storage == "fp32" and dt in ("fp16", "fp32"):
+            dt = "fp32"
+        env[out_var.name] = np.asarray(result).astype(NP_DTYPES.get(dt, np.float32))
+    return {v.name: np.asarray(env[v.name], dtype=np.float32) for v in func.outputs}
+
+
+def run_mil(mlpackage: Path, inputs: dict[str, np.ndarray], storage: str = "declared") -> dict[str, np.ndarray]:
+    """Load a saved .mlpackage's MIL program and run it (see run_program)."""
+    from export.coreml.convert import load_mil_program
+
+    program, _ = load_mil_program(Path(mlpackage))
+    return run_program(program, inputs, storage)
+
+
+def run_mil_fp16(mlpackage: Path, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """fp16-storage execution; `image` is float32 NCHW RGB in [0, 255] (the ImageType's pixels)."""
+    return run_mil(mlpackage, inputs, storage="declared")
