@@ -77,8 +77,10 @@ class MeshPoseNet(nn.Module):
             persistent=False,
         )
         self.register_buffer("regression_offset", torch.tensor([w / 2.0, h / 2.0, 0.0]), persistent=False)
-        self.register_buffer("seam_average", seam_average_matrix(v, template.seam_pairs), persistent=False)
-        self.register_buffer("landmarker", torch.tensor(np.asarray(template.coco17, np.float32)), persistent=False)
+        seam = seam_average_matrix(v, template.seam_pairs)
+        self.register_buffer("seam_average_t", seam.T.contiguous(), persistent=False)
+        landmarker = torch.tensor(np.asarray(template.coco17, np.float32))
+        self.register_buffer("landmarker_t", landmarker.T.contiguous(), persistent=False)
 
     @property
     def input_hw(self) -> tuple[int, int]:
@@ -99,10 +101,15 @@ class MeshPoseNet(nn.Module):
         visibility = torch.sigmoid(vis_logit)
         # Eq. 5: trust the heatmap where the vertex is visible, the regression elsewhere.
         xy = xyz_reg[..., :2] + visibility.unsqueeze(-1) * (xy_heatmap - xyz_reg[..., :2])
-        vertices = torch.matmul(self.seam_average, torch.cat([xy, xyz_reg[..., 2:]], dim=-1))
+        # Constant matrices multiply from the right: the LiteRT GPU delegate runs a matmul with a
+        # constant second operand (as FULLY_CONNECTED) but not one with a constant first operand.
+        coords = torch.cat([xy, xyz_reg[..., 2:]], dim=-1).transpose(1, 2)  # (B, 3, V)
+        coords = torch.matmul(coords, self.seam_average_t)
         # Root-relative depth: subtract the mean vertex depth (a constant-axis mean, NPU friendly).
-        depth = vertices[..., 2:]
-        vertices = torch.cat([vertices[..., :2], depth - depth.mean(dim=1, keepdim=True)], dim=-1)
+        depth = coords[:, 2:]
+        coords = torch.cat([coords[:, :2], depth - depth.mean(dim=2, keepdim=True)], dim=1)
+        vertices = coords.transpose(1, 2)
+        joints = torch.matmul(coords, self.landmarker_t).transpose(1, 2)
         out = {
             "heatmaps": heatmaps,
             "xy_heatmap": xy_heatmap,
@@ -110,7 +117,7 @@ class MeshPoseNet(nn.Module):
             "visibility_logit": vis_logit,
             "visibility": visibility,
             "vertices": vertices,
-            "joints": torch.matmul(self.landmarker, vertices),
+            "joints": joints,
         }
         if seg is not None:
             out["segmentation"] = seg

@@ -53,7 +53,7 @@ def test_fusion_uses_heatmap_where_visible_and_regression_where_not(template):
         vis = net(x)
         bias[3 * v :] = -60.0
         invis = net(x)
-    avg = net.seam_average
+    avg = net.seam_average_t.T
     assert torch.allclose(vis["vertices"][..., :2], avg @ vis["xy_heatmap"], atol=1e-3)
     assert torch.allclose(invis["vertices"][..., :2], avg @ invis["xyz_regressed"][..., :2], atol=1e-3)
 

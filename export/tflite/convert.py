@@ -1,0 +1,104 @@
+"""torch -> .tflite with litert-torch; fp16 weights and int8 through ai-edge-quantizer.
+
+The signature is `serving_default` with input `image` and outputs `vertices`,
+`visibility`, `joints` (names taken from the dict the wrapper returns).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+TFLITE_PRECISIONS = ("fp32", "fp16", "int8")
+SIGNATURE = "serving_default"
+
+
+class NamedOutputs(torch.nn.Module):
+    """Returns the deploy model's outputs as a dict so the TFLite signature carries their names."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        vertices, visibility, joints = self.model(image)
+        return {"vertices": vertices, "visibility": visibility, "joints": joints}
+
+
+def _quiet() -> None:
+    for name in ("litert_torch", "absl", "ai_edge_quantizer"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _float_model(module: torch.nn.Module, example_input: torch.Tensor) -> bytes:
+    import litert_torch
+
+    _quiet()
+    edge = litert_torch.convert(NamedOutputs(module).eval(), sample_kwargs={"image": example_input})
+    fd, tmp = tempfile.mkstemp(suffix=".tflite")
+    os.close(fd)
+    try:
+        edge.export(tmp)
+        return Path(tmp).read_bytes()
+    finally:
+        os.unlink(tmp)
+
+
+def _quantize(float_model: bytes, precision: str, calibration: Iterable[np.ndarray] | None) -> bytes:
+    from ai_edge_quantizer import quantizer, recipe
+
+    q = quantizer.Quantizer(float_model)
+    if precision == "fp16":
+        q.load_quantization_recipe([
+            {
+                "regex": ".*",
+                "operation": "*",
+                "algorithm_key": "float_casting",
+                "op_config": {
+                    "weight_tensor_config": {"num_bits": 16, "dtype": "FLOAT"},
+                    "compute_precision": "FLOAT",
+                    "explicit_dequantize": True,
+                },
+            }
+        ])
+        return bytes(q.quantize(enable_progress_report=False).quantized_model)
+    if calibration is None:
+        raise ValueError("int8 needs calibration inputs (an iterable of input arrays)")
+    q.load_quantization_recipe(recipe.static_wi8_ai8())
+    samples = [{"image": np.asarray(x, np.float32)} for x in calibration]
+    if not samples:
+        raise ValueError("int8 calibration got no samples")
+    result = q.calibrate({SIGNATURE: samples}, num_threads=2)
+    return bytes(q.quantize(result, enable_progress_report=False).quantized_model)
+
+
+def convert_tflite(
+    module: torch.nn.Module,
+    example_input: torch.Tensor,
+    out_path: Path,
+    *,
+    precision: str = "fp32",
+    calibration: Iterable[np.ndarray] | None = None,
+) -> Path:
+    """Convert the deploy model and write the .tflite atomically."""
+    if precision not in TFLITE_PRECISIONS:
+        raise ValueError(f"unknown TFLite precision {precision!r}; choose one of {TFLITE_PRECISIONS}")
+    data = _float_model(module, example_input)
+    if precision != "fp32":
+        data = _quantize(data, precision, calibration)
+    out_path = Path(out_path)
+    fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, out_path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return out_path

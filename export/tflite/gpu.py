@@ -1,0 +1,100 @@
+"""GPU-delegate gates: the LiteRT model analyzer (GPU compatibility) and a real run through
+`CompiledModel` with the GPU accelerator on a software Vulkan device (Mesa lavapipe).
+
+The software device computes in fp16 like a phone GPU, so the run checks delegation and
+fp16 numerics; its timings say nothing about phones. Both gates are needed: the analyzer
+passes some graphs the runtime then refuses (seen here with a matmul whose first operand
+is constant).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from export.tflite.convert import SIGNATURE
+
+COMPATIBLE_LINE = "Your model looks compatible with GPU delegate"
+INSTALL_HINT = "run `make system-gpu` (installs Mesa lavapipe >= 25 from bookworm-backports)"
+
+
+class GpuUnavailable(RuntimeError):
+    """No usable Vulkan device for the LiteRT GPU accelerator."""
+
+
+@dataclass
+class AnalyzerReport:
+    """LiteRT analyzer verdict in GPU-compatibility mode."""
+
+    ok: bool
+    incompatible: list[str] = field(default_factory=list)
+    raw: str = ""
+
+
+@dataclass
+class GpuRunResult:
+    """Outputs of one GPU run and whether every op ran on the GPU."""
+
+    outputs: dict[str, np.ndarray]
+    fully_accelerated: bool
+
+
+def analyze_gpu_compat(path: Path) -> AnalyzerReport:
+    """Run the analyzer with GPU compatibility checks and collect the ops it flags."""
+    from ai_edge_litert import _pywrap_analyzer_wrapper as analyzer
+
+    text = analyzer.ModelAnalyzer(str(path), True, True)
+    flagged = [
+        line.strip()
+        for line in text.splitlines()
+        if re.search(r"GPU COMPATIBILITY WARNING|not supported|isn't supported|unsupported", line, re.I)
+    ]
+    return AnalyzerReport(ok=COMPATIBLE_LINE in text and not flagged, incompatible=flagged, raw=text)
+
+
+def _vulkan_environment() -> None:
+    # The WebGPU/Vulkan stack wants a runtime dir; CI and fresh shells often have none.
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        run_dir = Path("/tmp") / f"meshpose-xdg-{os.getuid()}"
+        run_dir.mkdir(mode=0o700, exist_ok=True)
+        os.environ["XDG_RUNTIME_DIR"] = str(run_dir)
+    icd = Path("/usr/share/vulkan/icd.d")
+    if not any(icd.glob("lvp_icd*.json")) and shutil.which("vulkaninfo") is None:
+        raise GpuUnavailable(f"no Vulkan driver found (no lavapipe ICD under {icd}); {INSTALL_HINT}")
+
+
+def run_gpu(path: Path, inputs: dict[str, np.ndarray]) -> GpuRunResult:
+    """Compile for the GPU accelerator only (no CPU fallback) and run once.
+
+    A graph the GPU cannot take fully fails to compile: that is reported as
+    fully_accelerated=False with no outputs, never silently run on the CPU.
+    """
+    _vulkan_environment()
+    from ai_edge_litert.compiled_model import CompiledModel
+    from ai_edge_litert.hardware_accelerator import HardwareAccelerator
+
+    try:
+        model = CompiledModel.from_file(str(path), hardware_accel=HardwareAccelerator.GPU)
+    except RuntimeError as exc:
+        if "not accelerated" in str(exc):
+            return GpuRunResult(outputs={}, fully_accelerated=False)
+        raise GpuUnavailable(f"LiteRT GPU accelerator failed to start: {exc}; {INSTALL_HINT}") from None
+    sig_index = model.get_signature_index(SIGNATURE)
+    in_names = model.get_signature_list()[SIGNATURE]["inputs"]
+    out_names = model.get_signature_list()[SIGNATURE]["outputs"]
+    in_bufs = model.create_input_buffers(sig_index)
+    out_bufs = model.create_output_buffers(sig_index)
+    for name, buf in zip(in_names, in_bufs):
+        buf.write(np.ascontiguousarray(inputs[name], dtype=np.float32))
+    model.run_by_index(sig_index, in_bufs, out_bufs)
+    details = model.get_output_tensor_details(SIGNATURE)
+    outputs = {}
+    for name, buf in zip(out_names, out_bufs):
+        shape = tuple(details[name]["shape"])
+        outputs[name] = buf.read(int(np.prod(shape)), np.float32).reshape(shape)
+    return GpuRunResult(outputs=outputs, fully_accelerated=bool(model.is_fully_accelerated()))

@@ -1,0 +1,5 @@
+# System packages. The LiteRT GPU accelerator needs a Vulkan device: Mesa lavapipe >= 25.
+.PHONY: system-gpu
+
+system-gpu: ## Install the software Vulkan device (Mesa lavapipe, bookworm-backports) for the GPU gates
+	@scripts/install_vulkan_lavapipe.sh
