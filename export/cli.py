@@ -195,7 +195,8 @@ class Exporter:
                                      nhwc=nhwc)
             write_json_atomic(stage / f"{artifact}.contract.json", contract)
             arith = {"fp32": "fp32", "fp16": "fp16", "int8": "int8"}[precision]
-            self.parity(f"tflite{tag}{suffix}-xnnpack", arith,
+            label = {"fp32": "", "fp16": "-fp16w", "int8": "-int8"}[precision]
+            self.parity(f"tflite{tag}{label}-xnnpack", arith,
                         lambda x, p=path: tfl.run_xnnpack(p, {"image": x}), nhwc=nhwc)
             if precision == "int8":
                 continue
@@ -272,8 +273,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nhwc", action="store_true", help="TFLite: NHWC input for camera buffers")
     parser.add_argument("--no-gpu", action="store_true", help="TFLite: skip the software-Vulkan GPU run")
     args = parser.parse_args(argv)
+    from export.contract import ContractError
+    from export.tflite.gpu import GpuUnavailable
+    from model.checkpoint import CheckpointError
+    from model.template import TemplateError
+
     try:
         return run(args)
-    except ExportError as exc:
+    except (ExportError, CheckpointError, TemplateError, ContractError, GpuUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -62,9 +62,10 @@ def _rules(op, boundary: set[str]) -> str | None:
     dil = op.inputs.get("dilations") if t == "conv" else None
     if dil is not None and any(int(d) != 1 for d in dil.val):
         return "dilated convolution leaves the ANE"
-    if t == "upsample_nearest_neighbor":
-        if float(op.inputs["scale_factor_height"].val) > 2 or float(op.inputs["scale_factor_width"].val) > 2:
-            return "upsampling by more than 2x"
+    if t == "upsample_nearest_neighbor" and max(
+        float(op.inputs["scale_factor_height"].val), float(op.inputs["scale_factor_width"].val)
+    ) > 2:
+        return "upsampling by more than 2x"
     if t == "avg_pool" and max(int(k) for k in op.inputs["kernel_sizes"].val) > 13:
         return "pooling kernel larger than 13"
     return None

@@ -1,0 +1,142 @@
+"""Export of the tiny variant through every path with its gates, contracts, fixtures and reports."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from export.cli import main as export_main
+from export.contract import ContractError, load_schema, validate_contract
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    out = tmp_path_factory.mktemp("artifacts")
+    code = export_main(["all", "--variant", "tiny", "--out", str(out)])
+    assert code == 0
+    return out / "tiny"
+
+
+def test_every_artifact_with_its_contract(exported):
+    for name in ("meshpose_tiny.onnx", "meshpose_tiny.tflite", "meshpose_tiny_fp16.tflite", "meshpose_tiny.mlpackage"):
+        assert (exported / name).exists(), name
+        contract = json.loads((exported / f"{name}.contract.json").read_text())
+        validate_contract(contract)
+        assert contract["artifact"] == name
+        assert contract["checkpoint"]["trained"] is False  # no shipped tiny checkpoint: said plainly
+    assert not list(exported.glob(".staging-*")) and not list(exported.glob(".*.tmp"))
+
+
+def test_parity_report_gates_pass_and_cover_every_path(exported):
+    report = json.loads((exported / "parity.json").read_text())
+    paths = {r["path"]: r for r in report["paths"]}
+    assert {"onnxruntime-cpu", "tflite-xnnpack", "tflite-fp16w-xnnpack", "coreml-fp16-numpy-sim"} <= set(paths)
+    assert any(p.startswith("tflite-gpu-fp16") for p in paths)
+    for row in paths.values():
+        assert row["passed"] is True, row
+    assert paths["onnxruntime-cpu"]["err2d_max_px"] <= 0.01
+    assert any("fully accelerated" in v for v in report["checks"].values())
+    assert any("ANE residency" in k and v.startswith("pass") for k, v in report["checks"].items())
+    assert "fp16_audit" in report and (exported / "parity.md").read_text().startswith("# Parity report")
+
+
+def test_fixtures_validate_and_decode_consistently(exported):
+    import jsonschema
+
+    from model.geometry import Crop, decode_outputs
+
+    fixtures = json.loads((exported / "fixtures" / "golden.json").read_text())
+    jsonschema.validate(fixtures, load_schema("fixtures.schema.json"))
+    w, h = fixtures["input"]["width"], fixtures["input"]["height"]
+    for case in fixtures["cases"]:
+        raw = case["raw"]
+        dec = decode_outputs(np.array(raw["vertices"]), np.array(raw["visibility"]), np.array(raw["joints"]),
+                             Crop(**case["crop"]), w, h)
+        assert np.allclose(dec.vertices, case["decoded"]["vertices"])
+        assert dec.visible.tolist() == case["decoded"]["visible"]
+    assert any(c["decoded"]["next_crop"] is None for c in fixtures["cases"])  # the re-detect case
+
+
+def test_coreml_package_metadata_and_image_input(exported):
+    from export.coreml.convert import load_mil_program
+
+    _, spec = load_mil_program(exported / "meshpose_tiny.mlpackage")
+    assert spec.description.input[0].type.WhichOneof("Type") == "imageType"
+    assert [o.name for o in spec.description.output] == ["vertices", "visibility", "joints"]
+    meta = dict(spec.description.metadata.userDefined)
+    validate_contract(json.loads(meta["meshpose.contract"]))
+    assert spec.description.metadata.author and spec.description.metadata.license
+
+
+def test_contract_validation_rejects_bad_contracts(exported):
+    contract = json.loads((exported / "meshpose_tiny.onnx.contract.json").read_text())
+    bad = dict(contract, contract_version=2)
+    with pytest.raises(ContractError, match="contract_version"):
+        validate_contract(bad)
+    bad = json.loads(json.dumps(contract))
+    bad["outputs"][0]["shape"] = [1, 3, 3]
+    with pytest.raises(ContractError):
+        validate_contract(bad)
+
+
+def _run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "export", *args], cwd=REPO, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"})
+
+
+def test_bad_input_gives_one_line_errors(tmp_path, template):
+    res = _run_cli("onnx", "--variant", "huge", "--out", str(tmp_path))
+    assert res.returncode == 2 and "unknown variant 'huge'" in res.stderr and "known variants" in res.stderr
+    res = _run_cli("onnx", "--variant", "tiny", "--ckpt", str(tmp_path / "none.safetensors"), "--out", str(tmp_path))
+    assert res.returncode == 2 and "does not exist" in res.stderr
+    from model.checkpoint import save_checkpoint
+    from model.registry import create_model
+
+    ckpt = save_checkpoint(create_model("xs", template), tmp_path / "xs.safetensors", variant="xs",
+                           template=template, trained=False)
+    res = _run_cli("onnx", "--variant", "tiny", "--ckpt", str(ckpt), "--out", str(tmp_path / "a"))
+    assert res.returncode == 2 and "trained for variant 'xs', not 'tiny'" in res.stderr
+    assert not (tmp_path / "a" / "tiny" / "meshpose_tiny.onnx").exists()
+
+
+class _Gathers(torch.nn.Module):
+    def forward(self, image):
+        flat = image.reshape(1, 3, -1)
+        idx = flat[:, :1].argmax(dim=-1, keepdim=True).expand(1, 3, 1)
+        v = torch.gather(flat, 2, idx)
+        return v.reshape(1, 1, 3), v.reshape(1, 3), v.reshape(1, 1, 3)
+
+
+def test_gpu_gate_fails_on_ops_the_delegate_does_not_take(tmp_path):
+    from export.tflite import convert_tflite, run_gpu
+
+    x = torch.rand(1, 3, 8, 8)
+    path = convert_tflite(_Gathers(), x, tmp_path / "bad.tflite")
+    assert run_gpu(path, {"image": x.numpy()}).fully_accelerated is False
+
+
+def test_ane_gate_fails_on_gather(tmp_path):
+    import coremltools as ct
+
+    from export.coreml import check_ane_residency
+
+    class Bad(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("idx", torch.tensor([0, 2]))
+
+        def forward(self, x):
+            return torch.index_select(x, 1, self.idx)
+
+    prog = torch.export.export(Bad(), (torch.rand(1, 3, 8, 8),)).run_decompositions({})
+    ml = ct.convert(prog, inputs=[ct.TensorType(name="x", shape=(1, 3, 8, 8))], convert_to="mlprogram",
+                    minimum_deployment_target=ct.target.iOS17, compute_precision=ct.precision.FLOAT16)
+    ml.save(str(tmp_path / "bad.mlpackage"))
+    report = check_ane_residency(tmp_path / "bad.mlpackage")
+    assert not report.ok and any("gather" in o for o in report.offending)
