@@ -148,6 +148,7 @@ class Exporter:
         model = self.build(normalize_in_graph=False)
         for suffix, comp in [("", None)] + ([(f"_{compress}", compress)] if compress else []):
             artifact = f"{self.name}{suffix}.mlpackage"
+            label = suffix.replace("_", "-")
             contract = self.contract(
                 "coreml", artifact, comp or "fp16", input_dtype="image", normalization_baked_in=True
             )
@@ -164,10 +165,10 @@ class Exporter:
             if not report.ok:
                 raise ExportError(f"{artifact} has ops the Neural Engine does not run: {report.offending[:5]}")
             arith = "fp16" if comp is None else "int8"
-            self.parity(f"coreml{suffix}-fp16-numpy-sim", arith, lambda x, p=path: cm.run_mil_fp16(p, {"image": x}))
+            self.parity(f"coreml{label}-fp16-numpy-sim", arith, lambda x, p=path: cm.run_mil_fp16(p, {"image": x}))
             if platform.system() == "Darwin":
                 for units in ("CPU_ONLY", "CPU_AND_NE"):
-                    self.parity(f"coreml{suffix}-{units}", arith,
+                    self.parity(f"coreml{label}-{units}", arith,
                                 lambda x, p=path, u=units: cm.run_coreml_macos(p, {"image": x}, u))
             else:
                 log("Core ML predictions skipped: they need macOS (parity uses the numpy fp16 MIL executor)")
@@ -274,12 +275,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-gpu", action="store_true", help="TFLite: skip the software-Vulkan GPU run")
     args = parser.parse_args(argv)
     from export.contract import ContractError
+    from export.coreml.mil_numpy import UnsupportedMilOp
     from export.tflite.gpu import GpuUnavailable
     from model.checkpoint import CheckpointError
     from model.template import TemplateError
 
     try:
         return run(args)
-    except (ExportError, CheckpointError, TemplateError, ContractError, GpuUnavailable) as exc:
+    except (ExportError, CheckpointError, TemplateError, ContractError, GpuUnavailable, UnsupportedMilOp) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

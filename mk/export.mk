@@ -1,7 +1,7 @@
 # Export targets: the user's main job. Artifacts land in artifacts/$(VARIANT)/.
 EXPORT_ARGS = --variant $(VARIANT) $(if $(CKPT),--ckpt $(CKPT))
 
-.PHONY: export-coreml export-tflite export-onnx export parity
+.PHONY: export-coreml export-tflite export-onnx export parity fixtures
 
 export-coreml: $(STAMP) ## Core ML .mlpackage (+ contract, ANE residency, fp16 parity, fixtures); COMPRESS=palettize8|linear8
 	@echo ">> export Core ML: VARIANT=$(VARIANT) $(if $(CKPT),CKPT=$(CKPT),(shipped checkpoint))"
@@ -21,3 +21,9 @@ export: $(STAMP) system-gpu ## Every format for VARIANT, with one merged parity 
 
 parity: export ## Re-run every exported path on the golden inputs and print the parity table
 	@cat artifacts/$(VARIANT)/parity.md
+
+fixtures: ## Refresh the committed app fixtures (tests/fixtures/*_xs.*) from an xs export
+	@$(MAKE) --no-print-directory export-onnx VARIANT=xs
+	cp artifacts/xs/fixtures/golden.json tests/fixtures/golden_xs.json
+	cp artifacts/xs/meshpose_xs.onnx.contract.json tests/fixtures/contract_xs.json
+	cp artifacts/xs/fixtures/golden_input_0.png tests/fixtures/golden_input_xs.png

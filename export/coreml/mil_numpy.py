@@ -2,8 +2,10 @@
 
 Parity on Linux, where Core ML cannot run: every op computes in float32 from its inputs and
 rounds its output to the dtype the program declares (fp16 for the whole converted body),
-so fp16 rounding accumulates layer after layer as on the device. Each op type has its own
-small kernel below; an op type without one raises UnsupportedMilOp naming it, never skipped.
+so fp16 rounding accumulates layer after layer as on the device. Compute ops have their own
+small kernels below (coremltools has no numpy evaluation for convolution); compile-time
+constexpr ops (compressed weights) use their own materialized_val_inference. An op type without a
+kernel raises UnsupportedMilOp naming it, never skipped.
 """
 
 from __future__ import annotations
@@ -157,6 +159,11 @@ def run_program(program, inputs: dict[str, np.ndarray], storage: str = "declared
     for op in func.operations:
         if op.op_type == "const":
             env[op.outputs[0].name] = _const_value(op)
+            continue
+        if op.op_type.startswith("constexpr_"):
+            # Compressed weights (palettised / quantised): the op's own materialized_val_inference
+            # decompresses them, exactly as Core ML does at load time.
+            env[op.outputs[0].name] = np.asarray(op.materialized_val_inference())
             continue
         kernel = KERNELS.get(op.op_type)
         if kernel is None:
