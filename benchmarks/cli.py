@@ -1,0 +1,96 @@
+"""`python -m benchmarks {run,report,devices}`: the benchmark harness entry point (make bench)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from benchmarks.registry import UnknownDevice, devices, get_device
+from benchmarks.results import RESULTS_DIR, write_result
+from benchmarks.runners import BenchError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark of one device and append its results."""
+    device = get_device(args.device)
+    results_dir = Path(args.results)
+    artifacts = Path(args.artifacts)
+    artifact = artifacts / args.variant / device["artifact"].format(variant=args.variant)
+    if device["platform"] == "linux":
+        from benchmarks.runners.host import run_host
+
+        results = run_host(device, args.variant, artifacts, runs=args.runs, warmup=args.warmup,
+                           sustained_s=args.sustained, quick=args.quick)
+    elif device["platform"] == "android":
+        from benchmarks.runners.android import Adb, adb_path, run_android_app, run_android_model
+
+        adb = Adb(adb_path(), args.serial)
+        if args.mode == "app":
+            results = [run_android_app(device, adb=adb, runs=args.runs, warmup=args.warmup, variant=args.variant,
+                                       results_dir=results_dir)]
+        else:
+            results = [run_android_model(device, artifact, benchmark_model=args.benchmark_model, adb=adb,
+                                         runs=args.runs, warmup=args.warmup, sustained_s=args.sustained,
+                                         cooldown_s=args.cooldown, variant=args.variant, results_dir=results_dir)]
+    elif device["platform"] == "ios":
+        from benchmarks.runners.ios import run_ios_app
+
+        results = [run_ios_app(device, udid=args.udid, app=args.app, runs=args.runs, warmup=args.warmup,
+                               results_dir=results_dir)]
+    else:
+        from benchmarks.runners.macos import run_macos
+
+        results = run_macos(device, artifact, variant=args.variant, runs=args.runs, warmup=args.warmup)
+    from benchmarks.report import markdown_table
+
+    for r in results:
+        path = write_result(r, results_dir)
+        print(f"wrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}", file=sys.stderr)
+    print(markdown_table(results))
+    incomplete = [r for r in results if not r["complete"]]
+    return 3 if incomplete else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("run", help="benchmark one device")
+    p.add_argument("--device", required=True)
+    p.add_argument("--variant", default="xs")
+    p.add_argument("--runs", type=int, default=100)
+    p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--sustained", type=float, default=0.0, help="seconds of back-to-back runs for the trend")
+    p.add_argument("--cooldown", type=float, default=5.0, help="seconds of rest between phone runs")
+    p.add_argument("--mode", choices=["model", "app"], default="model", help="Android: benchmark_model or the app")
+    p.add_argument("--benchmark-model", default=None, help="Android: path of the benchmark_model binary")
+    p.add_argument("--serial", default=None, help="Android: adb serial when several phones are attached")
+    p.add_argument("--udid", default=None, help="iOS: device identifier (xcrun devicectl list devices)")
+    p.add_argument("--app", default=None, help="iOS: path of the built .app to install first")
+    p.add_argument("--artifacts", default=str(REPO / "artifacts"))
+    p.add_argument("--results", default=str(RESULTS_DIR))
+    p.add_argument("--quick", action="store_true", help="host: skip batched throughput (for CI)")
+    r = sub.add_parser("report", help="Markdown table and plots from the results")
+    r.add_argument("--results", default=str(RESULTS_DIR))
+    r.add_argument("--out", default=None)
+    sub.add_parser("devices", help="list the registered devices")
+    args = parser.parse_args(argv)
+    try:
+        if args.cmd == "devices":
+            for name, d in devices().items():
+                print(f"{name:12s} {d['platform']:8s} {d['runtime']}/{d['accelerator']}  {d['model']}")
+            return 0
+        if args.cmd == "report":
+            from benchmarks.report import REPORT_DIR
+            from benchmarks.report import main as report_main
+
+            path = report_main(Path(args.results), Path(args.out) if args.out else REPORT_DIR)
+            print(path.read_text())
+            return 0
+        return run(args)
+    except (BenchError, UnknownDevice) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,1 @@
+"""Parsers of the on-device tools' text output."""

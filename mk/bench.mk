@@ -1,0 +1,26 @@
+# Benchmark harness. DEVICE=host|pixel8|pixel9|galaxy-s24|iphone15pro|iphone16|mac (see benchmarks/devices.json)
+DEVICE ?= host
+RUNS ?= 100
+WARMUP ?= 10
+SUSTAINED ?= 0
+MODE ?= model
+BENCH_ARGS = --device $(DEVICE) --variant $(VARIANT) --runs $(RUNS) --warmup $(WARMUP) --sustained $(SUSTAINED) \
+	--mode $(MODE) $(if $(BENCHMARK_MODEL),--benchmark-model $(BENCHMARK_MODEL)) $(if $(SERIAL),--serial $(SERIAL)) \
+	$(if $(UDID),--udid $(UDID)) $(if $(APP),--app $(APP))
+
+.PHONY: bench bench-report bench-ci bench-devices
+
+bench: $(STAMP) ## Benchmark DEVICE (default host) for VARIANT; results in benchmarks/results/
+	@if [ "$(DEVICE)" = "host" ]; then $(MAKE) --no-print-directory export-tflite export-onnx VARIANT=$(VARIANT) INT8=1; fi
+	@echo ">> bench DEVICE=$(DEVICE) VARIANT=$(VARIANT)"
+	@$(PY) -m benchmarks run $(BENCH_ARGS)
+
+bench-report: $(STAMP) ## Markdown table + plots (benchmarks/report/) from every stored result
+	@$(PY) -m benchmarks report
+
+bench-devices: $(STAMP) ## List the registered devices
+	@$(PY) -m benchmarks devices
+
+bench-ci: $(STAMP) ## A short host benchmark of the tiny variant (CI)
+	@$(MAKE) --no-print-directory export-tflite export-onnx VARIANT=tiny
+	@$(PY) -m benchmarks run --device host --variant tiny --runs 20 --warmup 3 --quick --results build/bench-ci

@@ -1,0 +1,231 @@
+"""Runner error paths and flows, with a fake adb; the host runner on the tiny variant."""
+
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.cli import main as bench_main
+from benchmarks.registry import UnknownDevice, devices, get_device
+from benchmarks.results import ResultError, load_results, validate_result, write_result
+from benchmarks.runners import BenchError
+from benchmarks.runners.android import Adb, big_core_mask, run_android_app, run_android_model
+
+BENCH = Path(__file__).resolve().parent / "fixtures" / "bench"
+
+FAKE_ADB = r'''#!{python}
+"""Fake adb: behaviour from environment variables, call log appended to $FAKE_ADB_LOG."""
+import os, sys
+args = sys.argv[1:]
+if args[:1] == ["-s"]:
+    args = args[2:]
+log = os.environ["FAKE_ADB_LOG"]
+with open(log, "a") as f:
+    f.write(" ".join(args) + "\n")
+n_bench = sum(1 for line in open(log) if "benchmark_model --graph" in line)
+if args[:1] == ["devices"]:
+    print("List of devices attached")
+    for line in os.environ.get("FAKE_ADB_DEVICES", "").split(";"):
+        if line:
+            print(line)
+    sys.exit(0)
+if "benchmark_model" in " ".join(args) and "--graph" in " ".join(args):
+    lose_after = int(os.environ.get("FAKE_ADB_LOSE_AFTER", "1000"))
+    if n_bench > lose_after:
+        print("error: device 'FAKE123' not found", file=sys.stderr)
+        sys.exit(1)
+    print(open(os.environ["FAKE_ADB_OUTPUT"]).read())
+    sys.exit(0)
+if args[:2] == ["shell", "getprop"]:
+    print({{"ro.product.model": "Pixel 8", "ro.build.version.release": "15", "ro.soc.model": "GS301"}}.get(args[2], ""))
+    sys.exit(0)
+if args[:1] == ["shell"] and "cpufreq" in " ".join(args):
+    print("0 1704000\n1 1704000\n2 1704000\n3 1704000\n4 2367000\n5 2367000\n6 2367000\n7 2914000")
+    sys.exit(0)
+if args[:2] == ["shell", "ls"]:
+    if os.environ.get("FAKE_ADB_APP_RESULT"):
+        print(args[2]); sys.exit(0)
+    print("ls: No such file or directory"); sys.exit(1)
+if args[:1] == ["pull"] and os.environ.get("FAKE_ADB_APP_RESULT"):
+    open(args[2], "w").write(open(os.environ["FAKE_ADB_APP_RESULT"]).read())
+    sys.exit(0)
+if args[:2] == ["shell", "am"]:
+    print("Starting: Intent {{ cmp=com.meshpose.sample/.MainActivity }}"); sys.exit(0)
+sys.exit(0)
+'''
+
+
+@pytest.fixture
+def fake_adb(tmp_path, monkeypatch):
+    path = tmp_path / "adb"
+    path.write_text(FAKE_ADB.format(python=sys.executable))
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("FAKE_ADB_LOG", str(tmp_path / "adb.log"))
+    monkeypatch.setenv("FAKE_ADB_OUTPUT", str(BENCH / "benchmark_model_gpu_full.txt"))
+    return path
+
+
+@pytest.fixture
+def model_files(tmp_path):
+    binary = tmp_path / "benchmark_model"
+    binary.write_bytes(b"\x7fELF fake")
+    model = tmp_path / "meshpose_xs.tflite"
+    model.write_bytes(b"TFL3 fake")
+    return binary, model
+
+
+def test_registry_has_the_issue_devices():
+    assert {"pixel8", "pixel9", "galaxy-s24", "iphone15pro", "iphone16", "mac", "host"} <= set(devices())
+    with pytest.raises(UnknownDevice, match="known devices: pixel8"):
+        get_device("nokia3310")
+
+
+def test_unknown_device_lists_known_ones(capsys):
+    assert bench_main(["run", "--device", "nokia3310"]) == 2
+    assert "known devices" in capsys.readouterr().err
+
+
+def test_no_adb_on_path(model_files, monkeypatch, tmp_path):
+    binary, model = model_files
+    with pytest.raises(BenchError, match="adb not found"):
+        run_android_model(get_device("pixel8"), model, benchmark_model=str(binary), adb=Adb(str(tmp_path / "none")),
+                          runs=10, warmup=2, sustained_s=0, cooldown_s=0, variant="xs", results_dir=tmp_path)
+
+
+def test_no_phone_attached_says_what_it_saw(fake_adb, model_files, monkeypatch, tmp_path):
+    binary, model = model_files
+    monkeypatch.setenv("FAKE_ADB_DEVICES", "FAKE999\tunauthorized")
+    with pytest.raises(BenchError) as err:
+        run_android_model(get_device("pixel8"), model, benchmark_model=str(binary), adb=Adb(str(fake_adb)),
+                          runs=10, warmup=2, sustained_s=0, cooldown_s=0, variant="xs", results_dir=tmp_path)
+    assert "FAKE999\tunauthorized" in str(err.value) and "USB debugging" in str(err.value)
+
+
+def test_missing_benchmark_model_binary_says_where_to_get_it(fake_adb, model_files, tmp_path):
+    _, model = model_files
+    with pytest.raises(BenchError, match="BENCHMARK_MODEL="):
+        run_android_model(get_device("pixel8"), model, benchmark_model=None, adb=Adb(str(fake_adb)), runs=10,
+                          warmup=2, sustained_s=0, cooldown_s=0, variant="xs", results_dir=tmp_path)
+
+
+def test_android_model_run_parses_pins_and_validates(fake_adb, model_files, monkeypatch, tmp_path):
+    binary, model = model_files
+    monkeypatch.setenv("FAKE_ADB_DEVICES", "FAKE123\tdevice")
+    res = run_android_model(get_device("pixel8"), model, benchmark_model=str(binary), adb=Adb(str(fake_adb)),
+                            runs=100, warmup=10, sustained_s=0, cooldown_s=0, variant="xs", results_dir=tmp_path)
+    validate_result(res)
+    assert res["timings_ms"]["mean"] == pytest.approx(6.60145) and res["timings_ms"]["p50"] is None
+    assert res["timings_ms"]["first_inference"] == pytest.approx(21.873)
+    assert res["memory"]["peak_mb"] == pytest.approx(71.2266) and res["delegation"]["fully_delegated"] is True
+    assert res["device"]["model"] == "Pixel 8" and res["complete"]
+    calls = (tmp_path / "adb.log").read_text()
+    assert "taskset 80" in calls  # only cpu7 has the top frequency
+    assert "--require_full_delegation=true" in calls and "--use_gpu=true" in calls
+    assert Path(res["raw_output_file"]).read_text().startswith("STARTING!")
+
+
+def test_disconnect_mid_sustained_run_keeps_done_chunks(fake_adb, model_files, monkeypatch, tmp_path):
+    binary, model = model_files
+    monkeypatch.setenv("FAKE_ADB_DEVICES", "FAKE123\tdevice")
+    monkeypatch.setenv("FAKE_ADB_LOSE_AFTER", "3")  # main run + 2 sustained chunks, then the phone is gone
+    res = run_android_model(get_device("pixel8"), model, benchmark_model=str(binary), adb=Adb(str(fake_adb)),
+                            runs=100, warmup=10, sustained_s=30, cooldown_s=0, variant="xs", results_dir=tmp_path)
+    assert res["complete"] is False
+    assert len(res["sustained"]["trend"]) == 2 and "stopped at 10 s" in res["notes"]
+    path = write_result(res, tmp_path / "results")
+    assert json.loads(path.read_text())["complete"] is False
+
+
+def test_unparsed_output_is_saved_raw(fake_adb, model_files, monkeypatch, tmp_path):
+    binary, model = model_files
+    monkeypatch.setenv("FAKE_ADB_DEVICES", "FAKE123\tdevice")
+    monkeypatch.setenv("FAKE_ADB_OUTPUT", str(BENCH / "benchmark_model_truncated.txt"))
+    with pytest.raises(BenchError, match="raw output saved to") as err:
+        run_android_model(get_device("pixel8"), model, benchmark_model=str(binary), adb=Adb(str(fake_adb)),
+                          runs=100, warmup=10, sustained_s=0, cooldown_s=0, variant="xs", results_dir=tmp_path)
+    raw = Path(str(err.value).rsplit("saved to ", 1)[1])
+    assert raw.read_text().startswith("STARTING!")
+
+
+def test_android_app_mode_pulls_and_validates(fake_adb, monkeypatch, tmp_path):
+    monkeypatch.setenv("FAKE_ADB_DEVICES", "FAKE123\tdevice")
+    sample = json.loads(next((Path(__file__).parent.parent / "benchmarks" / "results").glob("*_fp32_b1.json"))
+                        .read_text())
+    sample["device"] = {"name": "pixel8", "platform": "android", "model": "Pixel 8", "os": "Android 15"}
+    app_json = tmp_path / "app.json"
+    app_json.write_text(json.dumps(sample))
+    monkeypatch.setenv("FAKE_ADB_APP_RESULT", str(app_json))
+    res = run_android_app(get_device("pixel8"), adb=Adb(str(fake_adb)), runs=50, warmup=5, variant="xs",
+                          results_dir=tmp_path, poll_s=0.01, timeout_s=5)
+    assert res["device"]["name"] == "pixel8"
+    assert "benchmark_runs 50" in (tmp_path / "adb.log").read_text()
+
+
+def test_ios_and_mac_runners_refuse_off_platform(tmp_path, monkeypatch):
+    from benchmarks.runners.ios import run_ios_app
+    from benchmarks.runners.macos import run_macos
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no xcrun
+    with pytest.raises(BenchError, match="xcrun not found"):
+        run_ios_app(get_device("iphone15pro"), udid=None, app=None, runs=10, warmup=2, results_dir=tmp_path)
+    if sys.platform != "darwin":
+        with pytest.raises(BenchError, match="needs macOS"):
+            run_macos(get_device("mac"), tmp_path / "x.mlpackage", variant="xs", runs=1, warmup=1)
+
+
+def test_result_schema_rejects_garbage(tmp_path):
+    with pytest.raises(ResultError):
+        validate_result({"schema_version": 1})
+    (tmp_path / "bad.json").write_text('{"schema_version": 2}')
+    with pytest.raises(ResultError):
+        load_results(tmp_path)
+
+
+def test_committed_host_results_validate_and_render(tmp_path):
+    from benchmarks.report import main as report_main
+
+    src = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+    results = load_results(src)
+    assert any(r["runtime"]["functional_only"] for r in results)  # the lavapipe GPU row is labelled
+    report = report_main(src, tmp_path)
+    text = report.read_text()
+    assert "functional only" in text and (tmp_path / "latency.png").stat().st_size > 1000
+    assert (tmp_path / "fps_vs_accuracy.png").is_file()
+
+
+@pytest.fixture(scope="module")
+def tiny_artifacts(tmp_path_factory):
+    from export.cli import main as export_main
+
+    out = tmp_path_factory.mktemp("art")
+    assert export_main(["tflite", "--variant", "tiny", "--out", str(out), "--no-gpu"]) == 0
+    assert export_main(["onnx", "--variant", "tiny", "--out", str(out)]) == 0
+    return out
+
+
+def test_host_runner_short_run_on_tiny(tiny_artifacts, tmp_path, monkeypatch):
+    monkeypatch.setenv("MESHPOSE_BENCH_GPU", "0")
+    code = bench_main(["run", "--device", "host", "--variant", "tiny", "--runs", "10", "--warmup", "2", "--quick",
+                       "--artifacts", str(tiny_artifacts), "--results", str(tmp_path)])
+    assert code == 0
+    results = load_results(tmp_path)
+    runtimes = {(r["runtime"]["name"], r["runtime"]["precision"]) for r in results}
+    assert {("tflite", "fp32"), ("tflite", "fp16-weights"), ("pytorch", "fp32"), ("onnxruntime", "fp32")} <= runtimes
+    fp32 = next(r for r in results if r["runtime"]["name"] == "tflite" and r["runtime"]["precision"] == "fp32")
+    assert fp32["end_to_end_ms"]["p50"] > 0 and 0 < fp32["roofline"]["ratio"] < 1.5
+    assert fp32["timings_ms"]["p50"] > 0 and os.path.basename(fp32["artifact"]["file"]) == "meshpose_tiny.tflite"
+
+
+def test_frame_pipeline_matches_reference_sampling():
+    import numpy as np
+
+    from benchmarks.runners.host import FramePipeline
+    from model.geometry import sample_crop
+
+    pipe = FramePipeline(48, 64, nhwc=True)
+    fast = pipe.preprocess()[0]
+    ref = sample_crop(pipe.frame[..., :3].astype(np.float32), pipe.crop, 48, 64)
+    assert np.abs(fast - ref).max() <= 1.0  # uint8 rounding of OpenCV's fixed-point bilinear
