@@ -229,3 +229,8 @@ def test_frame_pipeline_matches_reference_sampling():
     fast = pipe.preprocess()[0]
     ref = sample_crop(pipe.frame[..., :3].astype(np.float32), pipe.crop, 48, 64)
     assert np.abs(fast - ref).max() <= 1.0  # uint8 rounding of OpenCV's fixed-point bilinear
+
+
+def test_big_core_mask():
+    assert big_core_mask({0: 1700, 1: 1700, 2: 2900, 3: 2900}) == "c"
+    assert big_core_mask({}) == "ff"
