@@ -1,0 +1,79 @@
+package com.meshpose.sample
+
+import android.opengl.GLES20
+import android.opengl.GLSurfaceView
+import com.meshpose.core.DecodedMesh
+import com.meshpose.core.Letterbox
+import java.nio.ByteBuffer
+import java.nio.ByteOrder
+import java.nio.FloatBuffer
+import javax.microedition.khronos.egl.EGLConfig
+import javax.microedition.khronos.opengles.GL10
+
+/** OpenGL ES 2 overlay: the mesh's edges between visible vertices, on top of the camera preview. */
+class MeshOverlayRenderer(private val faces: List<IntArray>) : GLSurfaceView.Renderer {
+    @Volatile private var mesh: DecodedMesh? = null
+    @Volatile private var letterbox: Letterbox? = null
+    private var program = 0
+    private var viewW = 1
+    private var viewH = 1
+    private val edges: IntArray = faces.flatMap { f -> listOf(f[0], f[1], f[1], f[2], f[2], f[0]) }.toIntArray()
+    private val lineBuffer: FloatBuffer =
+        ByteBuffer.allocateDirect(edges.size * 2 * 4).order(ByteOrder.nativeOrder()).asFloatBuffer()
+
+    /** Called from the analysis thread with the newest mesh and the frame's on-screen placement. */
+    fun submit(mesh: DecodedMesh?, frameW: Int, frameH: Int) {
+        this.mesh = mesh
+        letterbox = Letterbox(frameW, frameH, viewW, viewH)
+    }
+
+    override fun onSurfaceCreated(gl: GL10?, config: EGLConfig?) {
+        GLES20.glClearColor(0f, 0f, 0f, 0f)
+        program = link(
+            "attribute vec2 aPos; void main() { gl_Position = vec4(aPos, 0.0, 1.0); }",
+            "precision mediump float; void main() { gl_FragColor = vec4(0.2, 1.0, 0.4, 0.9); }",
+        )
+    }
+
+    override fun onSurfaceChanged(gl: GL10?, width: Int, height: Int) {
+        viewW = width; viewH = height
+        GLES20.glViewport(0, 0, width, height)
+    }
+
+    override fun onDrawFrame(gl: GL10?) {
+        GLES20.glClear(GLES20.GL_COLOR_BUFFER_BIT)
+        val m = mesh ?: return
+        val lb = letterbox ?: return
+        lineBuffer.clear()
+        var n = 0
+        for (k in edges.indices step 2) {
+            val a = edges[k]; val b = edges[k + 1]
+            if (!m.visible[a] || !m.visible[b]) continue
+            for (v in intArrayOf(a, b)) {
+                val (sx, sy) = lb.toScreen(m.vertices[3 * v], m.vertices[3 * v + 1])
+                lineBuffer.put((2 * sx / viewW - 1).toFloat()).put((1 - 2 * sy / viewH).toFloat())
+            }
+            n += 2
+        }
+        if (n == 0) return
+        lineBuffer.position(0)
+        GLES20.glUseProgram(program)
+        val loc = GLES20.glGetAttribLocation(program, "aPos")
+        GLES20.glEnableVertexAttribArray(loc)
+        GLES20.glVertexAttribPointer(loc, 2, GLES20.GL_FLOAT, false, 0, lineBuffer)
+        GLES20.glLineWidth(2f)
+        GLES20.glDrawArrays(GLES20.GL_LINES, 0, n)
+        GLES20.glDisableVertexAttribArray(loc)
+    }
+
+    private fun link(vs: String, fs: String): Int {
+        fun compile(type: Int, src: String): Int = GLES20.glCreateShader(type).also {
+            GLES20.glShaderSource(it, src); GLES20.glCompileShader(it)
+        }
+        return GLES20.glCreateProgram().also {
+            GLES20.glAttachShader(it, compile(GLES20.GL_VERTEX_SHADER, vs))
+            GLES20.glAttachShader(it, compile(GLES20.GL_FRAGMENT_SHADER, fs))
+            GLES20.glLinkProgram(it)
+        }
+    }
+}

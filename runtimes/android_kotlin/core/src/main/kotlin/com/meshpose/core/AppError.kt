@@ -1,0 +1,25 @@
+package com.meshpose.core
+
+/** Failures the app shows on screen (and logs) instead of crashing or showing a blank view. */
+sealed class AppError(val userMessage: String) {
+    class MissingModel(file: String) :
+        AppError("Model file '$file' is missing. Export it (make export-tflite) and copy it with its .contract.json into app/src/main/assets/.")
+    class BadContract(reason: String) : AppError("The model contract cannot be used: $reason")
+    class CameraPermissionDenied :
+        AppError("Camera permission was refused. Allow it in Settings > Apps > MeshPose to see the live mesh.")
+    class AcceleratorUnavailable(accelerator: String, reason: String) :
+        AppError("The $accelerator accelerator failed to start ($reason); running on the CPU instead.")
+    class InferenceFailed(reason: String) : AppError("Inference failed: $reason")
+
+    /** True when the app can keep running (with a banner) rather than stopping. */
+    val recoverable: Boolean get() = this is AcceleratorUnavailable
+
+    companion object {
+        /** Maps a contract loading failure to the on-screen error. */
+        fun fromContractFailure(e: Exception): AppError = when (e) {
+            is ContractException -> BadContract(e.message ?: "unknown reason")
+            is JsonException -> BadContract("not valid JSON: ${e.message}")
+            else -> BadContract(e.toString())
+        }
+    }
+}

@@ -1,0 +1,50 @@
+package com.meshpose.core
+
+/** Raw model outputs of one frame mapped to frame pixels (the same decoding as model/geometry.py). */
+data class DecodedMesh(
+    val vertices: DoubleArray,
+    val visible: BooleanArray,
+    val joints: DoubleArray,
+    val visibleBounds: Box?,
+    val nextCrop: Crop?,
+) {
+    val numVisible: Int get() = visible.count { it }
+}
+
+object Decoder {
+    /**
+     * vertices (V*3) and joints (J*3) in crop pixels with root-relative depth, visibility (V):
+     * x_f = x0 + s x, y_f = y0 + s y, z_f = s z; visible = visibility >= threshold.
+     */
+    fun decode(
+        vertices: FloatArray,
+        visibility: FloatArray,
+        joints: FloatArray,
+        crop: Crop,
+        inW: Int,
+        inH: Int,
+        threshold: Double = 0.5,
+    ): DecodedMesh {
+        require(vertices.size == 3 * visibility.size) { "vertices (${vertices.size}) must be 3 x visibility (${visibility.size})" }
+        require(joints.size % 3 == 0) { "joints must hold (x, y, z) triples" }
+        val v = mapPoints(vertices, crop)
+        val visible = BooleanArray(visibility.size) { visibility[it] >= threshold }
+        val bounds = Geometry.visibleBounds(v, visible)
+        return DecodedMesh(
+            vertices = v,
+            visible = visible,
+            joints = mapPoints(joints, crop),
+            visibleBounds = bounds,
+            nextCrop = Geometry.nextCrop(bounds, visible.count { it }, visible.size, inW, inH),
+        )
+    }
+
+    private fun mapPoints(p: FloatArray, crop: Crop): DoubleArray = DoubleArray(p.size) { i ->
+        val s = crop.scale * p[i].toDouble()
+        when (i % 3) {
+            0 -> crop.x0 + s
+            1 -> crop.y0 + s
+            else -> s
+        }
+    }
+}
