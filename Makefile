@@ -35,12 +35,12 @@ lock: ## Re-pin the whole dependency closure from requirements.txt into requirem
 	@$(PYTHON_SYS) -m venv /tmp/meshpose-lock && /tmp/meshpose-lock/bin/pip install -q -r requirements.txt && \
 	  /tmp/meshpose-lock/bin/pip freeze | sed 's/^torch==\(.*\)+cpu/torch==\1/' > requirements.lock
 
-test: $(STAMP) ## Run the default test suite (fast; Python, then the Swift and Kotlin logic suites)
+test: $(STAMP) system-gpu ## Run the default test suite: ruff, the Kotlin and Swift logic suites, then pytest
 	@echo ">> ruff"
 	@$(VENV)/bin/ruff check .
+	@$(MAKE) --no-print-directory test-native
 	@echo ">> pytest (default suite: not slow)"
 	@$(PY) -m pytest -q -m "not slow"
-	@$(MAKE) --no-print-directory test-native
 
 test-fast: $(STAMP) ## Python tests only
 	@$(PY) -m pytest -q -m "not slow"

@@ -1,0 +1,30 @@
+import Foundation
+
+/// Failures the app shows on screen (and logs) instead of crashing or showing a blank view.
+public enum AppError: Error, Equatable, CustomStringConvertible {
+    case missingModel(String)
+    case badContract(String)
+    case cameraPermissionDenied
+    case acceleratorUnavailable(String)
+    case inferenceFailed(String)
+
+    public var description: String {
+        switch self {
+        case .missingModel(let name):
+            return "Model '\(name)' is missing. Export it (make export-coreml) and add the .mlpackage and its .contract.json to the app target."
+        case .badContract(let why): return "The model contract cannot be used: \(why)"
+        case .cameraPermissionDenied:
+            return "Camera access was refused. Allow it in Settings > Privacy > Camera to see the live mesh."
+        case .acceleratorUnavailable(let why): return "The Neural Engine could not be used (\(why)); running on CPU."
+        case .inferenceFailed(let why): return "Inference failed: \(why)"
+        }
+    }
+
+    /// True when the app keeps running (with a banner) rather than stopping.
+    public var recoverable: Bool { if case .acceleratorUnavailable = self { return true }; return false }
+
+    /// Maps a contract loading failure to the on-screen error.
+    public static func fromContract(_ error: Error) -> AppError {
+        .badContract((error as? ContractError)?.description ?? "\(error)")
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+
+/// Raw model outputs of one frame mapped to frame pixels (the decoding of model/geometry.py).
+public struct DecodedMesh: Sendable {
+    public var vertices: [Double]  // xyz-interleaved, frame pixels, z scaled alike
+    public var visible: [Bool]
+    public var joints: [Double]
+    public var visibleBounds: Box?
+    public var nextCrop: Crop?
+    public var numVisible: Int { visible.lazy.filter { $0 }.count }
+}
+
+public enum Decoder {
+    /// x_f = x0 + s x, y_f = y0 + s y, z_f = s z; visible = visibility >= threshold.
+    public static func decode(vertices: [Float], visibility: [Float], joints: [Float], crop: Crop,
+                              inW: Int, inH: Int, threshold: Double = 0.5) -> DecodedMesh {
+        precondition(vertices.count == 3 * visibility.count, "vertices must be 3 x visibility")
+        let v = map(vertices, crop)
+        let visible = visibility.map { Double($0) >= threshold }
+        let bounds = Geometry.visibleBounds(v, visible)
+        let n = visible.lazy.filter { $0 }.count
+        return DecodedMesh(vertices: v, visible: visible, joints: map(joints, crop), visibleBounds: bounds,
+                           nextCrop: Geometry.nextCrop(bounds, numVisible: n, numVertices: visible.count, inW: inW, inH: inH))
+    }
+
+    private static func map(_ p: [Float], _ c: Crop) -> [Double] {
+        p.enumerated().map { i, value in
+            let s = c.scale * Double(value)
+            switch i % 3 {
+            case 0: return c.x0 + s
+            case 1: return c.y0 + s
+            default: return s
+            }
+        }
+    }
+}

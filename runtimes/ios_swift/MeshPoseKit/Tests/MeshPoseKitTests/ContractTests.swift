@@ -1,0 +1,41 @@
+import XCTest
+@testable import MeshPoseKit
+
+final class ContractTests: XCTestCase {
+    func testExportedContractMatchesTheNamesAndShapesTheAppUses() throws {
+        let c = try ModelContract.parse(try Fixtures.data("contract_xs.json"))
+        XCTAssertEqual(c.inputName, ModelIO.input)
+        XCTAssertEqual(c.outputs.map(\.name), ModelIO.outputs)
+        XCTAssertEqual(c.outputs[0].shape, [1, c.numVertices, 3])
+        XCTAssertEqual(c.outputs[1].shape, [1, c.numVertices])
+        XCTAssertEqual(c.outputs[2].shape, [1, c.jointNames.count, 3])
+        XCTAssertEqual(c.jointNames.count, 17)
+        XCTAssertTrue(c.faces.allSatisfy { $0.allSatisfy { (0..<c.numVertices).contains($0) } })
+    }
+
+    func testAppSourcesUseOnlyTheContractNames() throws {
+        let appDir = Fixtures.root.appendingPathComponent("runtimes/ios_swift/MeshPoseApp")
+        let files = try FileManager.default.contentsOfDirectory(atPath: appDir.path).filter { $0.hasSuffix(".swift") }
+        XCTAssertFalse(files.isEmpty, "no app sources under \(appDir.path)")
+        let text = try files.map { try String(contentsOf: appDir.appendingPathComponent($0), encoding: .utf8) }.joined()
+        XCTAssertTrue(text.contains("ModelIO.vertices") && text.contains("ModelIO.visibility"))
+        for literal in ["\"vertices\"", "\"visibility\"", "\"joints\"", "\"image\""] {
+            XCTAssertFalse(text.contains(literal), "app hard-codes \(literal) instead of ModelIO")
+        }
+    }
+
+    func testUnknownContractVersionIsRefusedWithAClearMessage() throws {
+        var text = try XCTUnwrap(String(data: try Fixtures.data("contract_xs.json"), encoding: .utf8))
+        text = text.replacingOccurrences(of: "\"contract_version\": 1", with: "\"contract_version\": 2")
+        XCTAssertThrowsError(try ModelContract.parse(Data(text.utf8))) { error in
+            XCTAssertEqual(error as? ContractError, .unsupportedVersion(2))
+            XCTAssertTrue(AppError.fromContract(error).description.contains("version 2 is not supported"))
+        }
+    }
+
+    func testBrokenContractsGiveErrorsNotCrashes() {
+        for bad in ["not json", "{}", "{\"contract_version\": 1}", "[1, 2]"] {
+            XCTAssertThrowsError(try ModelContract.parse(Data(bad.utf8)), bad)
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import XCTest
+@testable import MeshPoseKit
+
+final class LogicTests: XCTestCase {
+    func testOneEuroKeepsConstantSignalAndDampsJitter() {
+        let f = OneEuroFilter(minCutoff: 1, beta: 0)
+        for i in 0..<30 { XCTAssertEqual(f.filter([5], t: Double(i) / 30)[0], 5, accuracy: 1e-12) }
+        f.reset()
+        var rng = SystemRandomNumberGenerator()
+        var rawVar = 0.0, outVar = 0.0
+        for i in 0..<300 {
+            let x = 100 + Double.random(in: -1...1, using: &rng)
+            let y = f.filter([x], t: Double(i) / 30)[0]
+            if i > 30 { rawVar += (x - 100) * (x - 100); outVar += (y - 100) * (y - 100) }
+        }
+        XCTAssertLessThan(outVar, 0.5 * rawVar)
+    }
+
+    func testOneEuroFollowsFastMotionWithBeta() {
+        let slow = OneEuroFilter(minCutoff: 0.5, beta: 0), fast = OneEuroFilter(minCutoff: 0.5, beta: 1)
+        var eSlow = 0.0, eFast = 0.0
+        for i in 0..<60 {
+            let x = 20.0 * Double(i)
+            eSlow = abs(slow.filter([x], t: Double(i) / 30)[0] - x)
+            eFast = abs(fast.filter([x], t: Double(i) / 30)[0] - x)
+        }
+        XCTAssertLessThan(eFast, eSlow)
+    }
+
+    private func mesh(visible: Int, of n: Int, crop: Crop) -> DecodedMesh {
+        Decoder.decode(vertices: (0..<(3 * n)).map { $0 % 3 == 2 ? 0 : Float(40 + ($0 / 3) % 100) },
+                       visibility: (0..<n).map { $0 < visible ? 0.9 : 0.1 }, joints: [0, 0, 0], crop: crop,
+                       inW: 192, inH: 256)
+    }
+
+    func testTrackerFollowsMeshAndAsksForDetectionWhenVisibilityCollapses() throws {
+        let t = PersonTracker(inW: 192, inH: 256, smoothing: 1)
+        XCTAssertTrue(t.needsDetection)
+        t.start(from: Box(x0: 800, y0: 100, x1: 1100, y1: 1000))
+        let crop = try XCTUnwrap(t.crop)
+        XCTAssertTrue(t.update(mesh(visible: 300, of: 514, crop: crop)))
+        XCTAssertFalse(t.update(mesh(visible: 20, of: 514, crop: crop)))
+        XCTAssertTrue(t.needsDetection)
+    }
+
+    func testPercentilesMatchNumpy() throws {
+        let s = try XCTUnwrap(LatencyStats.of([1, 2, 3, 4, 100]))
+        XCTAssertEqual(s.p50, 3, accuracy: 1e-12)
+        XCTAssertEqual(s.p90, 61.6, accuracy: 1e-9)
+        XCTAssertEqual(s.p99, 96.16, accuracy: 1e-9)
+    }
+
+    func testBenchmarkRecorderAndResultJSON() throws {
+        let rec = BenchmarkRecorder(warmupRuns: 3, timedRuns: 5)
+        var t = 0.0
+        for l in [50.0, 9, 9, 4, 5, 6, 7, 8] { t += l / 1000; rec.record(latencyMs: l, completedAt: t) }
+        XCTAssertTrue(rec.done)
+        XCTAssertEqual(rec.firstInferenceMs, 50)
+        XCTAssertEqual(try XCTUnwrap(rec.stats()).p50, 6, accuracy: 1e-12)
+        let ctx = BenchmarkContext(deviceName: "iphone15pro", model: "iPhone16,1", os: "iOS 18.1", soc: "A17 Pro",
+                                   accelerator: "ane", precision: "fp16", runtimeVersion: nil,
+                                   artifactFile: "meshpose_xs.mlpackage", variant: "xs", contractVersion: 1)
+        let data = try BenchmarkResult.json(ctx, rec, timestampUTC: "2026-11-24T10:00:00Z")
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+        for key in ["schema_version", "device", "runtime", "artifact", "method", "timings_ms", "fps", "complete",
+                    "notes", "tool", "timestamp_utc"] {
+            XCTAssertNotNil(json[key], key)
+        }
+        XCTAssertEqual((json["timings_ms"] as? [String: Any])?["p50"] as? Double, 6)
+        XCTAssertThrowsError(try BenchmarkResult.json(ctx, BenchmarkRecorder(warmupRuns: 0, timedRuns: 3),
+                                                      timestampUTC: "x"))
+    }
+
+    func testAppErrorsHaveMessages() {
+        XCTAssertTrue(AppError.missingModel("meshpose_xs").description.contains("meshpose_xs"))
+        XCTAssertTrue(AppError.cameraPermissionDenied.description.contains("Camera access"))
+        XCTAssertTrue(AppError.acceleratorUnavailable("x").recoverable)
+        XCTAssertFalse(AppError.inferenceFailed("x").recoverable)
+    }
+}
