@@ -178,7 +178,7 @@ class Exporter:
         from export import tflite as tfl
 
         model = self.build(nhwc=nhwc)
-        tag = "_nhwc" if nhwc else ""
+        tag = "_nhwc" if nhwc else ""  # file-name and report-path tag
         precisions = ["fp32", "fp16"] + (["int8"] if int8 else [])
         h, w = self.model.net.input_hw
         for precision in precisions:

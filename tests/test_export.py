@@ -140,3 +140,14 @@ def test_ane_gate_fails_on_gather(tmp_path):
     ml.save(str(tmp_path / "bad.mlpackage"))
     report = check_ane_residency(tmp_path / "bad.mlpackage")
     assert not report.ok and any("gather" in o for o in report.offending)
+
+
+def test_nhwc_tflite_export_for_camera_buffers(tmp_path):
+    code = export_main(["tflite", "--variant", "tiny", "--nhwc", "--out", str(tmp_path)])
+    assert code == 0
+    out = tmp_path / "tiny"
+    contract = json.loads((out / "meshpose_tiny_nhwc.tflite.contract.json").read_text())
+    assert contract["input"]["layout"] == "NHWC" and contract["input"]["shape"] == [1, 128, 96, 3]
+    report = json.loads((out / "parity.json").read_text())
+    rows = {r["path"]: r for r in report["paths"]}
+    assert rows["tflite_nhwc-xnnpack"]["passed"] and any(p.startswith("tflite_nhwc-gpu") for p in rows)
