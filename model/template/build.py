@@ -430,6 +430,7 @@ def build(target_vertices: int = DEFAULT_TARGET_VERTICES) -> tuple[dict[str, np.
         "downsample_index": downsample_index.astype(np.int32),
         "downsample_weight": downsample_weight.astype(np.float32),
         "vertex_normals": vertex_normals(vertices, faces).astype(np.float32),
+        "full_faces": full_f.astype(np.int32),
     }
     meta = {
         "name": TEMPLATE_NAME,

@@ -1,0 +1,1 @@
+"""Data: rasteriser, synthetic Anny renders in the DensePose-COCO layout."""
