@@ -51,19 +51,8 @@ def _rle(mask: np.ndarray) -> dict[str, Any]:
     return {"size": list(rle["size"]), "counts": rle["counts"].decode("ascii")}
 
 
-def make_one(args: tuple[str, int, int, str]) -> dict[str, Any]:
-    """Render sample `index` of `split` and write its image; returns its image and annotation records."""
-    from PIL import Image
-
-    from model.data.synthetic import render_sample
-
-    _split, seed, index, out_dir = args
-    rng = np.random.default_rng([seed, index])
-    sampler, template = _WORKER["sampler"], _WORKER["template"]
-    verts = sampler.mesh(sampler.random_pose(rng, amount=rng.uniform(0.3, 1.0)), sampler.random_phenotype(rng))
-    s = render_sample(verts, template, rng, full_faces=_WORKER["faces"])
-    name = f"{index:06d}.png"
-    Image.fromarray(s["image"]).save(Path(out_dir) / "images" / name)
+def sample_record(s: dict[str, Any], index: int, file_name: str) -> dict[str, Any]:
+    """The image and annotation records (DensePose-COCO layout, extended) of one rendered sample."""
     bx, by, bw, bh = s["bbox"]
     dp = s["dp_xy"]
     kp = s["keypoints"]
@@ -83,7 +72,44 @@ def make_one(args: tuple[str, int, int, str]) -> dict[str, Any]:
         "vertices": s["vertices"].round(4).tolist(),
         "vertex_visibility": s["visibility"].astype(int).tolist(),
     }
-    return {"image": {"id": index + 1, "file_name": name, "width": w, "height": h}, "annotation": ann}
+    return {"image": {"id": index + 1, "file_name": file_name, "width": w, "height": h}, "annotation": ann}
+
+
+def make_one(args: tuple[str, int, int, str]) -> dict[str, Any]:
+    """Render sample `index` of `split` and write its image; returns its image and annotation records."""
+    from PIL import Image
+
+    from model.data.synthetic import render_sample
+
+    _split, seed, index, out_dir = args
+    rng = np.random.default_rng([seed, index])
+    sampler, template = _WORKER["sampler"], _WORKER["template"]
+    verts = sampler.mesh(sampler.random_pose(rng, amount=rng.uniform(0.3, 1.0)), sampler.random_phenotype(rng))
+    s = render_sample(verts, template, rng, full_faces=_WORKER["faces"])
+    name = f"{index:06d}.png"
+    Image.fromarray(s["image"]).save(Path(out_dir) / "images" / name)
+    return sample_record(s, index, name)
+
+
+def write_annotations(records: list[dict[str, Any]], out_dir: Path, description: str) -> Path:
+    """annotations.json (atomically) and preview.png of a split."""
+    from model.template import load_template
+
+    tpl = load_template()
+    dataset = {
+        "info": {"description": description, "template": tpl.name, "template_version": tpl.version,
+                 "template_sha256": tpl.sha256},
+        "images": [r["image"] for r in records],
+        "annotations": [r["annotation"] for r in records],
+        "categories": [{"id": 1, "name": "person", "supercategory": "person", "keypoints": tpl.coco17_names,
+                        "skeleton": COCO_KEYPOINT_SKELETON}],
+    }
+    path = out_dir / "annotations.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(dataset))
+    os.replace(tmp, path)
+    preview_sheet(out_dir, [r["image"]["file_name"] for r in records[:24]])
+    return path
 
 
 def generate(split: str, count: int, out_root: Path, workers: int = 2) -> Path:
@@ -101,23 +127,7 @@ def generate(split: str, count: int, out_root: Path, workers: int = 2) -> Path:
             if k % 200 == 0 or k == count:
                 rate = k / (time.perf_counter() - t0)
                 print(f">> {split}: {k}/{count} samples ({rate:.1f}/s)", file=sys.stderr, flush=True)
-    from model.template import load_template
-
-    tpl = load_template()
-    dataset = {
-        "info": {"description": f"MeshPose synthetic Anny renders, split {split}, seed {seed}",
-                 "template": tpl.name, "template_version": tpl.version, "template_sha256": tpl.sha256},
-        "images": [r["image"] for r in records],
-        "annotations": [r["annotation"] for r in records],
-        "categories": [{"id": 1, "name": "person", "supercategory": "person", "keypoints": tpl.coco17_names,
-                        "skeleton": COCO_KEYPOINT_SKELETON}],
-    }
-    path = out_dir / "annotations.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(dataset))
-    os.replace(tmp, path)
-    preview_sheet(out_dir, [r["image"]["file_name"] for r in records[:24]])
-    return path
+    return write_annotations(records, out_dir, f"MeshPose synthetic Anny renders, split {split}, seed {seed}")
 
 
 def preview_sheet(out_dir: Path, names: list[str], cols: int = 8) -> Path:
