@@ -120,3 +120,10 @@ def joint_loss(pred_vertices: torch.Tensor, gt_joints: torch.Tensor, landmarker:
     joints = torch.einsum("jv,bvc->bjc", landmarker, pred_vertices)
     d = (joints[..., :dims] - gt_joints[..., :dims]).norm(dim=-1)
     return _masked_mean(d, weight)
+
+
+def segmentation_ce(logits: torch.Tensor, mask: torch.Tensor, stride: int = HEATMAP_STRIDE) -> torch.Tensor:
+    """Foreground/background cross-entropy of the (B, 2, h, w) segmentation head against the
+    instance mask (B, H, W) pooled to the heatmap grid (a cell is foreground if mostly covered)."""
+    target = (F.avg_pool2d(mask[:, None].float(), stride)[:, 0] > 0.5).long()
+    return F.cross_entropy(logits, target)

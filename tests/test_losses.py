@@ -111,3 +111,11 @@ def test_losses_compose_with_the_argsoftmax():
                             torch.tensor([[[0.2, 0.3, 0.5]]]), torch.ones(1, 1))
     loss.backward()
     assert torch.isfinite(heat.grad).all() and heat.grad.abs().sum() > 0
+
+
+def test_segmentation_ce_trains():
+    mask = torch.zeros(1, H, W)
+    mask[:, 8:24, 4:16] = 1
+    logits = torch.zeros(1, 2, H // 4, W // 4, requires_grad=True)
+    first, last = _optimise(logits, lambda: L.segmentation_ce(logits, mask), lr=0.5)
+    assert last < 0.2 * first

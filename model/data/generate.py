@@ -71,6 +71,7 @@ def sample_record(s: dict[str, Any], index: int, file_name: str) -> dict[str, An
         "dp_bary": s["dp_bary"].round(5).tolist(),
         "vertices": s["vertices"].round(4).tolist(),
         "vertex_visibility": s["visibility"].astype(int).tolist(),
+        "crop_scale_m_per_px": float(s["crop_scale_m_per_px"]),
     }
     return {"image": {"id": index + 1, "file_name": file_name, "width": w, "height": h}, "annotation": ann}
 

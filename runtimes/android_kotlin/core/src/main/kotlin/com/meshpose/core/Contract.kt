@@ -7,6 +7,7 @@ object ModelIO {
     const val VISIBILITY = "visibility"
     const val JOINTS = "joints"
     val OUTPUTS = listOf(VERTICES, VISIBILITY, JOINTS)
+
     /** Contract versions this app can read. */
     val SUPPORTED_CONTRACT_VERSIONS = setOf(1)
 }
@@ -17,11 +18,17 @@ data class OutputSpec(val name: String, val shape: List<Int>, val units: String)
 /** The model contract JSON written next to every exported artifact (docs/CONTRACTS.md §2). */
 data class ModelContract(
     val contractVersion: Int,
+    val name: String,
     val variant: String,
+    val format: String,
+    /** Weight precision of the artifact (fp32, fp16-weights, int8, ...), null when the contract omits it. */
+    val precision: String?,
     val artifact: String,
     val trained: Boolean,
+    val checkpointSha256: String?,
     val inputName: String,
     val inputShape: List<Int>,
+    /** "NCHW" or "NHWC": how the app must lay out the float RGB input. */
     val layout: String,
     val inputWidth: Int,
     val inputHeight: Int,
@@ -30,59 +37,101 @@ data class ModelContract(
     val jointNames: List<String>,
     val visibilityThreshold: Double,
 ) {
-    val numVertices: Int get() = outputs.first { it.name == ModelIO.VERTICES }.shape[1]
+    val numVertices: Int get() = outputs[0].shape[1]
+    val numJoints: Int get() = outputs[2].shape[1]
+    val nhwc: Boolean get() = layout == "NHWC"
+
+    /** Refuses an artifact of another format (e.g. a Core ML contract copied into the Android app). */
+    fun requireFormat(expected: String) {
+        if (format != expected) {
+            throw ContractException("the contract describes a '$format' model ($artifact); this app runs '$expected' models")
+        }
+    }
 
     companion object {
-        /** Parses and checks a contract; throws [ContractException] with a message for the user. */
+        /** Parses and checks a contract; every problem becomes a [ContractException] with a message for the user. */
         fun parse(text: String): ModelContract {
             val root = try {
-                @Suppress("UNCHECKED_CAST")
-                Json.parse(text) as? Map<String, Any?> ?: throw ContractException("contract is not a JSON object")
+                Json.parse(text).asObject("contract")
             } catch (e: JsonException) {
                 throw ContractException("contract is not valid JSON: ${e.message}")
             }
-            val version = (root["contract_version"] as? Double)?.toInt()
-                ?: throw ContractException("contract has no contract_version")
-            if (version !in ModelIO.SUPPORTED_CONTRACT_VERSIONS) {
+            val version = root["contract_version"]
+            if (version !is Double || version != Math.floor(version)) {
+                throw ContractException("contract has no integer contract_version (found ${Json.write(version)})")
+            }
+            if (version.toInt() !in ModelIO.SUPPORTED_CONTRACT_VERSIONS) {
                 throw ContractException(
-                    "model contract version $version is not supported by this app " +
-                        "(it reads ${ModelIO.SUPPORTED_CONTRACT_VERSIONS.joinToString()}); update the app or re-export"
+                    "model contract version ${version.toInt()} is not supported by this app " +
+                        "(it reads ${ModelIO.SUPPORTED_CONTRACT_VERSIONS.joinToString()}); update the app or re-export",
                 )
             }
-            try {
-                val input = root.obj("input")
-                val outputs = root.list("outputs").map {
-                    @Suppress("UNCHECKED_CAST") val o = it as Map<String, Any?>
-                    OutputSpec(o.str("name"), o.list("shape").map { d -> (d as Double).toInt() }, o.str("units"))
-                }
-                val names = outputs.map { it.name }
-                if (names != ModelIO.OUTPUTS) {
-                    throw ContractException("contract outputs $names differ from the app's ${ModelIO.OUTPUTS}")
-                }
-                if (input.str("name") != ModelIO.INPUT) {
-                    throw ContractException("contract input '${input.str("name")}' differs from the app's '${ModelIO.INPUT}'")
-                }
-                return ModelContract(
-                    contractVersion = version,
-                    variant = root.str("variant"),
-                    artifact = root.str("artifact"),
-                    trained = root.obj("checkpoint")["trained"] as? Boolean ?: false,
-                    inputName = input.str("name"),
-                    inputShape = input.list("shape").map { (it as Double).toInt() },
-                    layout = input.str("layout"),
-                    inputWidth = input.num("width").toInt(),
-                    inputHeight = input.num("height").toInt(),
-                    outputs = outputs,
-                    faces = root.obj("mesh").list("faces").map { f ->
-                        (f as List<*>).map { (it as Double).toInt() }.toIntArray()
-                    },
-                    jointNames = root.obj("joints").list("names").map { it as String },
-                    visibilityThreshold = root.num("visibility_threshold"),
-                )
+            return try {
+                build(root, version.toInt())
             } catch (e: JsonException) {
                 throw ContractException("contract is incomplete: ${e.message}")
             }
         }
+
+        private fun build(root: Map<String, Any?>, version: Int): ModelContract {
+            val input = root.obj("input")
+            val outputs = root.list("outputs").mapIndexed { i, o ->
+                val m = o.asObject("outputs[$i]")
+                OutputSpec(m.str("name"), m.intList("shape"), m.str("units"))
+            }
+            val c = ModelContract(
+                contractVersion = version,
+                name = root.str("name"),
+                variant = root.str("variant"),
+                format = root.str("format"),
+                precision = root["precision"] as? String,
+                artifact = root.str("artifact"),
+                trained = root.obj("checkpoint")["trained"] as? Boolean ?: false,
+                checkpointSha256 = root.obj("checkpoint")["sha256"] as? String,
+                inputName = input.str("name"),
+                inputShape = input.intList("shape"),
+                layout = input.str("layout"),
+                inputWidth = input.int("width"),
+                inputHeight = input.int("height"),
+                outputs = outputs,
+                faces = root.obj("mesh").list("faces").mapIndexed { i, f -> f.asIntArray("mesh.faces[$i]") },
+                jointNames = root.obj("joints").list("names").map { it as? String ?: throw JsonException("joint names must be strings") },
+                visibilityThreshold = root.num("visibility_threshold"),
+            )
+            c.check(input)
+            return c
+        }
+    }
+
+    /** Checks that the contract describes the tensors the app feeds and reads (names, shapes, units). */
+    private fun check(input: Map<String, Any?>) {
+        fun fail(msg: String): Nothing = throw ContractException(msg)
+        if (inputName != ModelIO.INPUT) fail("contract input '$inputName' differs from the app's '${ModelIO.INPUT}'")
+        val names = outputs.map { it.name }
+        if (names != ModelIO.OUTPUTS) fail("contract outputs $names differ from the app's ${ModelIO.OUTPUTS}")
+        val want = when (layout) {
+            "NCHW" -> listOf(1, 3, inputHeight, inputWidth)
+            "NHWC" -> listOf(1, inputHeight, inputWidth, 3)
+            else -> fail("input layout '$layout' is neither NCHW nor NHWC")
+        }
+        if (inputShape != want) fail("input shape $inputShape does not match $layout ${inputWidth}x$inputHeight")
+        if (input["dtype"] != "float32") fail("input dtype ${input["dtype"]} is not float32")
+        if (input["color_order"] != "RGB") fail("input colour order ${input["color_order"]} is not RGB")
+        // The app feeds raw 0..255 RGB; a graph without the normalisation inside would see wrong values.
+        if ((input["normalization"] as? Map<*, *>)?.get("baked_in") != true) {
+            fail("input normalisation is not baked into the graph; this app feeds RGB in [0, 255]")
+        }
+        val v = outputs[0].shape.getOrNull(1) ?: -1
+        val j = outputs[2].shape.getOrNull(1) ?: -1
+        if (outputs[0].shape != listOf(1, v, 3) || v <= 0) fail("vertices shape ${outputs[0].shape} is not [1, V, 3]")
+        if (outputs[1].shape != listOf(1, v)) fail("visibility shape ${outputs[1].shape} is not [1, $v]")
+        if (outputs[2].shape != listOf(1, j, 3) || j <= 0) fail("joints shape ${outputs[2].shape} is not [1, J, 3]")
+        if (j != jointNames.size) fail("joints output has $j joints but the contract names ${jointNames.size}")
+        if (outputs[0].units != "pixels" || outputs[2].units != "pixels") fail("vertices and joints must be in pixels")
+        faces.forEachIndexed { i, f ->
+            if (f.size != 3 || f.any { it !in 0 until v }) fail("mesh face $i ${f.toList()} is not a triangle of vertices 0..${v - 1}")
+        }
+        if (visibilityThreshold !in 0.0..1.0) fail("visibility_threshold $visibilityThreshold is outside [0, 1]")
     }
 }
 

@@ -24,6 +24,10 @@ class OneEuroFilter(
 
     /** Filters one sample (any length, fixed across calls) taken at time [tSeconds]. */
     fun filter(x: DoubleArray, tSeconds: Double): DoubleArray {
+        require(minCutoff > 0 && dCutoff > 0 && beta >= 0) {
+            "One Euro parameters must be minCutoff > 0, dCutoff > 0, beta >= 0 (got $minCutoff, $dCutoff, $beta)"
+        }
+        // A new length, or time not moving forward (a restarted clock), starts a new history.
         val p = prev
         if (p == null || p.size != x.size || tSeconds <= prevT) {
             prev = x.copyOf(); prevDeriv = DoubleArray(x.size); prevT = tSeconds

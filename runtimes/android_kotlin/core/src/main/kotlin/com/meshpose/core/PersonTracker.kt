@@ -11,6 +11,11 @@ class PersonTracker(
     /** Weight of the new crop in the exponential smoothing of centre and scale (1 = no smoothing). */
     var smoothing: Double = 0.6,
 ) {
+    init {
+        require(inW > 0 && inH > 0) { "model input size ${inW}x$inH must be positive" }
+        require(smoothing in 0.0..1.0 && smoothing > 0) { "smoothing must be in (0, 1], got $smoothing" }
+    }
+
     /** The crop to use for the next frame, or null when a detection is needed. */
     var crop: Crop? = null
         private set
@@ -45,6 +50,7 @@ class PersonTracker(
         return Crop(cx - s * inW / 2, cy - s * inH / 2, s)
     }
 
+    /** Drops the crop: the next frame asks for a detection. */
     fun reset() {
         crop = null
     }

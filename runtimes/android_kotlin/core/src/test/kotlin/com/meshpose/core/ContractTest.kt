@@ -10,28 +10,68 @@ import java.io.File
 class ContractTest {
     private val text = Fixtures.text("contract_xs.json")
 
+    /** The fixture contract with one field replaced (path of keys, then the new value). */
+    @Suppress("UNCHECKED_CAST")
+    private fun mutated(vararg path: String, value: Any?): String {
+        val root = Json.parse(text) as MutableMap<String, Any?>
+        var node = root
+        for (k in path.dropLast(1)) node = node[k] as MutableMap<String, Any?>
+        node[path.last()] = value
+        return Json.write(root)
+    }
+
+    private fun assertRefused(contract: String, messagePart: String) {
+        try {
+            ModelContract.parse(contract); fail("accepted a contract that should fail with '$messagePart'")
+        } catch (e: ContractException) {
+            assertTrue("message '${e.message}' lacks '$messagePart'", e.message!!.contains(messagePart))
+        }
+    }
+
     @Test
     fun exportedContractMatchesTheTensorNamesAndShapesTheAppUses() {
         val c = ModelContract.parse(text)
         assertEquals(ModelIO.INPUT, c.inputName)
         assertEquals(ModelIO.OUTPUTS, c.outputs.map { it.name })
+        val template = Fixtures.json("contract_xs.json").obj("template")
+        assertEquals(template.int("num_vertices"), c.numVertices)
+        assertEquals(template.int("num_faces"), c.faces.size)
         assertEquals(listOf(1, c.numVertices, 3), c.outputs[0].shape)
         assertEquals(listOf(1, c.numVertices), c.outputs[1].shape)
         assertEquals(listOf(1, c.jointNames.size, 3), c.outputs[2].shape)
         assertEquals(listOf(1, 3, c.inputHeight, c.inputWidth), c.inputShape)
-        assertTrue(c.faces.all { f -> f.all { it in 0 until c.numVertices } })
-        assertEquals(17, c.jointNames.size)
+        assertEquals(17, c.numJoints)
+        assertEquals("nose", c.jointNames[0])
+    }
+
+    @Test
+    fun goldenFixturesAndContractAgreeOnTheInputSize() {
+        val c = ModelContract.parse(text)
+        val input = Fixtures.json("golden_xs.json").obj("input")
+        assertEquals(c.inputWidth, input.int("width"))
+        assertEquals(c.inputHeight, input.int("height"))
+    }
+
+    @Test
+    fun exportedTfliteContractsInArtifactsAreAccepted() {
+        // Present only after `make export-tflite`; the committed fixture above covers a clean checkout.
+        val found = File(Fixtures.repo, "artifacts").walkTopDown().filter { it.name.endsWith(".tflite.contract.json") }.toList()
+        for (f in found) {
+            val c = ModelContract.parse(f.readText())
+            c.requireFormat("tflite")
+            assertEquals(f.name.removeSuffix(".contract.json"), c.artifact)
+        }
     }
 
     @Test
     fun appSourcesUseOnlyTheContractNames() {
         // The app module reads tensors through ModelIO; no other tensor name literal may appear.
-        val appDir = generateSequence(File("").absoluteFile) { it.parentFile }
-            .map { File(it, "runtimes/android_kotlin/app/src/main") }.firstOrNull { it.isDirectory }
-            ?: File(System.getProperty("meshpose.repo"), "runtimes/android_kotlin/app/src/main")
+        val appDir = File(Fixtures.repo, "runtimes/android_kotlin/app/src/main")
         val sources = appDir.walkTopDown().filter { it.extension == "kt" }.map { it.readText() }.joinToString("\n")
         assertTrue("app sources not found under $appDir", sources.isNotEmpty())
-        assertTrue(sources.contains("ModelIO.VERTICES") && sources.contains("ModelIO.VISIBILITY"))
+        for (use in listOf("ModelIO.INPUT", "ModelIO.VERTICES", "ModelIO.VISIBILITY", "ModelIO.JOINTS", "requireFormat(\"tflite\")")) {
+            assertTrue("app sources do not use $use", sources.contains(use))
+        }
         for (literal in listOf("\"vertices\"", "\"visibility\"", "\"joints\"", "\"image\"")) {
             assertFalse("app hard-codes $literal instead of ModelIO", sources.contains(literal))
         }
@@ -39,23 +79,46 @@ class ContractTest {
 
     @Test
     fun unknownContractVersionIsRefusedWithAClearMessage() {
-        val v2 = text.replaceFirst("\"contract_version\": 1", "\"contract_version\": 2")
+        assertRefused(mutated("contract_version", value = 2.0), "version 2 is not supported")
+        assertRefused(mutated("contract_version", value = 1.5), "no integer contract_version")
+        assertRefused(mutated("contract_version", value = "1"), "no integer contract_version")
         try {
-            ModelContract.parse(v2); fail("version 2 accepted")
+            ModelContract.parse(mutated("contract_version", value = 2.0))
         } catch (e: ContractException) {
-            assertTrue(e.message!!.contains("version 2 is not supported"))
-            val err = AppError.fromContractFailure(e)
-            assertTrue(err.userMessage.contains("version 2"))
+            assertTrue(AppError.fromContractFailure(e).userMessage.contains("version 2"))
+        }
+    }
+
+    @Test
+    fun contractsThatDoNotFitTheAppAreRefused() {
+        assertRefused(mutated("input", "name", value = "input_0"), "input 'input_0'")
+        assertRefused(mutated("input", "layout", value = "NHWC"), "does not match NHWC")
+        assertRefused(mutated("input", "normalization", "baked_in", value = false), "not baked into the graph")
+        assertRefused(mutated("visibility_threshold", value = 1.5), "outside [0, 1]")
+        assertRefused(mutated("mesh", "faces", value = listOf(listOf(0.0, 1.0, 100000.0))), "mesh face 0")
+        val outputs = Json.parse(text).asObject("c").list("outputs").map { it.asMap() }
+        assertRefused(mutated("outputs", value = outputs.reversed()), "differ from the app's")
+        val badJoints = outputs.mapIndexed { i, o -> if (i == 2) o + ("shape" to listOf(1.0, 16.0, 3.0)) else o }
+        assertRefused(mutated("outputs", value = badJoints), "16 joints")
+        val badVis = outputs.mapIndexed { i, o -> if (i == 1) o + ("shape" to listOf(1.0, 3.0)) else o }
+        assertRefused(mutated("outputs", value = badVis), "visibility shape")
+        try {
+            ModelContract.parse(text).requireFormat("tflite"); fail("an onnx contract passed as tflite")
+        } catch (e: ContractException) {
+            assertTrue(e.message!!.contains("'onnx'"))
         }
     }
 
     @Test
     fun brokenContractsGiveMessagesNotCrashes() {
-        for (bad in listOf("not json", "{}", "{\"contract_version\": 1}", "[1,2]")) {
+        val cases = listOf("", "not json", "{}", "{\"contract_version\": 1}", "[1,2]", "{\"contract_version\": 1, \"input\": 3}",
+            text.substring(0, text.length / 2), mutated("mesh", "faces", value = listOf("a")), mutated("outputs", value = 7.0))
+        for (bad in cases) {
             try {
-                ModelContract.parse(bad); fail("accepted: $bad")
+                ModelContract.parse(bad); fail("accepted: ${bad.take(60)}")
             } catch (e: ContractException) {
                 assertTrue(e.message!!.isNotBlank())
+                assertTrue(AppError.fromContractFailure(e) is AppError.BadContract)
             }
         }
     }

@@ -1,0 +1,13 @@
+# Training and evaluation (issue "Data, training and evaluation").
+TRAIN_OUT ?= runs/$(VARIANT)
+
+.PHONY: train
+
+train: $(STAMP) ## Train VARIANT on data/synthetic into runs/VARIANT (RESUME=1 continues; NPROC=2 uses torchrun/gloo)
+	@if [ ! -f $(DATA_DIR)/train/annotations.json ]; then $(MAKE) --no-print-directory data; fi
+	@if [ -n "$(NPROC)" ]; then \
+	  $(PY) -m torch.distributed.run --standalone --nproc_per_node $(NPROC) -m model.train --variant $(VARIANT) \
+	    --data $(DATA_DIR) --out $(TRAIN_OUT) $(if $(RESUME),--resume); \
+	else \
+	  $(PY) -m model.train --variant $(VARIANT) --data $(DATA_DIR) --out $(TRAIN_OUT) $(if $(RESUME),--resume); \
+	fi

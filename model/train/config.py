@@ -1,0 +1,59 @@
+"""Training configurations, one per variant, in plain Python."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """Weights of the loss groups (paper §3: 2D DensePose losses, visibility, 3D losses, joints)."""
+
+    barycentric_ce: float = 1.0
+    uv_consistency: float = 0.05  # pixels
+    visibility: float = 1.0
+    silhouette: float = 0.5
+    vertices: float = 0.05  # pixels, fused output
+    regression: float = 0.05  # pixels, the lift head's own xyz
+    edges: float = 0.05
+    normals: float = 0.5
+    joints_2d: float = 0.05
+    segmentation: float = 0.5
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a run depends on (stored in its checkpoint's metadata)."""
+
+    variant: str
+    batch_size: int = 16
+    epochs: int = 10
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 200
+    max_steps: int | None = None
+    flip_probability: float = 0.5
+    colour_jitter: float = 0.2
+    seed: int = 0
+    log_every: int = 20
+    save_every: int = 500
+    losses: LossWeights = field(default_factory=LossWeights)
+
+    def with_overrides(self, **kw) -> TrainConfig:
+        """A copy with some fields replaced (command-line overrides)."""
+        return replace(self, **{k: v for k, v in kw.items() if v is not None})
+
+
+CONFIGS: dict[str, TrainConfig] = {
+    "tiny": TrainConfig(variant="tiny", batch_size=4, epochs=1, warmup_steps=2, log_every=1, save_every=2),
+    "xs": TrainConfig(variant="xs", batch_size=16, epochs=12, lr=2e-3, warmup_steps=300),
+    "s": TrainConfig(variant="s", batch_size=16, epochs=12, lr=1.5e-3, warmup_steps=300),
+}
+
+
+def get_config(variant: str) -> TrainConfig:
+    """The configuration of a variant (KeyError lists the known ones)."""
+    try:
+        return CONFIGS[variant]
+    except KeyError:
+        raise KeyError(f"no training config for {variant!r}; known: {', '.join(CONFIGS)}") from None

@@ -1,0 +1,94 @@
+"""Samples in the DensePose-COCO layout (synthetic renders; the fields real data also has) as tensors,
+with augmentation: horizontal flip through the template's symmetry map and colour jitter.
+
+Augmentation draws from np.random.default_rng([seed, epoch, index]), so a sample's augmentation
+depends only on those three numbers (what makes resuming a run bit-for-bit possible).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+# COCO-17 left/right swap under a horizontal flip.
+COCO_FLIP = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
+
+
+class MeshPoseDataset:
+    """Reads <split>/annotations.json and its images; `get(i, epoch, seed)` returns a dict of tensors."""
+
+    def __init__(self, split_dir: str | Path, template, points: int = 100, flip_probability: float = 0.5,
+                 colour_jitter: float = 0.2) -> None:
+        self.dir = Path(split_dir)
+        path = self.dir / "annotations.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found; run `make data` first")
+        data = json.loads(path.read_text())
+        if data["info"].get("template_sha256") not in (None, template.sha256):
+            raise ValueError(f"{path} was made for another template ({data['info']['template_sha256'][:12]})")
+        self.images = {im["id"]: im for im in data["images"]}
+        self.anns = data["annotations"]
+        self.template = template
+        self.points = points
+        self.flip_probability = flip_probability
+        self.colour_jitter = colour_jitter
+        self.symmetry = np.asarray(template.symmetry)
+
+    def __len__(self) -> int:
+        return len(self.anns)
+
+    def get(self, index: int, epoch: int = 0, seed: int = 0, augment: bool = True) -> dict[str, torch.Tensor]:
+        """One sample as tensors (see the keys below)."""
+        ann = self.anns[index]
+        meta = self.images[ann["image_id"]]
+        image = np.asarray(Image.open(self.dir / "images" / meta["file_name"]).convert("RGB"), np.float32)
+        w = image.shape[1]
+        from pycocotools import mask as mask_utils
+
+        seg = dict(ann["segmentation"], counts=ann["segmentation"]["counts"].encode())
+        mask = mask_utils.decode(seg).astype(np.float32)
+        verts = np.asarray(ann["vertices"], np.float32)
+        vis = np.asarray(ann["vertex_visibility"], np.float32)
+        bx, by, bw, bh = ann["bbox"]
+        dp = np.stack([bx + np.asarray(ann["dp_x"]) * bw / 256.0, by + np.asarray(ann["dp_y"]) * bh / 256.0], 1)
+        faces = self.template.faces[np.asarray(ann["dp_face"], np.int64)].astype(np.int64)
+        bary = np.asarray(ann["dp_bary"], np.float32)
+        kp = np.asarray(ann["keypoints"], np.float32).reshape(17, 3)
+        rng = np.random.default_rng([seed, epoch, index])
+        if augment and rng.random() < self.flip_probability:
+            image, mask = image[:, ::-1].copy(), mask[:, ::-1].copy()
+            verts = verts[self.symmetry].copy()
+            verts[:, 0] = w - verts[:, 0]
+            vis = vis[self.symmetry]
+            dp[:, 0] = w - dp[:, 0]
+            faces = self.symmetry[faces]  # the mirror point lies on the mirror face, same barycentrics
+            kp = kp[COCO_FLIP].copy()
+            kp[:, 0] = w - kp[:, 0]
+        if augment and self.colour_jitter:
+            gain = 1 + rng.uniform(-self.colour_jitter, self.colour_jitter, 3)
+            bias = rng.uniform(-20, 20) * self.colour_jitter
+            image = np.clip(image * gain + bias, 0, 255).astype(np.float32)
+        n = min(len(dp), self.points)
+        valid = np.zeros(self.points, np.float32)
+        valid[:n] = 1
+        pad = lambda a, fill=0: np.concatenate([a[:n], np.full((self.points - n, *a.shape[1:]), fill, a.dtype)])  # noqa: E731
+        return {
+            "image": torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))),
+            "mask": torch.from_numpy(mask),
+            "vertices": torch.from_numpy(verts),
+            "visibility": torch.from_numpy(vis),
+            "dp_points": torch.from_numpy(pad(dp.astype(np.float32))),
+            "dp_face_vertices": torch.from_numpy(pad(faces)),
+            "dp_bary": torch.from_numpy(pad(bary, 1 / 3)),
+            "dp_valid": torch.from_numpy(valid),
+            "keypoints": torch.from_numpy(kp),
+        }
+
+    def batch(self, indices: list[int], epoch: int, seed: int, augment: bool = True) -> dict[str, torch.Tensor]:
+        """Stack samples into a batch."""
+        items = [self.get(i, epoch, seed, augment) for i in indices]
+        return {k: torch.stack([it[k] for it in items]) for k in items[0]}

@@ -1,0 +1,210 @@
+"""`python -m model.train` (make train): the training loop.
+
+AdamW with linear warm-up then cosine decay; progress lines with the loss groups; metrics
+appended to <out>/metrics.jsonl; every `save_every` steps an atomic safetensors training state
+(weights, optimiser moments, step, config) and the shippable checkpoint
+<out>/meshpose_<variant>.safetensors. `--resume` continues bit-for-bit: the data order and the
+augmentation are functions of (seed, epoch, index), and the training state holds the rest.
+Runs on several processes with torchrun (gloo on CPU, nccl on GPUs): each rank takes its slice
+of every global batch and DDP averages the gradients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, safe_open, save_file
+
+from model import losses as L
+from model.checkpoint import save_checkpoint
+from model.registry import create_model
+from model.train.config import TrainConfig, get_config
+from model.train.dataset import MeshPoseDataset
+
+STATE_FILE = "train_state.safetensors"
+
+
+def log(msg: str) -> None:
+    """Progress on stderr (rank 0 only)."""
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(msg, file=sys.stderr, flush=True)
+
+
+def lr_factor(step: int, warmup: int, total: int, floor: float = 0.05) -> float:
+    """Linear warm-up, then cosine decay to `floor` of the base learning rate."""
+    if step < warmup:
+        return (step + 1) / warmup
+    t = min(1.0, (step - warmup) / max(1, total - warmup))
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def compute_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], consts: dict[str, torch.Tensor],
+                   cfg: TrainConfig, height: int) -> tuple[torch.Tensor, dict[str, float]]:
+    """Weighted sum of the paper's losses; pixel losses are scaled to a 256-pixel-high crop."""
+    wts = cfg.losses
+    px = 256.0 / height
+    gt = batch["vertices"]
+    reg = out["xyz_regressed"]
+    reg = torch.cat([reg[..., :2], reg[..., 2:] - reg[..., 2:].mean(dim=1, keepdim=True)], dim=-1)
+    terms = {
+        "barycentric_ce": L.barycentric_cross_entropy(out["heatmaps"], batch["dp_points"],
+                                                      batch["dp_face_vertices"], batch["dp_bary"], batch["dp_valid"]),
+        "uv_consistency": px * L.uv_consistency(out["xy_heatmap"], batch["dp_points"], batch["dp_face_vertices"],
+                                                batch["dp_bary"], batch["dp_valid"]),
+        "visibility": L.visibility_bce(out["visibility_logit"], batch["visibility"],
+                                       torch.ones_like(batch["visibility"])),
+        "silhouette": L.soft_silhouette_loss(out["vertices"][..., :2], out["visibility"], batch["mask"],
+                                             sigma_px=6.0 / px),
+        "vertices": px * L.vertex_l2(out["vertices"], gt),
+        "regression": px * L.vertex_l2(reg, gt),
+        "edges": px * L.edge_length_loss(out["vertices"], gt, consts["edges"]),
+        "normals": L.normal_cosine_loss(out["vertices"], gt, consts["faces"]),
+        "joints_2d": px * L.joint_loss(out["vertices"], batch["keypoints"], consts["landmarker"],
+                                       (batch["keypoints"][..., 2] > 0).float()),
+        "segmentation": L.segmentation_ce(out["segmentation"], batch["mask"]),
+    }
+    total = sum(getattr(wts, k) * v for k, v in terms.items())
+    return total, {k: float(v.detach()) for k, v in terms.items()}
+
+
+def _save_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, step: int, cfg: TrainConfig,
+                template) -> None:
+    """Weights + optimiser moments + step in ONE safetensors file, written atomically (consistent on a kill)."""
+    tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
+    osd = opt.state_dict()
+    for pid, st in osd["state"].items():
+        for k, v in st.items():
+            tensors[f"optim.{pid}.{k}"] = (v if torch.is_tensor(v) else torch.tensor(v)).contiguous()
+    meta = {"step": str(step), "config": json.dumps(asdict(cfg)), "param_groups": json.dumps(osd["param_groups"]),
+            "template_sha256": template.sha256, "variant": cfg.variant}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=meta)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _load_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, template) -> int:
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata()
+    if meta.get("template_sha256") != template.sha256:
+        raise ValueError(f"{path} was trained on another template; start a new run instead of --resume")
+    tensors = load_file(str(path))
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for k, v in tensors.items():
+        if k.startswith("optim."):
+            _, pid, name = k.split(".", 2)
+            state.setdefault(int(pid), {})[name] = v
+    opt.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
+    return int(meta["step"])
+
+
+def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False) -> Path:
+    """Run (or resume) training; returns the path of the shippable checkpoint."""
+    from model.template import load_template
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if world > 1:
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        torch.distributed.init_process_group(backend)
+    torch.manual_seed(cfg.seed)
+    template = load_template()
+    net = create_model(cfg.variant, template).train()
+    height = net.input_hw[0]
+    model = torch.nn.parallel.DistributedDataParallel(net) if world > 1 else net
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    data = MeshPoseDataset(data_dir / "train", template, flip_probability=cfg.flip_probability,
+                           colour_jitter=cfg.colour_jitter)
+    global_batch = cfg.batch_size * world
+    steps_per_epoch = len(data) // global_batch
+    if steps_per_epoch == 0:
+        raise ValueError(f"{len(data)} samples are fewer than one global batch of {global_batch}")
+    total = cfg.max_steps or steps_per_epoch * cfg.epochs
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state_path = out_dir / STATE_FILE
+    step = _load_state(state_path, net, opt, template) if resume and state_path.is_file() else 0
+    if resume and step == 0:
+        log(f"--resume: no training state in {out_dir}; starting from step 0")
+    consts = {
+        "edges": torch.tensor(np.asarray(template.edges), dtype=torch.long),
+        "faces": torch.tensor(np.asarray(template.faces), dtype=torch.long),
+        "landmarker": torch.tensor(np.asarray(template.coco17)),
+    }
+    metrics_path = out_dir / "metrics.jsonl"
+    if rank == 0 and metrics_path.exists():  # drop lines past the resumed step (they will be redone)
+        kept = [ln for ln in metrics_path.read_text().splitlines() if json.loads(ln)["step"] <= step]
+        metrics_path.write_text("".join(ln + "\n" for ln in kept))
+    log(f">> training {cfg.variant}: {len(data)} samples, {world} process(es), global batch {global_batch}, "
+        f"{total} steps ({steps_per_epoch}/epoch), starting at step {step}")
+    t0 = time.perf_counter()
+    ckpt_path = out_dir / f"meshpose_{cfg.variant}.safetensors"
+    while step < total:
+        epoch, k = divmod(step, steps_per_epoch)
+        order = np.random.default_rng([cfg.seed, epoch]).permutation(len(data))
+        start = k * global_batch + rank * cfg.batch_size
+        batch = data.batch(order[start : start + cfg.batch_size].tolist(), epoch, cfg.seed)
+        for group in opt.param_groups:
+            group["lr"] = cfg.lr * lr_factor(step, cfg.warmup_steps, total)
+        out = model(batch["image"])
+        loss, parts = compute_losses(out, batch, consts, cfg, height)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        opt.step()
+        step += 1
+        if rank == 0 and (step % cfg.log_every == 0 or step == total):
+            rec = {"step": step, "epoch": epoch, "lr": opt.param_groups[0]["lr"], "loss": float(loss), **parts}
+            with metrics_path.open("a") as f:
+                f.write(json.dumps(rec) + "\n")
+            rate = step / max(1e-9, time.perf_counter() - t0)
+            log(f"step {step}/{total} epoch {epoch} loss {float(loss):.4f} "
+                + " ".join(f"{k}={v:.3f}" for k, v in parts.items()) + f" ({rate:.2f} steps/s)")
+        if rank == 0 and (step % cfg.save_every == 0 or step == total):
+            _save_state(state_path, net, opt, step, cfg, template)
+            save_checkpoint(net, ckpt_path, variant=cfg.variant, template=template, trained=True,
+                            extra={"step": str(step), "train_config": json.dumps(asdict(cfg)),
+                                   "data": str(data_dir)})
+    if world > 1:
+        torch.distributed.destroy_process_group()
+    return ckpt_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    p = argparse.ArgumentParser(prog="python -m model.train", description=__doc__.splitlines()[0])
+    p.add_argument("--variant", default="xs")
+    p.add_argument("--data", type=Path, default=Path("data/synthetic"))
+    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--max-steps", type=int, default=None)
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--save-every", type=int, default=None)
+    p.add_argument("--threads", type=int, default=None, help="torch threads per process")
+    args = p.parse_args(argv)
+    cfg = get_config(args.variant).with_overrides(max_steps=args.max_steps, epochs=args.epochs,
+                                                  batch_size=args.batch_size, save_every=args.save_every)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        path = train(cfg, args.data, args.out or Path("runs") / args.variant, resume=args.resume)
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    log(f"wrote {path}")
+    return 0
