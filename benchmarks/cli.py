@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         adb = Adb(adb_path(), args.serial)
         if args.mode == "app":
             results = [run_android_app(device, adb=adb, runs=args.runs, warmup=args.warmup, variant=args.variant,
-                                       results_dir=results_dir)]
+                                       sustained_s=args.sustained, results_dir=results_dir)]
         else:
             results = [run_android_model(device, artifact, benchmark_model=args.benchmark_model, adb=adb,
                                          runs=args.runs, warmup=args.warmup, sustained_s=args.sustained,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from datetime import UTC, datetime
 from functools import cache
 from importlib import metadata
@@ -12,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+
+from model.atomic import atomic_path
 
 CONTRACT_VERSION = 1
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
@@ -122,15 +123,7 @@ def validate_contract(contract: dict[str, Any]) -> None:
 
 def write_json_atomic(path: str | os.PathLike, payload: Any) -> Path:
     """Write JSON to a temp file beside `path`, then rename, so readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(payload, f, indent=1)
-            f.write("\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
+        json.dump(payload, f, indent=1)
+        f.write("\n")
+    return Path(path)

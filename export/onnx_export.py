@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from model.atomic import atomic_path
 
 OUTPUT_NAMES = ("vertices", "visibility", "joints")
 
@@ -20,9 +20,7 @@ def export_onnx(module: torch.nn.Module, example_input: torch.Tensor, out_path: 
 
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)
     out_path = Path(out_path)
-    fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(out_path) as tmp:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             program = torch.onnx.export(
@@ -37,10 +35,6 @@ def export_onnx(module: torch.nn.Module, example_input: torch.Tensor, out_path: 
         proto = program.model_proto
         onnx.checker.check_model(proto, full_check=True)
         onnx.save_model(proto, tmp)
-        os.replace(tmp, out_path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return out_path
 
 

@@ -11,3 +11,9 @@ train: $(STAMP) ## Train VARIANT on data/synthetic into runs/VARIANT (RESUME=1 c
 	else \
 	  $(PY) -m model.train --variant $(VARIANT) --data $(DATA_DIR) --out $(TRAIN_OUT) $(if $(RESUME),--resume); \
 	fi
+
+.PHONY: eval
+
+eval: $(STAMP) ## Evaluate CKPT (default: the shipped xs checkpoint) on data/synthetic test beside the mean-template baseline
+	@$(PY) -m model.eval --variant $(VARIANT) --data $(DATA_DIR) \
+	  --ckpt $(if $(CKPT),$(CKPT),model/checkpoints/meshpose_$(VARIANT).safetensors)

@@ -161,7 +161,8 @@ def test_android_app_mode_pulls_and_validates(fake_adb, monkeypatch, tmp_path):
     res = run_android_app(get_device("pixel8"), adb=Adb(str(fake_adb)), runs=50, warmup=5, variant="xs",
                           results_dir=tmp_path, poll_s=0.01, timeout_s=5)
     assert res["device"]["name"] == "pixel8"
-    assert "benchmark_runs 50" in (tmp_path / "adb.log").read_text()
+    calls = (tmp_path / "adb.log").read_text()
+    assert "benchmark_runs 50" in calls and "start -S" in calls and "model meshpose_xs.tflite" in calls
 
 
 def test_ios_and_mac_runners_refuse_off_platform(tmp_path, monkeypatch):

@@ -208,13 +208,20 @@ def _sustained_chunks(adb: Adb, remote_model: str, mask: str, seconds: float, co
     return {"seconds": t, "fps": fps, "trend": trend}
 
 
-def run_android_app(device: dict, *, adb: Adb, runs: int, warmup: int, variant: str,
+def run_android_app(device: dict, *, adb: Adb, runs: int, warmup: int, variant: str, sustained_s: float = 0.0,
                     results_dir: Path = RESULTS_DIR, poll_s: float = 2.0, timeout_s: float = 600) -> dict[str, Any]:
-    """Start the Kotlin app's benchmark mode, wait for its result JSON, pull and validate it."""
+    """Start the Kotlin app's benchmark mode, wait for its result JSON, pull and validate it.
+
+    `am start -S` stops a running instance first, so the benchmark extras always reach a fresh activity.
+    """
     adb.require_device()
     adb.run("shell", "rm", "-f", APP_RESULT, check=False)
-    out = adb.run("shell", "am", "start", "-W", "-n", APP_ACTIVITY, "--ei", "benchmark_runs", str(runs),
-                  "--ei", "warmup_runs", str(warmup))
+    extras = ["--ei", "benchmark_runs", str(runs), "--ei", "warmup_runs", str(warmup),
+              "--es", "model", f"meshpose_{variant}.tflite"]
+    if sustained_s:
+        extras += ["--ei", "sustained_seconds", str(int(sustained_s))]
+        timeout_s += sustained_s
+    out = adb.run("shell", "am", "start", "-S", "-W", "-n", APP_ACTIVITY, *extras)
     if "Error" in out:
         raise BenchError(f"could not start {APP_ACTIVITY} (is the sample app installed?): {out.strip()}")
     deadline = time.monotonic() + timeout_s
@@ -226,6 +233,8 @@ def run_android_app(device: dict, *, adb: Adb, runs: int, warmup: int, variant: 
             result = json.loads(local.read_text())
             result["raw_output_file"] = str(local)
             validate_result(result)
+            if not result["complete"]:
+                raise BenchError(f"the app's benchmark did not complete: {result['notes']} (result kept at {local})")
             return result
         time.sleep(poll_s)
     raise BenchError(f"the app wrote no {APP_RESULT} within {timeout_s:.0f} s; see `adb logcat -s MeshPose`")

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from model.atomic import atomic_path
+
 TFLITE_PRECISIONS = ("fp32", "fp16", "int8")
 SIGNATURE = "serving_default"
 
@@ -93,12 +95,6 @@ def convert_tflite(
     if precision != "fp32":
         data = _quantize(data, precision, calibration)
     out_path = Path(out_path)
-    fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, out_path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(out_path) as tmp:
+        Path(tmp).write_bytes(data)
     return out_path

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +16,8 @@ from pathlib import Path
 import numpy as np
 from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
+
+from model.atomic import atomic_path
 
 TEMPLATE_NAME = "anny-lowpoly"
 TEMPLATE_VERSION = "1"
@@ -114,20 +115,12 @@ def _barycentric_combine(src, index: np.ndarray, weight: np.ndarray):
 
 def save_template_arrays(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, str]) -> Path:
     """Write the asset atomically; safetensors orders tensors by name, so output is deterministic."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        # One metadata key holding sorted JSON: safetensors stores its metadata map unordered,
-        # which would make the file bytes differ between identical builds.
-        header = {META_KEY: json.dumps(meta, sort_keys=True)}
+    # One metadata key holding sorted JSON: safetensors stores its metadata map unordered,
+    # which would make the file bytes differ between identical builds.
+    header = {META_KEY: json.dumps(meta, sort_keys=True)}
+    with atomic_path(path) as tmp:
         save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, tmp, metadata=header)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return Path(path)
 
 
 def _validate(arrays: dict[str, np.ndarray], meta: dict[str, str], path: Path) -> None:

@@ -16,7 +16,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -26,6 +25,7 @@ import torch
 from safetensors.torch import load_file, safe_open, save_file
 
 from model import losses as L
+from model.atomic import atomic_path
 from model.checkpoint import save_checkpoint
 from model.registry import create_model
 from model.train.config import TrainConfig, get_config
@@ -63,8 +63,9 @@ def compute_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
                                                 batch["dp_bary"], batch["dp_valid"]),
         "visibility": L.visibility_bce(out["visibility_logit"], batch["visibility"],
                                        torch.ones_like(batch["visibility"])),
+        # Stride 8: the (B, h, w, V) splat tensor dominates the step time at stride 4.
         "silhouette": L.soft_silhouette_loss(out["vertices"][..., :2], out["visibility"], batch["mask"],
-                                             sigma_px=6.0 / px),
+                                             sigma_px=8.0 / px, stride=8),
         "vertices": px * L.vertex_l2(out["vertices"], gt),
         "regression": px * L.vertex_l2(reg, gt),
         "edges": px * L.edge_length_loss(out["vertices"], gt, consts["edges"]),
@@ -87,14 +88,8 @@ def _save_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, 
             tensors[f"optim.{pid}.{k}"] = (v if torch.is_tensor(v) else torch.tensor(v)).contiguous()
     meta = {"step": str(step), "config": json.dumps(asdict(cfg)), "param_groups": json.dumps(osd["param_groups"]),
             "template_sha256": template.sha256, "variant": cfg.variant}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         save_file(tensors, tmp, metadata=meta)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _load_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, template) -> int:

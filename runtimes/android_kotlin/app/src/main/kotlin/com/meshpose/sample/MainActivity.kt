@@ -3,10 +3,12 @@ package com.meshpose.sample
 import android.Manifest
 import android.content.pm.PackageManager
 import android.graphics.Color
+import android.graphics.PixelFormat
 import android.opengl.GLSurfaceView
 import android.os.Bundle
 import android.util.Log
 import android.view.Gravity
+import android.view.View
 import android.widget.FrameLayout
 import android.widget.TextView
 import androidx.activity.ComponentActivity
@@ -15,34 +17,47 @@ import androidx.camera.core.CameraSelector
 import androidx.camera.core.ImageAnalysis
 import androidx.camera.core.ImageProxy
 import androidx.camera.core.Preview
+import androidx.camera.core.resolutionselector.AspectRatioStrategy
+import androidx.camera.core.resolutionselector.ResolutionSelector
 import androidx.camera.lifecycle.ProcessCameraProvider
 import androidx.camera.view.PreviewView
 import androidx.core.content.ContextCompat
 import com.meshpose.core.AppError
 import com.meshpose.core.Box
 import com.meshpose.core.Decoder
+import com.meshpose.core.InputSampler
 import com.meshpose.core.OneEuroFilter
 import com.meshpose.core.PersonTracker
+import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
 
 /**
- * Live camera -> person crop -> LiteRT (GPU, CPU fallback shown on screen) -> mesh overlay,
- * with FPS and latency on screen. Person detection on the first frame is the full frame
- * (documented choice: no extra detector dependency); after that the crop follows the mesh
- * (PersonTracker) and falls back to the full frame whenever visibility collapses.
+ * Live camera -> person crop -> LiteRT (GPU, CPU fallback shown on screen) -> mesh overlay, with
+ * FPS and latency on screen; or, with the `benchmark_runs` extra, the benchmark mode.
+ *
+ * Person detection: the first frame (and every re-detection) uses the whole frame as the person
+ * box, a documented choice that needs no second model; from then on the crop follows the mesh
+ * ([PersonTracker]) and falls back to the whole frame when visibility collapses.
  */
 class MainActivity : ComponentActivity() {
+    private lateinit var root: FrameLayout
+    private lateinit var previewView: PreviewView
     private lateinit var status: TextView
     private lateinit var banner: TextView
-    private lateinit var overlay: GLSurfaceView
-    private var runner: ModelRunner? = null
-    private var renderer: MeshOverlayRenderer? = null
-    private val analysisExecutor = Executors.newSingleThreadExecutor()
+    // Set on one thread, read on another (UI / analysis): volatile.
+    @Volatile private var overlay: GLSurfaceView? = null
+    @Volatile private var runner: ModelRunner? = null
+    @Volatile private var renderer: MeshOverlayRenderer? = null
+    private val analysisExecutor: ExecutorService = Executors.newSingleThreadExecutor()
+
+    // Analysis-thread state.
     private val smoother = OneEuroFilter(minCutoff = 1.5, beta = 0.02)
     private var tracker: PersonTracker? = null
-    private var converter: FrameConverter? = null
+    private var sampler: InputSampler? = null
+    private var frameBytes = ByteArray(0)
     private var lastFrameNs = 0L
     private var fpsAvg = 0.0
+    private var lastError: String? = null
 
     private val permission = registerForActivityResult(ActivityResultContracts.RequestPermission()) { granted ->
         if (granted) startCamera() else showError(AppError.CameraPermissionDenied())
@@ -50,53 +65,103 @@ class MainActivity : ComponentActivity() {
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
-        val root = FrameLayout(this)
-        val preview = PreviewView(this).apply { scaleType = PreviewView.ScaleType.FIT_CENTER; id = 1 }
-        overlay = GLSurfaceView(this).apply {
-            setEGLContextClientVersion(2)
-            setEGLConfigChooser(8, 8, 8, 8, 16, 0)
-            holder.setFormat(android.graphics.PixelFormat.TRANSLUCENT)
-            setZOrderOnTop(true)
+        buildViews()
+        val modelName = intent.getStringExtra(BenchmarkMode.EXTRA_MODEL) ?: ModelRunner.DEFAULT_MODEL
+        val bench = BenchmarkMode.Request.from(intent)
+        status.text = "Loading $modelName…"
+        // Compiling for the GPU takes a while: off the UI thread, the screen says what is going on.
+        analysisExecutor.execute {
+            val loaded = try {
+                ModelRunner.load(this, modelName)
+            } catch (e: ModelLoadException) {
+                onLoadFailed(e.error, modelName, bench); return@execute
+            } catch (e: Exception) {
+                onLoadFailed(AppError.InferenceFailed("the model could not be loaded: ${e.message ?: e}"), modelName, bench)
+                return@execute
+            }
+            runner = loaded
+            loaded.fallback?.let { showError(it) } // CPU fallback: said on screen and in the log, app keeps running
+            val c = loaded.contract
+            tracker = PersonTracker(c.inputWidth, c.inputHeight)
+            sampler = InputSampler(c.inputWidth, c.inputHeight, c.nhwc)
+            runOnUiThread {
+                status.text = "MeshPose ${c.variant} on ${acceleratorLabel(loaded)}${if (c.trained) "" else " (UNTRAINED model)"}"
+                if (bench != null) runBenchmark(loaded, bench) else {
+                    addOverlay(MeshOverlayRenderer(c.faces))
+                    requestCameraOrStart()
+                }
+            }
         }
-        status = TextView(this).apply { setTextColor(Color.WHITE); setBackgroundColor(0x88000000.toInt()); textSize = 14f }
+    }
+
+    private fun buildViews() {
+        root = FrameLayout(this)
+        // PERFORMANCE = a SurfaceView; the GL overlay's media-overlay surface sits just above it.
+        previewView = PreviewView(this).apply {
+            scaleType = PreviewView.ScaleType.FIT_CENTER
+            implementationMode = PreviewView.ImplementationMode.PERFORMANCE
+        }
+        status = TextView(this).apply {
+            setTextColor(Color.WHITE); setBackgroundColor(0x88000000.toInt()); textSize = 14f; setPadding(16, 16, 16, 16)
+        }
         banner = TextView(this).apply {
             setTextColor(Color.WHITE); setBackgroundColor(0xCCB00020.toInt()); textSize = 16f; gravity = Gravity.CENTER
-            visibility = TextView.GONE; setPadding(32, 32, 32, 32)
+            visibility = View.GONE; setPadding(32, 32, 32, 32)
         }
-        root.addView(preview)
-        root.addView(overlay)
+        root.addView(previewView)
         root.addView(status, FrameLayout.LayoutParams(-1, -2, Gravity.TOP))
         root.addView(banner, FrameLayout.LayoutParams(-1, -2, Gravity.CENTER))
         setContentView(root)
+    }
 
-        val loaded = try {
-            ModelRunner.load(this)
-        } catch (e: ModelLoadException) {
-            showError(e.error); return
-        } catch (e: Exception) {
-            showError(AppError.InferenceFailed(e.toString())); return
+    /** The overlay exists only once a model is loaded: a GLSurfaceView without a renderer would crash. */
+    private fun addOverlay(r: MeshOverlayRenderer) {
+        val view = GLSurfaceView(this).apply {
+            setEGLContextClientVersion(2)
+            setEGLConfigChooser(8, 8, 8, 8, 16, 0)
+            holder.setFormat(PixelFormat.TRANSLUCENT)
+            setZOrderMediaOverlay(true) // above the camera surface, below the status and banner views
+            setRenderer(r)
+            renderMode = GLSurfaceView.RENDERMODE_WHEN_DIRTY
         }
-        runner = loaded
-        loaded.fallback?.let { showError(it) }  // CPU fallback: said on screen, app keeps running
-        val c = loaded.contract
-        renderer = MeshOverlayRenderer(c.faces).also { overlay.setRenderer(it) }
-        tracker = PersonTracker(c.inputWidth, c.inputHeight)
-        converter = FrameConverter(c.inputWidth, c.inputHeight, c.layout == "NHWC")
-        status.text = "MeshPose ${c.variant} on ${loaded.accelerator}${if (c.trained) "" else " (UNTRAINED model)"}"
+        root.addView(view, 1)
+        overlay = view
+        renderer = r
+    }
 
-        val runs = intent.getIntExtra(BenchmarkMode.EXTRA_RUNS, 0)
-        if (runs > 0) {
-            val warmup = intent.getIntExtra(BenchmarkMode.EXTRA_WARMUP, 10)
-            analysisExecutor.execute {
-                val msg = try {
-                    "benchmark written to ${BenchmarkMode.run(this, loaded, runs, warmup)}"
-                } catch (e: Exception) {
-                    Log.e(TAG, "benchmark failed", e); "benchmark failed: $e"
-                }
-                runOnUiThread { status.text = msg }
+    private fun acceleratorLabel(r: ModelRunner) = if (r.fallback != null) "CPU (GPU unavailable)" else r.accelerator
+
+    private fun onLoadFailed(error: AppError, modelName: String, bench: BenchmarkMode.Request?) {
+        showError(error)
+        runOnUiThread { status.text = "MeshPose: no model running" }
+        if (bench != null) {
+            try {
+                BenchmarkMode.writeFailure(this, modelName, bench, error.userMessage)
+            } catch (e: Exception) {
+                Log.e(TAG, "cannot write the failure result", e)
             }
-            return
         }
+    }
+
+    private fun runBenchmark(loaded: ModelRunner, req: BenchmarkMode.Request) {
+        status.text = "Benchmark: ${req.runs} runs after ${req.warmup} warm-up on ${acceleratorLabel(loaded)}…"
+        analysisExecutor.execute {
+            val msg = try {
+                "Benchmark written to ${BenchmarkMode.run(this, loaded, req)}"
+            } catch (e: Exception) {
+                Log.e(TAG, "benchmark failed", e)
+                try {
+                    BenchmarkMode.writeFailure(this, loaded.source.name, req, e.toString())
+                } catch (w: Exception) {
+                    Log.e(TAG, "cannot write the failure result", w)
+                }
+                "Benchmark failed: $e"
+            }
+            runOnUiThread { status.text = msg }
+        }
+    }
+
+    private fun requestCameraOrStart() {
         if (ContextCompat.checkSelfPermission(this, Manifest.permission.CAMERA) == PackageManager.PERMISSION_GRANTED) {
             startCamera()
         } else {
@@ -109,53 +174,79 @@ class MainActivity : ComponentActivity() {
         future.addListener({
             try {
                 val provider = future.get()
-                val previewView = findViewById<PreviewView>(1)
-                val preview = Preview.Builder().build().also { it.surfaceProvider = previewView.surfaceProvider }
+                // Same aspect ratio for preview and analysis, so both show the same field of view and
+                // the overlay's letterbox (FIT_CENTER) lines up with the preview.
+                val resolution = ResolutionSelector.Builder()
+                    .setAspectRatioStrategy(AspectRatioStrategy.RATIO_4_3_FALLBACK_AUTO_STRATEGY).build()
+                val preview = Preview.Builder().setResolutionSelector(resolution).build()
+                    .also { it.setSurfaceProvider(previewView.surfaceProvider) }
                 val analysis = ImageAnalysis.Builder()
+                    .setResolutionSelector(resolution)
                     .setBackpressureStrategy(ImageAnalysis.STRATEGY_KEEP_ONLY_LATEST)
                     .setOutputImageFormat(ImageAnalysis.OUTPUT_IMAGE_FORMAT_RGBA_8888)
+                    .setOutputImageRotationEnabled(true) // upright frames, as the preview shows them
                     .build()
                 analysis.setAnalyzer(analysisExecutor, ::analyze)
                 provider.unbindAll()
                 provider.bindToLifecycle(this, CameraSelector.DEFAULT_BACK_CAMERA, preview, analysis)
             } catch (e: Exception) {
                 Log.e(TAG, "camera failed", e)
-                showError(AppError.InferenceFailed("camera could not start: ${e.message}"))
+                showError(AppError.CameraFailed(e.message ?: e.toString()))
             }
         }, ContextCompat.getMainExecutor(this))
     }
 
     private fun analyze(image: ImageProxy) {
-        val run = runner ?: return image.close()
-        val trk = tracker ?: return image.close()
         try {
+            val run = runner ?: return
+            val trk = tracker ?: return
+            val smp = sampler ?: return
             val plane = image.planes[0]
             val w = image.width
             val h = image.height
-            val bytes = ByteArray(plane.buffer.remaining()).also { plane.buffer.get(it) }
-            if (trk.needsDetection) trk.startFrom(Box(0.0, 0.0, w.toDouble(), h.toDouble()))
-            val crop = trk.crop!!
-            val input = converter!!.convert(bytes, w, h, plane.rowStride, crop)
+            val buffer = plane.buffer
+            if (frameBytes.size != buffer.remaining()) frameBytes = ByteArray(buffer.remaining())
+            buffer.get(frameBytes)
+            if (trk.needsDetection) {
+                trk.startFrom(Box(0.0, 0.0, w.toDouble(), h.toDouble()))
+                smoother.reset() // the mesh jumps on re-detection: do not smooth across it
+            }
+            val crop = trk.crop ?: return
+            val start = System.nanoTime()
+            val input = smp.sample(frameBytes, w, h, plane.rowStride, crop)
             val t0 = System.nanoTime()
             val out = run.run(input)
-            val latencyMs = (System.nanoTime() - t0) / 1e6
+            val modelMs = (System.nanoTime() - t0) / 1e6
             val c = run.contract
             val mesh = Decoder.decode(out.vertices, out.visibility, out.joints, crop, c.inputWidth, c.inputHeight,
                 c.visibilityThreshold)
-            if (!trk.update(mesh)) smoother.reset()
+            trk.update(mesh)
             val smooth = mesh.copy(vertices = smoother.filter(mesh.vertices, image.imageInfo.timestamp / 1e9))
+            val e2eMs = (System.nanoTime() - start) / 1e6
             renderer?.submit(smooth, w, h)
-            overlay.requestRender()
+            overlay?.requestRender()
             val now = System.nanoTime()
-            if (lastFrameNs != 0L) fpsAvg = 0.9 * fpsAvg + 0.1 * (1e9 / (now - lastFrameNs))
+            if (lastFrameNs != 0L) {
+                val fps = 1e9 / (now - lastFrameNs)
+                fpsAvg = if (fpsAvg == 0.0) fps else 0.9 * fpsAvg + 0.1 * fps
+            }
             lastFrameNs = now
-            runOnUiThread {
-                status.text = String.format("%s  %.1f FPS  model %.1f ms  visible %d/%d", run.accelerator, fpsAvg,
-                    latencyMs, mesh.numVisible, mesh.visible.size)
+            val text = String.format(
+                "%s  %.1f FPS  model %.1f ms  end-to-end %.1f ms  visible %d/%d%s", acceleratorLabel(run), fpsAvg, modelMs,
+                e2eMs, mesh.numVisible, mesh.visible.size, if (trk.needsDetection) "  (re-detecting)" else "",
+            )
+            runOnUiThread { status.text = text }
+            if (lastError != null) {
+                lastError = null
+                runOnUiThread { if (run.fallback == null) banner.visibility = View.GONE }
             }
         } catch (e: Exception) {
-            Log.e(TAG, "inference failed", e)
-            showError(AppError.InferenceFailed(e.message ?: e.toString()))
+            val msg = e.message ?: e.toString()
+            if (msg != lastError) { // one log line and banner per distinct failure, not one per frame
+                lastError = msg
+                Log.e(TAG, "inference failed", e)
+                showError(AppError.InferenceFailed(msg))
+            }
         } finally {
             image.close()
         }
@@ -165,14 +256,25 @@ class MainActivity : ComponentActivity() {
         Log.e(TAG, error.userMessage)
         runOnUiThread {
             banner.text = error.userMessage
-            banner.visibility = TextView.VISIBLE
-            if (error.recoverable) banner.postDelayed({ banner.visibility = TextView.GONE }, 6000)
+            banner.visibility = View.VISIBLE
+            if (error.recoverable) banner.postDelayed({ banner.visibility = View.GONE }, 6000)
         }
     }
 
+    override fun onResume() {
+        super.onResume()
+        overlay?.onResume()
+    }
+
+    override fun onPause() {
+        overlay?.onPause()
+        super.onPause()
+    }
+
     override fun onDestroy() {
+        // Close the model on the thread that uses it, after any frame in flight.
+        analysisExecutor.execute { runner?.close(); runner = null }
         analysisExecutor.shutdown()
-        runner?.close()
         super.onDestroy()
     }
 

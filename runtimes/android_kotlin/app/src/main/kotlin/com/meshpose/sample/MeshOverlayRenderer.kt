@@ -2,6 +2,7 @@ package com.meshpose.sample
 
 import android.opengl.GLES20
 import android.opengl.GLSurfaceView
+import android.util.Log
 import com.meshpose.core.DecodedMesh
 import com.meshpose.core.Letterbox
 import java.nio.ByteBuffer
@@ -10,21 +11,33 @@ import java.nio.FloatBuffer
 import javax.microedition.khronos.egl.EGLConfig
 import javax.microedition.khronos.opengles.GL10
 
-/** OpenGL ES 2 overlay: the mesh's edges between visible vertices, on top of the camera preview. */
-class MeshOverlayRenderer(private val faces: List<IntArray>) : GLSurfaceView.Renderer {
+/**
+ * OpenGL ES 2 overlay: the mesh's edges between visible vertices, drawn over the camera preview.
+ * Frame pixels go to the screen through the preview's letterbox (FIT_CENTER), then to clip space.
+ */
+class MeshOverlayRenderer(faces: List<IntArray>) : GLSurfaceView.Renderer {
     @Volatile private var mesh: DecodedMesh? = null
-    @Volatile private var letterbox: Letterbox? = null
+    @Volatile private var frameW = 0
+    @Volatile private var frameH = 0
     private var program = 0
     private var viewW = 1
     private var viewH = 1
-    private val edges: IntArray = faces.flatMap { f -> listOf(f[0], f[1], f[1], f[2], f[2], f[0]) }.toIntArray()
+
+    /** Each undirected edge once (faces share edges), as vertex index pairs. */
+    private val edges: IntArray = faces
+        .flatMap { f -> listOf(f[0] to f[1], f[1] to f[2], f[2] to f[0]) }
+        .map { (a, b) -> if (a < b) a to b else b to a }
+        .distinct()
+        .flatMap { listOf(it.first, it.second) }
+        .toIntArray()
     private val lineBuffer: FloatBuffer =
         ByteBuffer.allocateDirect(edges.size * 2 * 4).order(ByteOrder.nativeOrder()).asFloatBuffer()
 
-    /** Called from the analysis thread with the newest mesh and the frame's on-screen placement. */
+    /** Called from the analysis thread with the newest mesh (frame pixels) and the frame size. */
     fun submit(mesh: DecodedMesh?, frameW: Int, frameH: Int) {
+        this.frameW = frameW
+        this.frameH = frameH
         this.mesh = mesh
-        letterbox = Letterbox(frameW, frameH, viewW, viewH)
     }
 
     override fun onSurfaceCreated(gl: GL10?, config: EGLConfig?) {
@@ -43,7 +56,8 @@ class MeshOverlayRenderer(private val faces: List<IntArray>) : GLSurfaceView.Ren
     override fun onDrawFrame(gl: GL10?) {
         GLES20.glClear(GLES20.GL_COLOR_BUFFER_BIT)
         val m = mesh ?: return
-        val lb = letterbox ?: return
+        if (program == 0 || frameW <= 0 || frameH <= 0) return
+        val lb = Letterbox(frameW, frameH, viewW, viewH)
         lineBuffer.clear()
         var n = 0
         for (k in edges.indices step 2) {
@@ -66,14 +80,31 @@ class MeshOverlayRenderer(private val faces: List<IntArray>) : GLSurfaceView.Ren
         GLES20.glDisableVertexAttribArray(loc)
     }
 
+    /** Compiles and links the shaders; returns 0 (and logs why) on failure, so nothing is drawn. */
     private fun link(vs: String, fs: String): Int {
-        fun compile(type: Int, src: String): Int = GLES20.glCreateShader(type).also {
-            GLES20.glShaderSource(it, src); GLES20.glCompileShader(it)
+        fun compile(type: Int, src: String): Int {
+            val s = GLES20.glCreateShader(type)
+            GLES20.glShaderSource(s, src)
+            GLES20.glCompileShader(s)
+            val ok = IntArray(1)
+            GLES20.glGetShaderiv(s, GLES20.GL_COMPILE_STATUS, ok, 0)
+            if (ok[0] == 0) Log.e(TAG, "overlay shader: ${GLES20.glGetShaderInfoLog(s)}")
+            return s
         }
-        return GLES20.glCreateProgram().also {
-            GLES20.glAttachShader(it, compile(GLES20.GL_VERTEX_SHADER, vs))
-            GLES20.glAttachShader(it, compile(GLES20.GL_FRAGMENT_SHADER, fs))
-            GLES20.glLinkProgram(it)
+        val p = GLES20.glCreateProgram()
+        GLES20.glAttachShader(p, compile(GLES20.GL_VERTEX_SHADER, vs))
+        GLES20.glAttachShader(p, compile(GLES20.GL_FRAGMENT_SHADER, fs))
+        GLES20.glLinkProgram(p)
+        val ok = IntArray(1)
+        GLES20.glGetProgramiv(p, GLES20.GL_LINK_STATUS, ok, 0)
+        if (ok[0] == 0) {
+            Log.e(TAG, "overlay program: ${GLES20.glGetProgramInfoLog(p)}")
+            return 0
         }
+        return p
+    }
+
+    companion object {
+        private const val TAG = "MeshPose"
     }
 }

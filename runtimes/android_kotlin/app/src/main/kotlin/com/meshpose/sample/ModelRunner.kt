@@ -9,19 +9,59 @@ import com.google.ai.edge.litert.TensorBuffer
 import com.meshpose.core.AppError
 import com.meshpose.core.ModelContract
 import com.meshpose.core.ModelIO
-import java.io.FileNotFoundException
+import java.io.File
+import java.io.IOException
+import java.io.InputStream
 
 /** Raw outputs of one inference, in the contract's units (crop pixels). */
 class RawOutputs(val vertices: FloatArray, val visibility: FloatArray, val joints: FloatArray)
 
 /**
- * Loads the exported .tflite and its contract from assets and runs it with LiteRT's
- * CompiledModel on the GPU accelerator. If the GPU fails to initialise the runner falls
- * back to the CPU and says so through [fallback]: the app shows it, never silently.
+ * Where the .tflite and its .contract.json come from: the app's external files directory
+ * (`adb push`, no rebuild needed) when present there, else the APK's assets.
+ */
+class ModelSource(private val context: Context, val name: String) {
+    private val file: File? = context.getExternalFilesDir(null)?.let { File(it, name) }?.takeIf { it.isFile }
+
+    val description: String get() = file?.path ?: "assets/$name"
+
+    /** Opens the model bytes (for hashing); throws IOException when missing. */
+    fun openModel(): InputStream = file?.inputStream() ?: context.assets.open(name)
+
+    /** The contract text next to the model, or null when it is missing. */
+    fun readContract(): String? {
+        val contractName = "$name.contract.json"
+        file?.let { f -> File(f.parentFile, contractName).takeIf { it.isFile }?.let { return it.readText() } }
+        return try {
+            context.assets.open(contractName).bufferedReader().use { it.readText() }
+        } catch (e: IOException) {
+            null
+        }
+    }
+
+    fun exists(): Boolean = file != null || try {
+        context.assets.open(name).close(); true
+    } catch (e: IOException) {
+        false
+    }
+
+    fun compile(accelerator: Accelerator, env: Environment): CompiledModel {
+        val options = CompiledModel.Options(accelerator)
+        return file?.let { CompiledModel.create(it.path, options, env) } ?: CompiledModel.create(context.assets, name, options, env)
+    }
+}
+
+/**
+ * Runs the exported .tflite with LiteRT's CompiledModel on the GPU accelerator. If the GPU fails
+ * to compile the model or to run it once, the runner falls back to the CPU and says so through
+ * [fallback], which the app shows on screen and writes into benchmark results: never silently.
  */
 class ModelRunner private constructor(
     val contract: ModelContract,
+    val source: ModelSource,
+    private val env: Environment,
     private val model: CompiledModel,
+    /** "GPU" or "CPU": what actually runs. */
     val accelerator: String,
     val fallback: AppError?,
     val loadMs: Double,
@@ -29,7 +69,7 @@ class ModelRunner private constructor(
     private val inputs: Map<String, TensorBuffer> = mapOf(ModelIO.INPUT to model.createInputBuffer(ModelIO.INPUT))
     private val outputs: Map<String, TensorBuffer> = ModelIO.OUTPUTS.associateWith { model.createOutputBuffer(it) }
 
-    /** One inference on an input laid out as the contract says (NCHW or NHWC float RGB 0..255). */
+    /** One inference on an input laid out as the contract says (NCHW or NHWC float RGB in [0, 255]). */
     fun run(input: FloatArray): RawOutputs {
         inputs.getValue(ModelIO.INPUT).writeFloat(input)
         model.run(inputs, outputs)
@@ -40,46 +80,88 @@ class ModelRunner private constructor(
         )
     }
 
-    override fun close() {
+    /** Runs once on a blank input and checks the output sizes against the contract. */
+    private fun selfTest() {
+        val out = run(FloatArray(3 * contract.inputWidth * contract.inputHeight))
+        val v = contract.numVertices
+        val j = contract.numJoints
+        if (out.vertices.size != 3 * v || out.visibility.size != v || out.joints.size != 3 * j) {
+            throw ModelLoadException(AppError.BadContract(
+                "the model's outputs (${out.vertices.size}, ${out.visibility.size}, ${out.joints.size} values) " +
+                    "do not match its contract (${3 * v}, $v, ${3 * j})",
+            ))
+        }
+    }
+
+    /** Frees the buffers and the compiled model, keeping the shared environment. */
+    private fun release() {
         inputs.values.forEach { it.close() }
         outputs.values.forEach { it.close() }
         model.close()
     }
 
+    override fun close() {
+        release()
+        env.close()
+    }
+
     companion object {
         private const val TAG = "MeshPose"
-        const val MODEL_ASSET = "meshpose_xs.tflite"
+        const val DEFAULT_MODEL = "meshpose_xs.tflite"
 
-        /** Loads the model; throws [ModelLoadException] carrying the on-screen error. */
-        fun load(context: Context, modelAsset: String = MODEL_ASSET): ModelRunner {
-            val contractText = try {
-                context.assets.open("$modelAsset.contract.json").bufferedReader().use { it.readText() }
-            } catch (e: FileNotFoundException) {
-                throw ModelLoadException(AppError.MissingModel("$modelAsset.contract.json"))
-            }
+        /** Loads the model named [modelName]; throws [ModelLoadException] carrying the on-screen error. */
+        fun load(context: Context, modelName: String = DEFAULT_MODEL): ModelRunner {
+            val source = ModelSource(context, modelName)
+            val contractText = source.readContract()
+                ?: throw ModelLoadException(AppError.MissingModel("$modelName.contract.json"))
             val contract = try {
-                ModelContract.parse(contractText)
+                ModelContract.parse(contractText).also { it.requireFormat("tflite") }
             } catch (e: Exception) {
                 throw ModelLoadException(AppError.fromContractFailure(e))
             }
-            try {
-                context.assets.openFd(modelAsset).close()
-            } catch (e: Exception) {
-                throw ModelLoadException(AppError.MissingModel(modelAsset))
-            }
+            if (!source.exists()) throw ModelLoadException(AppError.MissingModel(modelName))
             val env = Environment.create()
-            val t0 = System.nanoTime()
-            return try {
-                val gpu = CompiledModel.create(context.assets, modelAsset, CompiledModel.Options(Accelerator.GPU), env)
-                ModelRunner(contract, gpu, "GPU", null, (System.nanoTime() - t0) / 1e6)
+            val gpuError = try {
+                return compile(contract, source, env, Accelerator.GPU, "GPU", null)
+            } catch (e: ModelLoadException) {
+                env.close(); throw e // a contract mismatch is not the GPU's fault: no fallback
             } catch (e: Exception) {
-                Log.w(TAG, "GPU accelerator failed, falling back to CPU", e)
-                val cpu = CompiledModel.create(context.assets, modelAsset, CompiledModel.Options(Accelerator.CPU), env)
-                ModelRunner(contract, cpu, "CPU", AppError.AcceleratorUnavailable("GPU", e.message ?: e.toString()),
-                    (System.nanoTime() - t0) / 1e6)
+                e
             }
+            Log.w(TAG, "GPU accelerator failed on ${source.description}, falling back to the CPU", gpuError)
+            val fallback = AppError.AcceleratorUnavailable("GPU", gpuError.message ?: gpuError.toString())
+            try {
+                return compile(contract, source, env, Accelerator.CPU, "CPU", fallback)
+            } catch (e: ModelLoadException) {
+                env.close(); throw e
+            } catch (e: Exception) {
+                env.close()
+                throw ModelLoadException(AppError.InferenceFailed("the model could not be loaded on the CPU either: ${e.message ?: e}"))
+            }
+        }
+
+        /** Compiles for one accelerator and proves it with one inference; frees everything it made on failure. */
+        private fun compile(
+            contract: ModelContract, source: ModelSource, env: Environment, accelerator: Accelerator, label: String,
+            fallback: AppError?,
+        ): ModelRunner {
+            val t0 = System.nanoTime()
+            val model = source.compile(accelerator, env)
+            val loadMs = (System.nanoTime() - t0) / 1e6
+            val runner = try {
+                ModelRunner(contract, source, env, model, label, fallback, loadMs)
+            } catch (e: Exception) {
+                model.close(); throw e
+            }
+            try {
+                runner.selfTest()
+            } catch (e: Exception) {
+                runner.release(); throw e
+            }
+            return runner
         }
     }
 }
 
+/** A load failure with the message to show. */
 class ModelLoadException(val error: AppError) : RuntimeException(error.userMessage)

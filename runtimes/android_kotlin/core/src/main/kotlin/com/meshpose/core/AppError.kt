@@ -3,10 +3,14 @@ package com.meshpose.core
 /** Failures the app shows on screen (and logs) instead of crashing or showing a blank view. */
 sealed class AppError(val userMessage: String) {
     class MissingModel(file: String) :
-        AppError("Model file '$file' is missing. Export it (make export-tflite) and copy it with its .contract.json into app/src/main/assets/.")
+        AppError(
+            "Model file '$file' is missing. Export it (make export-tflite) and copy it with its .contract.json " +
+                "into app/src/main/assets/ (or adb push both to the app's files directory).",
+        )
     class BadContract(reason: String) : AppError("The model contract cannot be used: $reason")
     class CameraPermissionDenied :
         AppError("Camera permission was refused. Allow it in Settings > Apps > MeshPose to see the live mesh.")
+    class CameraFailed(reason: String) : AppError("The camera could not start: $reason")
     class AcceleratorUnavailable(accelerator: String, reason: String) :
         AppError("The $accelerator accelerator failed to start ($reason); running on the CPU instead.")
     class InferenceFailed(reason: String) : AppError("Inference failed: $reason")

@@ -5,6 +5,10 @@ import kotlin.math.min
 
 /** frame = (x0, y0) + scale * crop: maps model-input pixels to camera-frame pixels (docs/CONTRACTS.md §3). */
 data class Crop(val x0: Double, val y0: Double, val scale: Double) {
+    init {
+        require(scale > 0 && scale.isFinite() && x0.isFinite() && y0.isFinite()) { "invalid crop ($x0, $y0, scale $scale)" }
+    }
+
     fun toFrame(x: Double, y: Double): Pair<Double, Double> = Pair(x0 + scale * x, y0 + scale * y)
     fun toCrop(x: Double, y: Double): Pair<Double, Double> = Pair((x - x0) / scale, (y - y0) / scale)
 }
@@ -55,6 +59,10 @@ object Geometry {
 
 /** Aspect-fit placement of a camera frame in a view (the preview's letterbox), frame <-> screen. */
 data class Letterbox(val frameW: Int, val frameH: Int, val viewW: Int, val viewH: Int) {
+    init {
+        require(frameW > 0 && frameH > 0 && viewW > 0 && viewH > 0) { "letterbox of ${frameW}x$frameH into ${viewW}x$viewH" }
+    }
+
     val scale: Double = min(viewW.toDouble() / frameW, viewH.toDouble() / frameH)
     val offsetX: Double = (viewW - frameW * scale) / 2.0
     val offsetY: Double = (viewH - frameH * scale) / 2.0

@@ -80,6 +80,16 @@ class GoldenFixtureTest {
         val (rx, ry) = lb.toFrame(sx, sy)
         assertEquals(960.0, rx, 1e-9); assertEquals(540.0, ry, 1e-9)
         assertEquals(1080.0 / 1920.0, lb.scale, 1e-12)
+        assertEquals(0.0, lb.offsetX, 1e-12)
+        assertEquals((2340 - 1080 * 1080.0 / 1920.0) / 2, lb.offsetY, 1e-9) // letterboxed above and below
+        val pillar = Letterbox(720, 1280, 2000, 1000) // a portrait frame in a landscape view
+        assertEquals(1000.0 / 1280.0, pillar.scale, 1e-12)
+        assertEquals((2000 - 720 * 1000.0 / 1280.0) / 2, pillar.offsetX, 1e-9)
+        // Model input corner -> frame -> screen -> frame -> model input.
+        val (sx2, sy2) = pillar.toScreen(crop.x0, crop.y0)
+        val (fx3, fy3) = pillar.toFrame(sx2, sy2)
+        val (u, v) = crop.toCrop(fx3, fy3)
+        assertEquals(0.0, u, 1e-9); assertEquals(0.0, v, 1e-9)
     }
 
     private fun <T> assertNotNullAndGet(v: T?): T { assertNotNull(v); return v!! }

@@ -69,6 +69,7 @@ class LogicTest {
         assertTrue(t.update(mesh))
         assertFalse(t.needsDetection)
         assertEquals(mesh.nextCrop, t.crop) // smoothing 1: the new crop as is
+        assertTrue(t.update(meshWithVisible(514, 52, crop))) // 52 >= 10% of 514: still tracking
         assertFalse(t.update(meshWithVisible(514, 51, crop))) // 51 < 10% of 514
         assertTrue(t.needsDetection)
         assertNull(t.crop)

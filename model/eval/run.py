@@ -1,0 +1,133 @@
+"""`python -m model.eval` (make eval): metrics of a checkpoint on a synthetic split, beside the
+mean-template baseline (the average training mesh in the crop, the same for every image).
+
+Written to artifacts/<variant>/eval.json and printed as a Markdown table. DensePose GPS/GPSm
+AP and the paper's two ablations are not implemented yet (see the issue notes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from model.eval.metrics import keypoint_ap, mask_iou, mpjpe, pa_mpjpe, pve, visible_vertex_error_px
+from model.train.dataset import MeshPoseDataset
+
+
+def mean_mesh(train_dir: Path, template, limit: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+    """Average training vertices (crop pixels, root-relative depth) and mean visibility."""
+    data = MeshPoseDataset(train_dir, template, flip_probability=0.0, colour_jitter=0.0)
+    anns = data.anns[:limit]
+    verts = np.mean([np.asarray(a["vertices"], np.float64) for a in anns], axis=0)
+    vis = np.mean([np.asarray(a["vertex_visibility"], np.float64) for a in anns], axis=0)
+    return verts, vis
+
+
+def evaluate(net, split_dir: Path, template, baseline: tuple[np.ndarray, np.ndarray] | None,
+             limit: int | None = None) -> dict:
+    """Metrics of `net` (None: the baseline only) on a split."""
+    data = MeshPoseDataset(split_dir, template, flip_probability=0.0, colour_jitter=0.0)
+    lm = np.asarray(template.coco17, np.float64)
+    n = min(len(data), limit or len(data))
+    rows = {"model": [], "baseline": []}
+    kp_preds = {"model": [], "baseline": []}
+    for i in range(n):
+        ann = data.anns[i]
+        s = data.get(i, augment=False)
+        gt_v = s["vertices"].double().numpy()
+        vis = s["visibility"].numpy() > 0.5
+        scale_mm = 1000.0 * float(ann.get("crop_scale_m_per_px", np.nan))
+        gt_j = lm @ gt_v
+        preds = {}
+        if net is not None:
+            with torch.no_grad():
+                out = net(s["image"][None])
+            seg = out["segmentation"][0].argmax(0).numpy().astype(bool)
+            preds["model"] = (out["vertices"][0].double().numpy(), out["visibility"][0].numpy(), seg)
+        if baseline is not None:
+            preds["baseline"] = (baseline[0], baseline[1], None)
+        gt_mask = torch.nn.functional.avg_pool2d(s["mask"][None, None], 4)[0, 0].numpy() > 0.5
+        for who, (pv, pvis, seg) in preds.items():
+            pj = lm @ pv
+            rows[who].append({
+                "vis_err_px": visible_vertex_error_px(pv, gt_v, vis),
+                "mpjpe": mpjpe(pj, gt_j) * scale_mm,
+                "pa_mpjpe": pa_mpjpe(pj, gt_j) * scale_mm,
+                "pve": pve(pv, gt_v, pj, gt_j) * scale_mm,
+                "vis_acc": float(((np.asarray(pvis) > 0.5) == vis).mean()),
+                "iou": mask_iou(seg, gt_mask) if seg is not None else np.nan,
+            })
+            kps = np.concatenate([pj[:, :2], np.full((17, 1), 2.0)], axis=1)
+            kp_preds[who].append({"image_id": ann["image_id"], "category_id": 1, "score": 1.0,
+                                  "keypoints": kps.reshape(-1).tolist()})
+    coco = {"images": [data.images[a["image_id"]] for a in data.anns[:n]], "annotations": data.anns[:n],
+            "categories": [{"id": 1, "name": "person"}]}
+    result = {}
+    for who, rs in rows.items():
+        if not rs:
+            continue
+        errs = np.concatenate([r["vis_err_px"] for r in rs])
+        kp = keypoint_ap(coco, kp_preds[who])
+        result[who] = {
+            "visible_vertex_2d_error_px_median": float(np.median(errs)),
+            "visible_vertex_2d_error_px_mean": float(errs.mean()),
+            "mpjpe_mm": float(np.nanmean([r["mpjpe"] for r in rs])),
+            "pa_mpjpe_mm": float(np.nanmean([r["pa_mpjpe"] for r in rs])),
+            "pve_mm": float(np.nanmean([r["pve"] for r in rs])),
+            "visibility_accuracy": float(np.mean([r["vis_acc"] for r in rs])),
+            "mask_iou": float(np.nanmean([r["iou"] for r in rs])) if who == "model" else None,
+            "keypoint_AP": kp["AP"] * 100,
+            "keypoint_AR": kp["AR"] * 100,
+            "samples": len(rs),
+        }
+    return result
+
+
+def markdown(result: dict) -> str:
+    """Table: one row per predictor."""
+    keys = ["visible_vertex_2d_error_px_median", "mpjpe_mm", "pa_mpjpe_mm", "pve_mm", "visibility_accuracy",
+            "mask_iou", "keypoint_AP"]
+    lines = ["| predictor | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    for who, r in result.items():
+        cells = ["–" if r.get(k) is None else f"{r[k]:.2f}" for k in keys]
+        lines.append(f"| {who} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    from model.checkpoint import load_checkpoint
+    from model.registry import create_model
+    from model.template import load_template
+
+    p = argparse.ArgumentParser(prog="python -m model.eval", description=__doc__.splitlines()[0])
+    p.add_argument("--variant", default="xs")
+    p.add_argument("--ckpt", default=None)
+    p.add_argument("--data", type=Path, default=Path("data/synthetic"))
+    p.add_argument("--split", default="test")
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--out", type=Path, default=None)
+    args = p.parse_args(argv)
+    template = load_template()
+    net = None
+    if args.ckpt:
+        net = create_model(args.variant, template)
+        info = load_checkpoint(net, args.ckpt, variant=args.variant, template=template)
+        net.eval()
+    baseline = mean_mesh(args.data / "train", template)
+    result = evaluate(net, args.data / args.split, template, baseline, args.limit)
+    headline = result.get("model", result["baseline"])["keypoint_AP"]
+    report = {"variant": args.variant, "checkpoint": str(args.ckpt) if args.ckpt else None,
+              "checkpoint_sha256": info.sha256 if args.ckpt else None, "split": args.split,
+              "headline": {"name": "keypoint AP (synthetic test)", "value": headline}, "results": result}
+    out = args.out or Path("artifacts") / args.variant / "eval.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1) + "\n")
+    print(markdown(result))
+    print(f"wrote {out}", file=sys.stderr)
+    return 0

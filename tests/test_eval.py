@@ -1,0 +1,85 @@
+"""Evaluation metrics on analytic cases, and the evaluation of a checkpoint against the mean baseline."""
+
+import numpy as np
+
+from model.eval.metrics import keypoint_ap, mask_iou, mpjpe, pa_mpjpe, procrustes_align, pve
+
+
+def _rot(deg):
+    a = np.deg2rad(deg)
+    return np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+
+
+def test_procrustes_undoes_a_similarity_transform():
+    rng = np.random.default_rng(0)
+    gt = rng.normal(size=(17, 3))
+    pred = 2.5 * gt @ _rot(40).T + np.array([1.0, -2.0, 3.0])
+    assert np.allclose(procrustes_align(pred, gt), gt, atol=1e-9)
+    assert pa_mpjpe(pred, gt) < 1e-9
+    assert mpjpe(pred, gt) > 0.1  # root alignment alone does not undo rotation and scale
+
+
+def test_mpjpe_and_pve_ignore_a_global_shift():
+    rng = np.random.default_rng(1)
+    gt_j, gt_v = rng.normal(size=(17, 3)), rng.normal(size=(50, 3))
+    shift = np.array([5.0, 5.0, 5.0])
+    assert mpjpe(gt_j + shift, gt_j) < 1e-12
+    assert pve(gt_v + shift, gt_v, gt_j + shift, gt_j) < 1e-12
+
+
+def test_mask_iou():
+    a = np.zeros((4, 4), bool)
+    b = np.zeros((4, 4), bool)
+    a[:2] = True
+    b[1:3] = True
+    assert mask_iou(a, b) == 4 / 12
+    assert mask_iou(a, a) == 1.0
+
+
+def test_keypoint_ap_perfect_and_wrong():
+    kps = np.array([[10 + 3 * i, 20 + 4 * i, 2] for i in range(17)], float)
+    coco = {"images": [{"id": 1, "width": 96, "height": 128}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "iscrowd": 0, "area": 3000.0,
+                             "bbox": [5, 10, 60, 90], "keypoints": kps.reshape(-1).tolist(), "num_keypoints": 17}],
+            "categories": [{"id": 1, "name": "person"}]}
+    good = [{"image_id": 1, "category_id": 1, "score": 1.0, "keypoints": kps.reshape(-1).tolist()}]
+    bad_kps = kps.copy()
+    bad_kps[:, :2] += 40
+    bad = [{"image_id": 1, "category_id": 1, "score": 1.0, "keypoints": bad_kps.reshape(-1).tolist()}]
+    assert keypoint_ap(coco, good)["AP"] > 0.99
+    assert keypoint_ap(coco, bad)["AP"] < 0.1
+
+
+def test_evaluate_a_checkpoint_against_the_mean_baseline(tmp_path, template):
+    import torch
+
+    from model.eval.run import evaluate, mean_mesh
+    from model.registry import create_model
+
+    data = tmp_path / "d"
+    from PIL import Image
+
+    from model.data.generate import sample_record, write_annotations
+    from model.data.synthetic import RenderConfig, render_sample
+
+    body = template.upsample(template.vertices.astype(np.float64))
+    for split, seeds in (("train", range(6)), ("test", range(100, 104))):
+        d = data / split
+        (d / "images").mkdir(parents=True)
+        recs = []
+        for i, seed in enumerate(seeds):
+            s = render_sample(body, template, np.random.default_rng(seed), RenderConfig(height=128, width=96))
+            Image.fromarray(s["image"]).save(d / "images" / f"{i:06d}.png")
+            recs.append(sample_record(s, i, f"{i:06d}.png"))
+        write_annotations(recs, d, split)
+    torch.manual_seed(0)
+    net = create_model("tiny", template).eval()
+    result = evaluate(net, data / "test", template, mean_mesh(data / "train", template))
+    for who in ("model", "baseline"):
+        r = result[who]
+        assert r["samples"] == 4
+        assert np.isfinite([r["mpjpe_mm"], r["pa_mpjpe_mm"], r["pve_mm"], r["visible_vertex_2d_error_px_median"]]).all()
+        assert 0 <= r["keypoint_AP"] <= 100
+    # The mean training mesh of the same body beats an untrained network by far.
+    key = "visible_vertex_2d_error_px_median"
+    assert result["baseline"][key] < result["model"][key]
