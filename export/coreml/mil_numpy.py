@@ -17,7 +17,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 
-class UnsupportedMilOp(NotImplementedError):
+class UnsupportedMilOp(RuntimeError):
     """The program has an op this executor has no kernel for."""
 
 
