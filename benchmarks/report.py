@@ -39,15 +39,17 @@ def markdown_table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _accuracy(variant: str | None) -> float | None:
-    """A headline accuracy of a variant from its evaluation results, if there are any."""
+def _accuracy(variant: str | None) -> tuple[float, str] | None:
+    """(value, metric name) of a variant's headline accuracy from artifacts/<variant>/eval.json, if evaluated."""
     if not variant:
         return None
     path = ARTIFACTS / variant / "eval.json"
     if not path.is_file():
         return None
-    data = json.loads(path.read_text())
-    return data.get("headline", {}).get("value")
+    headline = json.loads(path.read_text()).get("headline") or {}
+    if headline.get("value") is None:
+        return None
+    return float(headline["value"]), str(headline.get("name") or "evaluation headline metric")
 
 
 def plots(results: list[dict[str, Any]], out_dir: Path) -> list[Path]:
@@ -75,20 +77,21 @@ def plots(results: list[dict[str, Any]], out_dir: Path) -> list[Path]:
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(6, 4.5))
-    any_acc = False
+    metric_names: set[str] = set()
     for r in rows:
-        acc = _accuracy(r["artifact"].get("variant"))
-        if acc is None or r["runtime"]["functional_only"] or r["method"]["batch"] != 1:
+        found = _accuracy(r["artifact"].get("variant"))
+        if found is None or r["runtime"]["functional_only"] or r["method"]["batch"] != 1:
             continue
-        any_acc = True
+        acc, name = found
+        metric_names.add(name)
         ax.scatter(r["fps"], acc)
         ax.annotate(f"{r['artifact'].get('variant')} {r['device']['name']} {r['runtime']['name']}", (r["fps"], acc),
                     fontsize=7)
-    if not any_acc:
+    if not metric_names:
         ax.text(0.5, 0.5, "accuracy: not evaluated\n(no artifacts/<variant>/eval.json yet)", ha="center",
                 va="center", transform=ax.transAxes)
     ax.set_xlabel("FPS (batch 1)")
-    ax.set_ylabel("accuracy (evaluation headline metric)")
+    ax.set_ylabel(" / ".join(sorted(metric_names)) if metric_names else "accuracy")
     ax.set_title("FPS vs accuracy per variant")
     fig.tight_layout()
     fva = out_dir / "fps_vs_accuracy.png"

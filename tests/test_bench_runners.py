@@ -165,6 +165,31 @@ def test_android_app_mode_pulls_and_validates(fake_adb, monkeypatch, tmp_path):
     assert "benchmark_runs 50" in calls and "start -S" in calls and "model meshpose_xs.tflite" in calls
 
 
+def test_android_app_mode_keeps_an_incomplete_result(fake_adb, monkeypatch, tmp_path):
+    """An app run that stopped early is kept, marked incomplete, and the CLI exits 3 after storing it."""
+    from benchmarks.cli import main
+
+    monkeypatch.setenv("FAKE_ADB_DEVICES", "FAKE123\tdevice")
+    monkeypatch.setenv("ADB", str(fake_adb))
+    sample = json.loads(next((Path(__file__).parent.parent / "benchmarks" / "results").glob("*_fp32_b1.json"))
+                        .read_text())
+    sample["device"] = {"name": "pixel8", "platform": "android", "model": "Pixel 8", "os": "Android 15"}
+    sample["complete"] = False
+    sample["notes"] = "stopped after 37 of 50 runs: app sent to background"
+    app_json = tmp_path / "app.json"
+    app_json.write_text(json.dumps(sample))
+    monkeypatch.setenv("FAKE_ADB_APP_RESULT", str(app_json))
+    res = run_android_app(get_device("pixel8"), adb=Adb(str(fake_adb)), runs=50, warmup=5, variant="xs",
+                          results_dir=tmp_path, poll_s=0.01, timeout_s=5)
+    assert res["complete"] is False and "37 of 50" in res["notes"]
+    out_dir = tmp_path / "results"
+    code = main(["run", "--device", "pixel8", "--mode", "app", "--runs", "50", "--variant", "xs",
+                 "--results", str(out_dir)])
+    assert code == 3
+    stored = [json.loads(f.read_text()) for f in out_dir.glob("*.json")]
+    assert len(stored) == 1 and stored[0]["complete"] is False
+
+
 def test_ios_and_mac_runners_refuse_off_platform(tmp_path, monkeypatch):
     from benchmarks.runners.ios import run_ios_app
     from benchmarks.runners.macos import run_macos
@@ -235,3 +260,16 @@ def test_frame_pipeline_matches_reference_sampling():
 def test_big_core_mask():
     assert big_core_mask({0: 1700, 1: 1700, 2: 2900, 3: 2900}) == "c"
     assert big_core_mask({}) == "ff"
+
+
+def test_accuracy_comes_from_the_evaluation_file_or_not_at_all(tmp_path, monkeypatch):
+    import benchmarks.report as report
+
+    monkeypatch.setattr(report, "ARTIFACTS", tmp_path)
+    assert report._accuracy("xs") is None  # not evaluated: nothing is made up
+    (tmp_path / "xs").mkdir()
+    (tmp_path / "xs" / "eval.json").write_text(json.dumps(
+        {"variant": "xs", "headline": {"name": "keypoint AP (synthetic test)", "value": 41.5}}))
+    assert report._accuracy("xs") == (41.5, "keypoint AP (synthetic test)")
+    (tmp_path / "xs" / "eval.json").write_text(json.dumps({"variant": "xs", "headline": {"value": None}}))
+    assert report._accuracy("xs") is None
