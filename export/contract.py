@@ -58,7 +58,7 @@ def build_contract(
     input_dtype: str = "float32",
 ) -> dict[str, Any]:
     """Contract of a DeployModel exported to `fmt` as file `artifact`."""
-    _, h, w = (model.input_shape[1:] if not nhwc else (3, *model.input_shape[1:3]))
+    h, w = model.net.input_hw
     v = model.num_vertices
     ckpt = model.checkpoint
     contract = {

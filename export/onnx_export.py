@@ -45,6 +45,9 @@ def run_onnxruntime(path: Path, inputs: dict[str, np.ndarray], threads: int = 2)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    expected = {i.name for i in session.get_inputs()}
+    if set(inputs) != expected:
+        raise ValueError(f"{path}: inputs {sorted(inputs)} do not match the model's {sorted(expected)}")
     feed = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in inputs.items()}
     names = [o.name for o in session.get_outputs()]
     return dict(zip(names, session.run(names, feed)))

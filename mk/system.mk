@@ -3,3 +3,4 @@
 
 system-gpu: ## Install the software Vulkan device (Mesa lavapipe, bookworm-backports) for the GPU gates
 	@scripts/install_vulkan_lavapipe.sh
+	@echo "system-gpu: mesa-vulkan-drivers $$(dpkg-query -W -f='$${Version}' mesa-vulkan-drivers) (lavapipe) ready"

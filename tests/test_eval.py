@@ -80,6 +80,20 @@ def test_evaluate_a_checkpoint_against_the_mean_baseline(tmp_path, template):
         assert r["samples"] == 4
         assert np.isfinite([r["mpjpe_mm"], r["pa_mpjpe_mm"], r["pve_mm"], r["visible_vertex_2d_error_px_median"]]).all()
         assert 0 <= r["keypoint_AP"] <= 100
+        assert 0 <= r["GPS_mean"] <= 1 and 0 <= r["GPSm_AP"] <= 100 and 0 <= r["GPS_AR"] <= 100
     # The mean training mesh of the same body beats an untrained network by far.
     key = "visible_vertex_2d_error_px_median"
     assert result["baseline"][key] < result["model"][key]
+    # The ground-truth low-poly mesh, rasterised, finds the dense points' surface locations (GPS is
+    # below 1 only because the points were rendered from the full mesh); an untrained network does not.
+    from model.eval.densepose_eval import DensePoseScorer, mesh_surface_at
+    from model.train.dataset import MeshPoseDataset
+
+    test = MeshPoseDataset(data / "test", template, flip_probability=0.0, colour_jitter=0.0)
+    scorer = DensePoseScorer(template)
+    for i, ann in enumerate(test.anns):
+        s = test.get(i, augment=False)
+        n = int(s["dp_valid"].sum())
+        surf = mesh_surface_at(s["vertices"].double().numpy(), template, s["dp_points"][:n].double().numpy(), 128, 96)
+        scorer.add(surf, np.asarray(ann["dp_face"][:n]), np.asarray(ann["dp_bary"][:n]), 1.0)
+    assert scorer.summary()["GPS_mean"] > 0.7 > result["model"]["GPS_mean"]

@@ -27,9 +27,10 @@ def devicectl(*args: str, timeout_s: float = 900) -> str:
     return proc.stdout
 
 
-def launch_args(runs: int, warmup: int) -> list[str]:
-    """Launch arguments that start the app's benchmark mode (see runtimes/ios_swift/README.md)."""
-    return ["-benchmark", str(runs), "-warmup", str(warmup)]
+def launch_args(runs: int, warmup: int, device_name: str) -> list[str]:
+    """Launch arguments that start the app's benchmark mode (see runtimes/ios_swift/README.md);
+    `-device` makes the result carry the registry's device name."""
+    return ["-benchmark", str(runs), "-warmup", str(warmup), "-device", device_name]
 
 
 def run_ios_app(device: dict, *, udid: str | None, app: str | None, runs: int, warmup: int,
@@ -41,7 +42,7 @@ def run_ios_app(device: dict, *, udid: str | None, app: str | None, runs: int, w
     if app:
         devicectl("device", "install", "app", "--device", udid, app)
     devicectl("device", "process", "launch", "--console", "--terminate-existing", "--device", udid, BUNDLE_ID,
-              *launch_args(runs, warmup))
+              *launch_args(runs, warmup, device["name"]))
     local = results_dir / "raw" / f"{now_utc().replace(':', '')}_{device['name']}_app.json"
     local.parent.mkdir(parents=True, exist_ok=True)
     devicectl("device", "copy", "from", "--device", udid, "--domain-type", "appDataContainer",

@@ -3,9 +3,10 @@
 Parity on Linux, where Core ML cannot run: every op computes in float32 from its inputs and
 rounds its output to the dtype the program declares (fp16 for the whole converted body),
 so fp16 rounding accumulates layer after layer as on the device. Compute ops have their own
-small kernels below (coremltools has no numpy evaluation for convolution); compile-time
-constexpr ops (compressed weights) use their own materialized_val_inference. An op type without a
-kernel raises UnsupportedMilOp naming it, never skipped.
+small kernels below (coremltools has no numpy evaluation for convolution, pooling, batch norm or
+upsampling); any other op runs through its own coremltools `value_inference`, fed the run-time
+values in float32; compile-time constexpr ops (compressed weights) use their own
+materialized_val_inference. An op type with neither raises UnsupportedMilOp naming it, never skipped.
 """
 
 from __future__ import annotations
@@ -31,17 +32,29 @@ NP_DTYPES = {"fp16": np.float16, "fp32": np.float32, "int32": np.int32, "int8": 
              "bool": np.bool_, "int64": np.int64, "fp64": np.float64}
 
 
+def _padding(hw, kernel, strides, pad_type, pad) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) padding of MIL's pad_type: valid, custom, or same (output = ceil(in / stride))."""
+    if pad_type == "valid":
+        return (0, 0, 0, 0)
+    if pad_type == "custom":
+        return tuple(int(p) for p in pad)
+    if pad_type not in ("same", "same_lower"):
+        raise UnsupportedMilOp(f"pad_type {pad_type!r}")
+    out = []
+    for size, k, s in zip(hw, kernel, strides):
+        total = max((-(-int(size) // int(s)) - 1) * int(s) + int(k) - int(size), 0)
+        small, big = total // 2, total - total // 2
+        out += [big, small] if pad_type == "same_lower" else [small, big]
+    return tuple(out)
+
+
 def _conv(x, weight, bias=None, strides=(1, 1), pad_type="valid", pad=(0, 0, 0, 0), dilations=(1, 1), groups=1):
     x = x.astype(np.float32)
     w = weight.astype(np.float32)
     if tuple(dilations) != (1, 1):
         raise UnsupportedMilOp("conv with dilation (also not ANE-friendly)")
     kh, kw = w.shape[2:]
-    if pad_type == "same":
-        ph, pw = kh - 1, kw - 1
-        pad = (ph // 2, ph - ph // 2, pw // 2, pw - pw // 2)
-    elif pad_type == "valid":
-        pad = (0, 0, 0, 0)
+    pad = _padding(x.shape[2:], (kh, kw), strides, pad_type, pad)
     x = np.pad(x, ((0, 0), (0, 0), (pad[0], pad[1]), (pad[2], pad[3])))
     win = sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, :: strides[0], :: strides[1]]  # N,C,H,W,kh,kw
     n, c, h, wd = win.shape[:4]
@@ -90,6 +103,34 @@ def _upsample(x, scale_factor_height=1, scale_factor_width=1):
     return np.repeat(np.repeat(x, int(sh), axis=2), int(sw), axis=3)
 
 
+def _pool_windows(x, kernel_sizes, strides, pad_type, pad, fill: float):
+    """Sliding windows (N, C, H', W', kh, kw) of a padded NCHW tensor, as MIL's pooling ops define them."""
+    kh, kw = (int(k) for k in kernel_sizes)
+    pad = _padding(x.shape[2:], (kh, kw), strides, pad_type, pad)
+    x = np.pad(x.astype(np.float32), ((0, 0), (0, 0), (int(pad[0]), int(pad[1])), (int(pad[2]), int(pad[3]))),
+               constant_values=fill)
+    return sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, :: int(strides[0]), :: int(strides[1])], pad
+
+
+def _max_pool(x, kernel_sizes, strides, pad_type="valid", pad=(0, 0, 0, 0), ceil_mode=False):
+    if ceil_mode:
+        raise UnsupportedMilOp("max_pool with ceil_mode")
+    win, _ = _pool_windows(x, kernel_sizes, strides, pad_type, pad, fill=-np.inf)
+    return win.max(axis=(-1, -2))
+
+
+def _batch_norm(x, mean, variance, gamma=None, beta=None, epsilon=1e-5):
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    out = (x.astype(np.float32) - mean.astype(np.float32).reshape(shape)) / np.sqrt(
+        variance.astype(np.float32).reshape(shape) + float(epsilon)
+    )
+    if gamma is not None:
+        out = out * gamma.astype(np.float32).reshape(shape)
+    if beta is not None:
+        out = out + beta.astype(np.float32).reshape(shape)
+    return out
+
+
 def _matmul(x, y, transpose_x=False, transpose_y=False):
     x, y = x.astype(np.float32), y.astype(np.float32)
     if transpose_x:
@@ -106,11 +147,14 @@ def _linear(x, weight, bias=None):
 
 def _avg_pool(x, kernel_sizes, strides, pad_type="valid", pad=(0, 0, 0, 0), exclude_padding_from_average=False,
               ceil_mode=False):
-    kh, kw = (int(k) for k in kernel_sizes)
-    if pad_type != "valid" or any(pad):
-        raise UnsupportedMilOp("avg_pool with padding")
-    win = sliding_window_view(x.astype(np.float32), (kh, kw), axis=(2, 3))[:, :, :: strides[0], :: strides[1]]
-    return win.mean(axis=(-1, -2))
+    if ceil_mode:
+        raise UnsupportedMilOp("avg_pool with ceil_mode")
+    win, used = _pool_windows(x, kernel_sizes, strides, pad_type, pad, fill=0.0)
+    total = win.sum(axis=(-1, -2))
+    if exclude_padding_from_average and any(used):
+        ones, _ = _pool_windows(np.ones_like(x[:1, :1]), kernel_sizes, strides, "custom", used, fill=0.0)
+        return total / ones.sum(axis=(-1, -2))
+    return total / (int(kernel_sizes[0]) * int(kernel_sizes[1]))
 
 
 KERNELS: dict[str, Callable] = {
@@ -135,8 +179,47 @@ KERNELS: dict[str, Callable] = {
     "squeeze": lambda x, axes=None: np.squeeze(x, tuple(int(a) for a in axes) if axes is not None else None),
     "upsample_nearest_neighbor": _upsample,
     "avg_pool": _avg_pool,
+    "max_pool": _max_pool,
+    "batch_norm": _batch_norm,
+    "silu": lambda x: x.astype(np.float32) / (1.0 + np.exp(-x.astype(np.float32))),
     "cast": lambda x, dtype: x.astype(NP_DTYPES[str(dtype)]),
 }
+
+
+def _value_inference(op, env: dict[str, object]) -> tuple:
+    """Run an op through coremltools' own numpy `value_inference`, on this run's values.
+
+    value_inference reads `var.val` of the op's inputs; for the duration of the call the
+    non-constant inputs get this run's values (floats widened to float32, so the op computes
+    in fp32 and only its output is rounded, like the kernels above), then are restored.
+    """
+    from coremltools.converters.mil.mil.operation import Operation
+
+    if type(op).value_inference is Operation.value_inference:
+        raise UnsupportedMilOp(f"no numpy kernel for MIL op {op.op_type!r} ({op.name}) and coremltools "
+                               "has no value_inference for it")
+    saved = []
+    try:
+        for var in op.inputs.values():
+            for v in var if isinstance(var, (list, tuple)) else [var]:
+                if v.val is not None and (v.op is None or v.op.op_type == "const"):
+                    continue
+                val = np.asarray(env[v.name])
+                if np.issubdtype(val.dtype, np.floating):
+                    val = val.astype(np.float32)
+                saved.append((v, v._sym_val))
+                sym = v.sym_type()
+                sym.val = val
+                v._sym_val = sym
+        out = op.value_inference()
+    except NotImplementedError as exc:
+        raise UnsupportedMilOp(f"MIL op {op.op_type!r} ({op.name}): {exc}") from exc
+    finally:
+        for v, old in reversed(saved):
+            v._sym_val = old
+    if out is None:
+        raise UnsupportedMilOp(f"MIL op {op.op_type!r} ({op.name}): value_inference gave no value")
+    return tuple(out) if len(op.outputs) > 1 else (out,)
 
 
 def _const_value(op) -> np.ndarray:
@@ -146,7 +229,10 @@ def _const_value(op) -> np.ndarray:
 
 def run_program(program, inputs: dict[str, np.ndarray], storage: str = "declared") -> dict[str, np.ndarray]:
     """Run `program`'s main function. storage="declared" rounds each op output to its declared dtype
-    (fp16 in a converted fp16 program); storage="fp32" keeps every float in float32 (a reference run)."""
+    (fp16 in a converted fp16 program); storage="fp32" keeps every float in float32 (a reference run;
+    the weights stay the fp16 values the program stores)."""
+    if storage not in ("declared", "fp32"):
+        raise ValueError(f"storage must be 'declared' or 'fp32', not {storage!r}")
     func = program.functions["main"]
     env: dict[str, object] = {}
     for name, var in func.inputs.items():
@@ -166,17 +252,23 @@ def run_program(program, inputs: dict[str, np.ndarray], storage: str = "declared
             env[op.outputs[0].name] = np.asarray(op.materialized_val_inference())
             continue
         kernel = KERNELS.get(op.op_type)
-        if kernel is None:
-            raise UnsupportedMilOp(f"no numpy kernel for MIL op {op.op_type!r} ({op.name})")
-        kwargs = {}
-        for key, var in op.inputs.items():
-            kwargs[key] = [env[v.name] for v in var] if isinstance(var, (list, tuple)) else env[var.name]
-        result = kernel(**kwargs)
-        out_var = op.outputs[0]
-        dt = _dtype_of(out_var)
-        if storage == "fp32" and dt in ("fp16", "fp32"):
-            dt = "fp32"
-        env[out_var.name] = np.asarray(result).astype(NP_DTYPES.get(dt, np.float32))
+        if kernel is not None:
+            kwargs = {}
+            for key, var in op.inputs.items():
+                kwargs[key] = [env[v.name] for v in var] if isinstance(var, (list, tuple)) else env[var.name]
+            results = (kernel(**kwargs),)
+        else:
+            results = _value_inference(op, env)
+        if len(results) != len(op.outputs):
+            raise UnsupportedMilOp(f"MIL op {op.op_type!r} ({op.name}) gave {len(results)} outputs, "
+                                   f"expected {len(op.outputs)}")
+        for out_var, result in zip(op.outputs, results):
+            dt = _dtype_of(out_var)
+            if storage == "fp32" and dt in ("fp16", "fp32"):
+                dt = "fp32"
+            if dt not in NP_DTYPES:
+                raise UnsupportedMilOp(f"MIL op {op.op_type!r} ({op.name}) outputs dtype {dt}")
+            env[out_var.name] = np.asarray(result).astype(NP_DTYPES[dt])
     return {v.name: np.asarray(env[v.name], dtype=np.float32) for v in func.outputs}
 
 
@@ -189,5 +281,14 @@ def run_mil(mlpackage: Path, inputs: dict[str, np.ndarray], storage: str = "decl
 
 
 def run_mil_fp16(mlpackage: Path, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """fp16-storage execution; `image` is float32 NCHW RGB in [0, 255] (the ImageType's pixels)."""
+    """fp16-storage execution; `image` is float32 NCHW RGB in [0, 255] (the ImageType's pixels).
+
+    The ImageType's scale and bias are ops of the converted program (Core ML's image
+    pre-processing), so they run here exactly as on the device, before the cast to fp16.
+    """
+    image = inputs.get("image")
+    if image is not None:
+        image = np.asarray(image)
+        if not np.all(np.isfinite(image)) or image.min() < 0 or image.max() > 255:
+            raise ValueError("image must be RGB pixel values in [0, 255] (the ImageType's pixels, not normalised)")
     return run_mil(mlpackage, inputs, storage="declared")

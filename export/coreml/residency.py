@@ -9,12 +9,17 @@ the placement on a real device; on Linux that step is reported as skipped.
 
 from __future__ import annotations
 
+import logging
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from export.coreml.convert import load_mil_program
-from export.coreml.macos import compute_plan_check
+from export.coreml.macos import COMPUTE_PLAN_SKIPPED, compute_plan_check
+
+log = logging.getLogger(__name__)
 
 ANE_OPS = {
     "conv", "linear", "matmul", "add", "sub", "mul", "real_div", "clip", "relu", "sigmoid", "softmax",
@@ -30,6 +35,24 @@ KNOWN_OFF_ANE = {
 }
 
 
+# Largest extent of one tensor axis the gate accepts. Apple does not document the ANE limit;
+# 16384 is the figure the community reports, and no axis of the deployed graph comes near it.
+MAX_AXIS = 16384
+
+
+class OffendingOp(str):
+    """One op the Neural Engine would not run: a readable string "type name: why" with the parts as fields."""
+
+    op_type: str
+    name: str
+    why: str
+
+    def __new__(cls, op_type: str, name: str, why: str) -> OffendingOp:
+        obj = super().__new__(cls, f"{op_type} {name}: {why}")
+        obj.op_type, obj.name, obj.why = op_type, name, why
+        return obj
+
+
 @dataclass
 class ResidencyReport:
     """Outcome of the ANE residency gate."""
@@ -37,7 +60,7 @@ class ResidencyReport:
     ok: bool
     num_ops: int
     op_histogram: dict[str, int]
-    offending: list[str] = field(default_factory=list)
+    offending: list[OffendingOp] = field(default_factory=list)
     compute_plan: str = ""
 
 
@@ -47,18 +70,44 @@ def _dtype(var) -> str:
     return types.builtin_to_string(var.dtype)
 
 
+def _vars(op) -> list:
+    """Every input and output Var of `op` (list inputs such as concat's values flattened)."""
+    ins = [v for vs in op.inputs.values() for v in (vs if isinstance(vs, (list, tuple)) else [vs])]
+    return ins + list(op.outputs)
+
+
+def _shape_rule(op) -> str | None:
+    """Rank <= 4, static shapes and bounded axes on every tensor the op reads or writes."""
+    for var in _vars(op):
+        if var.op is not None and var.op.op_type == "const":
+            continue  # parameters (weights, shapes) are not activations
+        shape = getattr(var, "shape", None)
+        if shape is None:
+            continue
+        if len(shape) > 4:
+            return f"rank-{len(shape)} tensor {var.name} (ANE: rank <= 4)"
+        if any(not isinstance(d, (int, np.integer)) for d in shape):
+            return f"dynamic shape {tuple(shape)} of {var.name} (ANE: static shapes only)"
+        if any(int(d) > MAX_AXIS for d in shape):
+            return f"axis longer than {MAX_AXIS} in {var.name} {tuple(shape)}"
+    return None
+
+
 def _rules(op, boundary: set[str]) -> str | None:
+    """Why `op` would leave the Neural Engine, or None if it stays."""
     t = op.op_type
     if t not in ANE_OPS:
-        return KNOWN_OFF_ANE.get(t, "not on the Neural Engine allowlist")
-    out = op.outputs[0]
-    if out.rank is not None and out.rank > 4:
-        return f"rank-{out.rank} output (ANE: rank <= 4 here)"
-    dt = _dtype(out)
-    if dt == "fp32" and op.name not in boundary and t != "const":
-        return "fp32 island inside the fp16 program"
-    if dt not in ("fp16", "fp32", "int32", "bool", "str") and t != "const" and not t.startswith("constexpr"):
-        return f"{dt} data"
+        return KNOWN_OFF_ANE.get(t, "not on the project's ANE allowlist (DESIGN.md §4 op policy)")
+    if t == "const" or t.startswith("constexpr_"):
+        return None  # weights, decompressed at load time
+    shape_problem = _shape_rule(op)
+    if shape_problem:
+        return shape_problem
+    dt = _dtype(op.outputs[0])
+    if dt == "fp32" and op.name not in boundary:
+        return "fp32 island inside the fp16 program (ANE computes fp16)"
+    if dt not in ("fp16", "fp32"):
+        return f"{dt} tensor computed at run time (ANE computes fp16 only)"
     dil = op.inputs.get("dilations") if t == "conv" else None
     if dil is not None and any(int(d) != 1 for d in dil.val):
         return "dilated convolution leaves the ANE"
@@ -90,18 +139,24 @@ def _boundary_ops(func) -> set[str]:
 
 def check_ane_residency(mlpackage: Path) -> ResidencyReport:
     """Static ANE check of every op; plus the MLComputePlan check on macOS 14.4+ (else reported skipped)."""
+    if not Path(mlpackage).is_dir():
+        raise FileNotFoundError(f"no .mlpackage at {mlpackage}")
     program, _ = load_mil_program(Path(mlpackage))
     func = program.functions["main"]
     boundary = _boundary_ops(func)
     hist: dict[str, int] = {}
-    offending = []
+    offending: list[OffendingOp] = []
     for op in func.operations:
         hist[op.op_type] = hist.get(op.op_type, 0) + 1
         why = _rules(op, boundary)
         if why:
-            offending.append(f"{op.op_type} {op.name}: {why}")
-    compute = compute_plan_check(Path(mlpackage)) if platform.system() == "Darwin" else (
-        "skipped: MLComputePlan needs macOS 14.4+ (this host is Linux); static MIL check only"
-    )
+            offending.append(OffendingOp(op.op_type, op.name, why))
+    if platform.system() == "Darwin":
+        compute = compute_plan_check(Path(mlpackage))
+    else:
+        compute = COMPUTE_PLAN_SKIPPED
+        # Said once per check, never silently: the static gate is all that ran.
+        log.warning("MLComputePlan check %s (static MIL check only on %s)", compute, platform.system())
     ok = not offending and not compute.startswith("FAIL")
-    return ResidencyReport(ok, sum(v for k, v in hist.items() if k != "const"), hist, offending, compute)
+    num_ops = sum(v for k, v in hist.items() if k != "const" and not k.startswith("constexpr_"))
+    return ResidencyReport(ok, num_ops, hist, offending, compute)

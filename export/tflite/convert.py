@@ -91,9 +91,17 @@ def convert_tflite(
     """Convert the deploy model and write the .tflite atomically."""
     if precision not in TFLITE_PRECISIONS:
         raise ValueError(f"unknown TFLite precision {precision!r}; choose one of {TFLITE_PRECISIONS}")
+    samples = None
+    if precision == "int8":
+        # Checked before the (slow) conversion so bad calibration fails at once.
+        if calibration is None:
+            raise ValueError("int8 needs calibration inputs (an iterable of input arrays)")
+        samples = [np.asarray(x, np.float32) for x in calibration]
+        if not samples:
+            raise ValueError("int8 calibration got no samples")
     data = _float_model(module, example_input)
     if precision != "fp32":
-        data = _quantize(data, precision, calibration)
+        data = _quantize(data, precision, samples)
     out_path = Path(out_path)
     with atomic_path(out_path) as tmp:
         Path(tmp).write_bytes(data)

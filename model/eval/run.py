@@ -2,7 +2,9 @@
 mean-template baseline (the average training mesh in the crop, the same for every image).
 
 Written to artifacts/<variant>/eval.json and printed as a Markdown table. DensePose GPS/GPSm
-AP and the paper's two ablations are not implemented yet (see the issue notes).
+AP/AR (model.eval.gps) use the ground-truth points' exact template faces; the network's points
+come from its heatmaps through Eq. 2 (--uv-method), the baseline's from rasterising the mean mesh.
+The paper's two ablations are not run here.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from model.data.charts import ChartLocator
+from model.data.raster import rasterize
+from model.eval.densepose_eval import DensePoseScorer, mesh_surface_at, network_surface_at
 from model.eval.metrics import keypoint_ap, mask_iou, mpjpe, pa_mpjpe, pve, visible_vertex_error_px
 from model.train.dataset import MeshPoseDataset
 
@@ -29,9 +34,11 @@ def mean_mesh(train_dir: Path, template, limit: int = 2000) -> tuple[np.ndarray,
 
 
 def evaluate(net, split_dir: Path, template, baseline: tuple[np.ndarray, np.ndarray] | None,
-             limit: int | None = None) -> dict:
+             limit: int | None = None, uv_method: str = "barycentric") -> dict:
     """Metrics of `net` (None: the baseline only) on a split."""
     data = MeshPoseDataset(split_dir, template, flip_probability=0.0, colour_jitter=0.0)
+    locator = ChartLocator(template)
+    scorers = {"model": DensePoseScorer(template), "baseline": DensePoseScorer(template)}
     lm = np.asarray(template.coco17, np.float64)
     n = min(len(data), limit or len(data))
     rows = {"model": [], "baseline": []}
@@ -52,6 +59,20 @@ def evaluate(net, split_dir: Path, template, baseline: tuple[np.ndarray, np.ndar
         if baseline is not None:
             preds["baseline"] = (baseline[0], baseline[1], None)
         gt_mask = torch.nn.functional.avg_pool2d(s["mask"][None, None], 4)[0, 0].numpy() > 0.5
+        n_dp = int(s["dp_valid"].sum())
+        dp_pts = s["dp_points"][:n_dp].double().numpy()
+        dp_face, dp_bary = np.asarray(ann["dp_face"][:n_dp]), np.asarray(ann["dp_bary"][:n_dp])
+        if net is not None:
+            surf = network_surface_at(out["heatmaps"][0], out["segmentation"][0], dp_pts, template, locator,
+                                      method=uv_method)
+            fg_prob = torch.softmax(out["segmentation"][0], 0)[1]
+            score = float(fg_prob[fg_prob > 0.5].mean()) if bool((fg_prob > 0.5).any()) else 0.0
+            scorers["model"].add(surf, dp_face, dp_bary, mask_iou(seg, gt_mask), score)
+        if baseline is not None:
+            hgt, wid = s["mask"].shape
+            surf = mesh_surface_at(baseline[0], template, dp_pts, hgt, wid)
+            mesh_mask = rasterize(baseline[0][:, :2], baseline[0][:, 2], template.faces, hgt, wid).mask
+            scorers["baseline"].add(surf, dp_face, dp_bary, mask_iou(mesh_mask, s["mask"].numpy() > 0.5))
         for who, (pv, pvis, seg) in preds.items():
             pj = lm @ pv
             rows[who].append({
@@ -84,6 +105,8 @@ def evaluate(net, split_dir: Path, template, baseline: tuple[np.ndarray, np.ndar
             "keypoint_AP": kp["AP"] * 100,
             "keypoint_AR": kp["AR"] * 100,
             "samples": len(rs),
+            # DensePose AP/AR in percent like keypoint AP; GPS_mean stays in [0, 1].
+            **{k: v * 100 if "_A" in k else v for k, v in scorers[who].summary().items()},
         }
     return result
 
@@ -91,7 +114,7 @@ def evaluate(net, split_dir: Path, template, baseline: tuple[np.ndarray, np.ndar
 def markdown(result: dict) -> str:
     """Table: one row per predictor."""
     keys = ["visible_vertex_2d_error_px_median", "mpjpe_mm", "pa_mpjpe_mm", "pve_mm", "visibility_accuracy",
-            "mask_iou", "keypoint_AP"]
+            "mask_iou", "keypoint_AP", "GPS_AP", "GPSm_AP"]
     lines = ["| predictor | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     for who, r in result.items():
         cells = ["–" if r.get(k) is None else f"{r[k]:.2f}" for k in keys]
@@ -112,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--split", default="test")
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--uv-method", default="barycentric",
+                   help="Eq. 2 decoding for GPS: barycentric, closest or global_average")
     args = p.parse_args(argv)
     template = load_template()
     net = None
@@ -120,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         info = load_checkpoint(net, args.ckpt, variant=args.variant, template=template)
         net.eval()
     baseline = mean_mesh(args.data / "train", template)
-    result = evaluate(net, args.data / args.split, template, baseline, args.limit)
+    result = evaluate(net, args.data / args.split, template, baseline, args.limit, args.uv_method)
     headline = result.get("model", result["baseline"])["keypoint_AP"]
     report = {"variant": args.variant, "checkpoint": str(args.ckpt) if args.ckpt else None,
               "checkpoint_sha256": info.sha256 if args.ckpt else None, "split": args.split,

@@ -42,10 +42,16 @@ public final class BenchmarkRecorder {
     public var done: Bool { timed.count >= timedRuns }
     public func stats() -> LatencyStats? { LatencyStats.of(timed) }
 
-    /// FPS over the timed runs' wall clock (sustained throughput).
-    public func sustainedFps() -> Double {
+    /// Wall-clock seconds between the first and the last timed inference.
+    public var sustainedSeconds: Double {
         guard stamps.count > 1 else { return 0 }
-        return Double(stamps.count - 1) / (stamps.last! - stamps.first!)
+        return stamps.last! - stamps.first!
+    }
+
+    /// FPS over the timed runs' wall clock (sustained throughput); 0 with fewer than two runs.
+    public func sustainedFps() -> Double {
+        let span = sustainedSeconds
+        return span > 0 ? Double(stamps.count - 1) / span : 0
     }
 
     /// [[t, fps], ...] over windows of `window` seconds: the throttling trend.
@@ -82,8 +88,35 @@ public enum BenchmarkResult {
     public static func json(_ ctx: BenchmarkContext, _ rec: BenchmarkRecorder, timestampUTC: String,
                             notes: String = "") throws -> Data {
         guard let s = rec.stats() else { throw BenchmarkError.noTimedRuns }
-        let n: Any = NSNull()
-        let result: [String: Any] = [
+        var result = base(ctx, warmupRuns: rec.warmupRuns, timedRuns: rec.timedRuns, timestampUTC: timestampUTC,
+                          notes: notes)
+        result["timings_ms"] = ["load": rec.loadMs ?? null, "first_inference": rec.firstInferenceMs ?? null,
+                                "p50": s.p50, "p90": s.p90, "p99": s.p99, "mean": s.mean, "min": s.min, "max": s.max,
+                                "std": s.std]
+        result["fps"] = 1000 / s.p50
+        result["sustained"] = ["seconds": rec.sustainedSeconds, "fps": rec.sustainedFps(), "trend": rec.trend()]
+        result["complete"] = rec.done
+        return try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+    }
+
+    /// A schema-valid result for a run that could not be measured (`complete: false`, null timings,
+    /// the reason in `notes`), so the harness reports the failure instead of reading a stale file.
+    public static func failureJSON(_ ctx: BenchmarkContext, warmupRuns: Int, timedRuns: Int, timestampUTC: String,
+                                   reason: String) throws -> Data {
+        var result = base(ctx, warmupRuns: warmupRuns, timedRuns: timedRuns, timestampUTC: timestampUTC,
+                          notes: "failed: \(reason)")
+        result["timings_ms"] = Dictionary(uniqueKeysWithValues: ["load", "first_inference", "p50", "p90", "p99", "mean",
+                                                                 "min", "max", "std"].map { ($0, null) })
+        return try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+    }
+
+    private static let null: Any = NSNull()
+
+    /// Fields shared by measured and failed runs; timings, fps and sustained start out null.
+    private static func base(_ ctx: BenchmarkContext, warmupRuns: Int, timedRuns: Int, timestampUTC: String,
+                             notes: String) -> [String: Any] {
+        let n = null
+        return [
             "schema_version": 1,
             "device": ["name": ctx.deviceName, "platform": "ios", "model": ctx.model ?? n, "os": ctx.os ?? n,
                        "soc": ctx.soc ?? n],
@@ -91,17 +124,12 @@ public enum BenchmarkResult {
                         "precision": ctx.precision, "threads": n, "functional_only": false],
             "artifact": ["file": ctx.artifactFile, "sha256": n, "variant": ctx.variant ?? n,
                          "contract_version": ctx.contractVersion ?? n],
-            "method": ["warmup_runs": rec.warmupRuns, "timed_runs": rec.timedRuns, "batch": 1,
+            "method": ["warmup_runs": max(warmupRuns, 0), "timed_runs": max(timedRuns, 0), "batch": 1,
                        "sustained_seconds": n, "cooldown_seconds": n],
-            "timings_ms": ["load": rec.loadMs ?? n, "first_inference": rec.firstInferenceMs ?? n, "p50": s.p50,
-                           "p90": s.p90, "p99": s.p99, "mean": s.mean, "min": s.min, "max": s.max, "std": s.std],
-            "fps": 1000 / s.p50,
-            "sustained": ["seconds": (rec.trend(window: 1e9).first?[0] ?? 0) * 2, "fps": rec.sustainedFps(),
-                          "trend": rec.trend()],
+            "timings_ms": n, "fps": n, "sustained": n,
             "end_to_end_ms": n, "memory": n, "delegation": n,
-            "complete": rec.done, "notes": notes, "tool": "meshpose-ios-app", "timestamp_utc": timestampUTC,
+            "complete": false, "notes": notes, "tool": "meshpose-ios-app", "timestamp_utc": timestampUTC,
         ]
-        return try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
     }
 }
 

@@ -19,6 +19,13 @@ enum Fixtures {
     static func json(_ name: String) throws -> [String: Any] {
         try XCTUnwrap(JSONSerialization.jsonObject(with: data(name)) as? [String: Any])
     }
+
+    /// Writes a test output under build/swift-kit/out/ (git-ignored) for checks outside Swift.
+    static func writeOutput(_ name: String, _ data: Data) throws {
+        let dir = root.appendingPathComponent("build/swift-kit/out")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try data.write(to: dir.appendingPathComponent(name))
+    }
 }
 
 func doubles(_ any: Any?) -> [Double] { (any as? [NSNumber] ?? []).map(\.doubleValue) }

@@ -39,6 +39,7 @@ final class GoldenFixtureTests: XCTestCase {
             XCTAssertEqual(want.count, mesh.vertices.count)
             for i in want.indices { XCTAssertEqual(mesh.vertices[i], want[i], accuracy: tol) }
             let wantJ = points(dec["joints"])
+            XCTAssertEqual(wantJ.count, mesh.joints.count)
             for i in wantJ.indices { XCTAssertEqual(mesh.joints[i], wantJ[i], accuracy: tol) }
             XCTAssertEqual(mesh.visible, try XCTUnwrap(dec["visible"] as? [Bool]))
             if let wb = dec["visible_bounds"] as? [NSNumber] {

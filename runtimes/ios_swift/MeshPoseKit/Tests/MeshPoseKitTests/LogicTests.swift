@@ -67,8 +67,21 @@ final class LogicTests: XCTestCase {
             XCTAssertNotNil(json[key], key)
         }
         XCTAssertEqual((json["timings_ms"] as? [String: Any])?["p50"] as? Double, 6)
+        let sustained = try XCTUnwrap(json["sustained"] as? [String: Any])
+        XCTAssertEqual(try XCTUnwrap(sustained["seconds"] as? Double), 0.026, accuracy: 1e-12)  // 5+6+7+8 ms apart
+        XCTAssertEqual(try XCTUnwrap(sustained["fps"] as? Double), 4 / 0.026, accuracy: 1e-9)
         XCTAssertThrowsError(try BenchmarkResult.json(ctx, BenchmarkRecorder(warmupRuns: 0, timedRuns: 3),
                                                       timestampUTC: "x"))
+        // make test-ios checks these with the harness's schema validator (benchmarks/results.py).
+        try Fixtures.writeOutput("benchmark_result_ok.json", data)
+        let failed = try BenchmarkResult.failureJSON(ctx, warmupRuns: 20, timedRuns: 200,
+                                                     timestampUTC: "2026-11-24T10:00:00Z",
+                                                     reason: "model meshpose_xs not in the app bundle")
+        let failedJSON = try XCTUnwrap(JSONSerialization.jsonObject(with: failed) as? [String: Any])
+        XCTAssertEqual(failedJSON["complete"] as? Bool, false)
+        XCTAssertTrue((failedJSON["notes"] as? String ?? "").contains("not in the app bundle"))
+        XCTAssertTrue((failedJSON["timings_ms"] as? [String: Any])?["p50"] is NSNull)
+        try Fixtures.writeOutput("benchmark_result_failed.json", failed)
     }
 
     func testAppErrorsHaveMessages() {

@@ -1,0 +1,127 @@
+"""TFLite/LiteRT exporter API on the tiny variant: signatures, XNNPACK parity per precision,
+and both GPU gates (analyzer + CompiledModel on lavapipe) passing on the model and failing on
+ops the delegate does not take."""
+
+import numpy as np
+import pytest
+import torch
+
+from export.tflite import GpuRunResult, analyze_gpu_compat, convert_tflite, run_gpu, run_xnnpack
+
+NAMES = ("vertices", "visibility", "joints")
+
+
+def _image(model: torch.nn.Module, seed: int) -> np.ndarray:
+    # Deterministic RGB noise in [0, 255], the deploy graph's input range.
+    rng = np.random.default_rng(seed)
+    return (rng.random(model.input_shape) * 255).astype(np.float32)
+
+
+def _reference(model: torch.nn.Module, image: np.ndarray) -> dict[str, np.ndarray]:
+    with torch.no_grad():
+        out = model(torch.from_numpy(image))
+    return {n: t.numpy() for n, t in zip(NAMES, out)}
+
+
+def _rel_err(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-6))
+
+
+@pytest.fixture(scope="module")
+def tflite_models(tiny_deploy, tmp_path_factory):
+    out = tmp_path_factory.mktemp("tflite")
+    example = torch.from_numpy(_image(tiny_deploy, 0))
+    calibration = [_image(tiny_deploy, s) for s in range(1, 5)]
+    return {
+        p: convert_tflite(tiny_deploy, example, out / f"tiny_{p}.tflite", precision=p,
+                          calibration=calibration if p == "int8" else None)
+        for p in ("fp32", "fp16", "int8")
+    }
+
+
+def test_signature_names_and_shapes(tflite_models, tiny_deploy):
+    from ai_edge_litert.interpreter import Interpreter
+
+    ref = _reference(tiny_deploy, _image(tiny_deploy, 7))
+    for path in tflite_models.values():
+        runner = Interpreter(model_path=str(path)).get_signature_runner("serving_default")
+        inputs = runner.get_input_details()
+        outputs = runner.get_output_details()
+        assert list(inputs) == ["image"]
+        assert tuple(inputs["image"]["shape"]) == tuple(tiny_deploy.input_shape)
+        assert sorted(outputs) == sorted(NAMES)
+        for name in NAMES:
+            assert tuple(outputs[name]["shape"]) == ref[name].shape, name
+
+
+def test_fp16_weights_halve_the_file(tflite_models):
+    fp32, fp16 = (tflite_models[p].stat().st_size for p in ("fp32", "fp16"))
+    assert fp16 < 0.7 * fp32
+
+
+def test_xnnpack_matches_pytorch_per_precision(tflite_models, tiny_deploy):
+    image = _image(tiny_deploy, 11)
+    ref = _reference(tiny_deploy, image)
+    # fp32 is the same arithmetic; fp16 weights round to ~1e-3; int8 is only reported, so it
+    # gets a loose bound that still catches a broken graph (wrong scale, swapped outputs).
+    bounds = {"fp32": 1e-4, "fp16": 1e-2, "int8": 0.25}
+    for precision, path in tflite_models.items():
+        got = run_xnnpack(path, {"image": image})
+        assert set(got) == set(NAMES)
+        for name in NAMES:
+            assert got[name].dtype == np.float32
+            err = _rel_err(got[name], ref[name])
+            assert err <= bounds[precision], f"{precision}/{name}: relative error {err:.2e}"
+
+
+def test_int8_needs_calibration(tiny_deploy, tmp_path):
+    example = torch.from_numpy(_image(tiny_deploy, 0))
+    with pytest.raises(ValueError, match="calibration"):
+        convert_tflite(tiny_deploy, example, tmp_path / "q.tflite", precision="int8")
+    with pytest.raises(ValueError, match="calibration got no samples"):
+        convert_tflite(tiny_deploy, example, tmp_path / "q.tflite", precision="int8", calibration=[])
+    with pytest.raises(ValueError, match="unknown TFLite precision"):
+        convert_tflite(tiny_deploy, example, tmp_path / "q.tflite", precision="bf16")
+    assert not list(tmp_path.iterdir()), "a failed conversion must leave no file behind"
+
+
+def test_gpu_gates_pass_and_gpu_outputs_close(tflite_models, tiny_deploy):
+    path = tflite_models["fp32"]
+    report = analyze_gpu_compat(path)
+    assert report.ok, report.incompatible or report.raw[-2000:]
+    image = _image(tiny_deploy, 13)
+    result = run_gpu(path, {"image": image})
+    assert isinstance(result, GpuRunResult) and result.fully_accelerated
+    ref = _reference(tiny_deploy, image)
+    # lavapipe computes in fp16 like a phone GPU: close, not equal.
+    for name in NAMES:
+        assert _rel_err(result.outputs[name], ref[name]) < 2e-2, name
+
+
+class _ArgmaxGather(torch.nn.Module):
+    """Argmax + gather: ops the LiteRT GPU delegate refuses."""
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        flat = image.reshape(1, 3, -1)
+        idx = flat.argmax(dim=-1, keepdim=True)
+        v = torch.gather(flat, 2, idx)
+        # Same three outputs as the deploy model so the exporter's signature wrapper applies.
+        return v.reshape(1, 1, 3), v.reshape(1, 3), v.reshape(1, 1, 3)
+
+
+def test_gpu_gates_fail_on_argmax_gather(tmp_path):
+    x = torch.rand(1, 3, 8, 8)
+    path = convert_tflite(_ArgmaxGather(), x, tmp_path / "bad.tflite")
+    report = analyze_gpu_compat(path)
+    assert not report.ok and report.incompatible
+    assert any("ARG_MAX" in line or "GATHER" in line for line in report.incompatible), report.incompatible
+    assert run_gpu(path, {"image": x.numpy()}).fully_accelerated is False
+
+
+def test_missing_vulkan_device_is_a_clear_error(tflite_models, tiny_deploy, tmp_path, monkeypatch):
+    import export.tflite.gpu as gpu
+
+    monkeypatch.setattr(gpu, "ICD_DIR", tmp_path)  # an empty ICD directory: no lavapipe
+    monkeypatch.setattr(gpu.shutil, "which", lambda name: None)
+    with pytest.raises(gpu.GpuUnavailable, match="make system-gpu"):
+        run_gpu(tflite_models["fp32"], {"image": _image(tiny_deploy, 0)})
