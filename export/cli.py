@@ -122,7 +122,7 @@ class Exporter:
             "variant": self.variant,
             "checkpoint": self.model.checkpoint.path.name if self.model.checkpoint else "untrained",
             "host": f"{platform.system()} {platform.machine()}",
-            "golden_inputs": f"{NUM_GOLDEN} deterministic synthetic images (export/golden.py)",
+            "golden_inputs": f"{NUM_GOLDEN} deterministic renders of the template body (export/golden.py)",
             "paths": list(paths.values()),
             "checks": checks,
             "fp16_audit": audit,

@@ -1,8 +1,9 @@
 """Golden inputs and the app fixtures (docs/CONTRACTS.md §3).
 
-Golden inputs are deterministic synthetic images (a figure of ellipses on a textured
-background) until the data pipeline's renderer provides rendered bodies; the same
-seeds always give the same bytes.
+Golden inputs are rendered bodies: the template's rest mesh, lifted to Anny's full mesh by
+the upsampler, rendered by the data pipeline's renderer under seeded random views, colours,
+lighting and backgrounds (no Anny import needed). The same seeds always give the same bytes.
+`synthetic_image` (ellipses on a textured background) remains for out-of-distribution checks.
 """
 
 from __future__ import annotations
@@ -47,11 +48,22 @@ def synthetic_image(height: int, width: int, seed: int) -> np.ndarray:
     return np.rint(np.clip(img, 0, 255)).astype(np.float32)
 
 
+def rendered_body(height: int, width: int, seed: int) -> np.ndarray:
+    """(H, W, 3) float32 RGB render of the template body (integer values in [0, 255])."""
+    from model.data.synthetic import RenderConfig, render_sample
+    from model.template import load_template
+
+    template = load_template()
+    body = template.upsample(template.vertices.astype(np.float64))
+    cfg = RenderConfig(height=height, width=width, occluder_probability=0.0, truncation_probability=0.0)
+    return render_sample(body, template, np.random.default_rng(seed), cfg)["image"].astype(np.float32)
+
+
 def golden_inputs(height: int, width: int, count: int = 4, nhwc: bool = False) -> list[np.ndarray]:
     """`count` deterministic model inputs, (1, 3, H, W) (or NHWC) float32 RGB in [0, 255]."""
     out = []
     for seed in range(count):
-        img = synthetic_image(height, width, seed=1000 + seed)
+        img = rendered_body(height, width, seed=1000 + seed)
         out.append(img[None] if nhwc else img.transpose(2, 0, 1)[None].copy())
     return out
 
