@@ -6,7 +6,7 @@ test-android: $(STAMP) ## Compile runtimes/android_kotlin/core, run its JUnit te
 	@echo ">> Android core (Kotlin) tests"
 	@scripts/kotlin_core_test.sh
 	@echo ">> Kotlin benchmark result JSON against benchmarks/schema/result.schema.json"
-	@$(PY) runtimes/android_kotlin/tools/validate_results.py build/kotlin-core/out/*.json
+	@$(PY) -m benchmarks.validate build/kotlin-core/out/*.json
 
 android-fixtures: $(STAMP) ## Regenerate the Kotlin sampler's parity fixture from model/geometry.py
 	@$(PY) runtimes/android_kotlin/tools/make_sampler_fixture.py

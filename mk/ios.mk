@@ -13,6 +13,6 @@ test-ios: $(STAMP) ## Build runtimes/ios_swift/MeshPoseKit, run its XCTest suite
 	@scripts/swift_root.sh test runtimes/ios_swift/MeshPoseKit 2>&1 | grep -E "error|failed|Executed|passed at" | tail -n 12; \
 	  exit $${PIPESTATUS[0]}
 	@echo ">> Swift benchmark result JSON against benchmarks/schema/result.schema.json"
-	@$(PY) runtimes/ios_swift/scripts/validate_results.py $(SWIFT_OUT)/*.json
+	@$(PY) -m benchmarks.validate $(SWIFT_OUT)/*.json
 
 test-native:: test-ios

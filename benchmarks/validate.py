@@ -1,8 +1,8 @@
-"""Checks the benchmark result JSON written by the MeshPoseKit XCTest suite with the harness's validator.
+"""`python -m benchmarks.validate FILE...`: check result JSON files against the result schema.
 
-`make test-ios` runs it on build/swift-kit/out/*.json, so the Swift writer (measured and failed
-runs) is held to benchmarks/schema/result.schema.json exactly as `make bench DEVICE=iphone...`
-holds a file copied back from the phone.
+The Kotlin and Swift test suites write benchmark results; `make test-android` and `make test-ios`
+run this on them, so the apps' writers are held to benchmarks/schema/result.schema.json exactly as
+`make bench` holds a file pulled from a phone.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from benchmarks.results import ResultError, validate_result
 
 
 def main(argv: list[str]) -> int:
-    """Validates every file named; fails when none is named or any file is invalid."""
+    """Validate every file named; fail when none is named or any is invalid."""
     if not argv:
-        print("error: no result files to validate (did the XCTest suite run?)", file=sys.stderr)
+        print("error: no result files to validate (did the test suite run?)", file=sys.stderr)
         return 2
     bad = 0
     for name in argv:
