@@ -17,3 +17,13 @@ train: $(STAMP) ## Train VARIANT on data/synthetic into runs/VARIANT (RESUME=1 c
 eval: $(STAMP) ## Evaluate CKPT (default: the shipped xs checkpoint) on data/synthetic test beside the mean-template baseline
 	@$(PY) -m model.eval --variant $(VARIANT) --data $(DATA_DIR) \
 	  --ckpt $(if $(CKPT),$(CKPT),model/checkpoints/meshpose_$(VARIANT).safetensors)
+
+ABLATION_STEPS ?= 600
+
+.PHONY: ablations
+
+ablations: $(STAMP) ## The paper's two ablations on synthetic data (UV decoding of CKPT; loss groups: 3 runs of ABLATION_STEPS) into artifacts/ablations
+	@if [ ! -f $(DATA_DIR)/train/annotations.json ]; then $(MAKE) --no-print-directory data; fi
+	@$(PY) -m model.eval.ablations uv --variant $(VARIANT) --data $(DATA_DIR) \
+	  --ckpt $(if $(CKPT),$(CKPT),model/checkpoints/meshpose_$(VARIANT).safetensors)
+	@$(PY) -m model.eval.ablations losses --variant $(VARIANT) --data $(DATA_DIR) --steps $(ABLATION_STEPS)

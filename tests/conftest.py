@@ -22,3 +22,22 @@ def tiny_deploy(template):
 def _deterministic_threads():
     # Two threads like the CI machine; keeps timings and reductions comparable across runs.
     torch.set_num_threads(2)
+
+
+def write_rest_body_split(split_dir, template, seeds) -> None:
+    """Renders of the template's rest body at the tiny variant's 128x96 (one per seed), written as a
+    DensePose-COCO split: the smallest real training/evaluation data."""
+    import numpy as np
+    from PIL import Image
+
+    from model.data.generate import sample_record, write_annotations
+    from model.data.synthetic import RenderConfig, render_sample
+
+    (split_dir / "images").mkdir(parents=True)
+    body = template.upsample(template.vertices.astype(np.float64))
+    records = []
+    for i, seed in enumerate(seeds):
+        s = render_sample(body, template, np.random.default_rng(seed), RenderConfig(height=128, width=96))
+        Image.fromarray(s["image"]).save(split_dir / "images" / f"{i:06d}.png")
+        records.append(sample_record(s, i, f"{i:06d}.png"))
+    write_annotations(records, split_dir, split_dir.name)

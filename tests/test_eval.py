@@ -3,6 +3,7 @@
 import numpy as np
 
 from model.eval.metrics import keypoint_ap, mask_iou, mpjpe, pa_mpjpe, procrustes_align, pve
+from tests.conftest import write_rest_body_split
 
 
 def _rot(deg):
@@ -57,21 +58,8 @@ def test_evaluate_a_checkpoint_against_the_mean_baseline(tmp_path, template):
     from model.registry import create_model
 
     data = tmp_path / "d"
-    from PIL import Image
-
-    from model.data.generate import sample_record, write_annotations
-    from model.data.synthetic import RenderConfig, render_sample
-
-    body = template.upsample(template.vertices.astype(np.float64))
-    for split, seeds in (("train", range(6)), ("test", range(100, 104))):
-        d = data / split
-        (d / "images").mkdir(parents=True)
-        recs = []
-        for i, seed in enumerate(seeds):
-            s = render_sample(body, template, np.random.default_rng(seed), RenderConfig(height=128, width=96))
-            Image.fromarray(s["image"]).save(d / "images" / f"{i:06d}.png")
-            recs.append(sample_record(s, i, f"{i:06d}.png"))
-        write_annotations(recs, d, split)
+    write_rest_body_split(data / "train", template, range(6))
+    write_rest_body_split(data / "test", template, range(100, 104))
     torch.manual_seed(0)
     net = create_model("tiny", template).eval()
     result = evaluate(net, data / "test", template, mean_mesh(data / "train", template))

@@ -4,7 +4,7 @@ mean-template baseline (the average training mesh in the crop, the same for ever
 Written to artifacts/<variant>/eval.json and printed as a Markdown table. DensePose GPS/GPSm
 AP/AR (model.eval.gps) use the ground-truth points' exact template faces; the network's points
 come from its heatmaps through Eq. 2 (--uv-method), the baseline's from rasterising the mean mesh.
-The paper's two ablations are not run here.
+The paper's two ablations: model.eval.ablations (make ablations).
 """
 
 from __future__ import annotations

@@ -21,6 +21,26 @@ class LossWeights:
     segmentation: float = 0.5
 
 
+# The paper's loss-group ablation (its Table of losses): each group adds terms to the one before.
+# Segmentation stays in every group: it trains the person-mask head that scores detections, not the mesh.
+LOSS_GROUPS: dict[str, tuple[str, ...]] = {
+    "3d": ("vertices", "regression", "edges", "normals", "segmentation"),
+    "3d+2d": ("vertices", "regression", "edges", "normals", "segmentation",
+              "barycentric_ce", "uv_consistency", "joints_2d"),
+    "all": tuple(LossWeights.__dataclass_fields__),
+}
+
+
+def loss_group_weights(group: str, base: LossWeights | None = None) -> LossWeights:
+    """`base` (default weights) with every term outside `group` set to zero."""
+    try:
+        keep = LOSS_GROUPS[group]
+    except KeyError:
+        raise KeyError(f"unknown loss group {group!r}; known: {', '.join(LOSS_GROUPS)}") from None
+    base = base or LossWeights()
+    return replace(base, **{k: 0.0 for k in LossWeights.__dataclass_fields__ if k not in keep})
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything a run depends on (stored in its checkpoint's metadata)."""
@@ -34,6 +54,8 @@ class TrainConfig:
     max_steps: int | None = None
     flip_probability: float = 0.5
     colour_jitter: float = 0.2
+    scale_jitter: float = 0.1  # crop zoom in [1 - s, 1 + s]
+    rotation_deg: float = 10.0  # camera roll in [-r, r] degrees
     seed: int = 0
     log_every: int = 20
     save_every: int = 500

@@ -1,5 +1,6 @@
 """Samples in the DensePose-COCO layout (synthetic renders; the fields real data also has) as tensors,
-with augmentation: horizontal flip through the template's symmetry map and colour jitter.
+with augmentation: horizontal flip through the template's symmetry map, in-plane scale and rotation
+about the crop centre, and colour jitter.
 
 Augmentation draws from np.random.default_rng([seed, epoch, index]), so a sample's augmentation
 depends only on those three numbers (what makes resuming a run bit-for-bit possible).
@@ -22,7 +23,7 @@ class MeshPoseDataset:
     """Reads <split>/annotations.json and its images; `get(i, epoch, seed)` returns a dict of tensors."""
 
     def __init__(self, split_dir: str | Path, template, points: int = 100, flip_probability: float = 0.5,
-                 colour_jitter: float = 0.2) -> None:
+                 colour_jitter: float = 0.2, scale_jitter: float = 0.0, rotation_deg: float = 0.0) -> None:
         self.dir = Path(split_dir)
         path = self.dir / "annotations.json"
         if not path.is_file():
@@ -36,6 +37,8 @@ class MeshPoseDataset:
         self.points = points
         self.flip_probability = flip_probability
         self.colour_jitter = colour_jitter
+        self.scale_jitter = scale_jitter
+        self.rotation_deg = rotation_deg
         self.symmetry = np.asarray(template.symmetry)
 
     def __len__(self) -> int:
@@ -68,6 +71,11 @@ class MeshPoseDataset:
             faces = self.symmetry[faces]  # the mirror point lies on the mirror face, same barycentrics
             kp = kp[COCO_FLIP].copy()
             kp[:, 0] = w - kp[:, 0]
+        if augment and (self.scale_jitter or self.rotation_deg):
+            scale = 1 + rng.uniform(-self.scale_jitter, self.scale_jitter)
+            angle = np.deg2rad(rng.uniform(-self.rotation_deg, self.rotation_deg))
+            image, mask, verts, vis, dp, dp_keep, kp = _scale_rotate(image, mask, verts, vis, dp, kp, scale, angle)
+            faces, bary = faces[dp_keep], bary[dp_keep]
         if augment and self.colour_jitter:
             gain = 1 + rng.uniform(-self.colour_jitter, self.colour_jitter, 3)
             bias = rng.uniform(-20, 20) * self.colour_jitter
@@ -92,3 +100,36 @@ class MeshPoseDataset:
         """Stack samples into a batch."""
         items = [self.get(i, epoch, seed, augment) for i in indices]
         return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+
+
+def _warp(channels: np.ndarray, inverse: np.ndarray, resample: int) -> np.ndarray:
+    """Each (h, w) float channel resampled at inverse @ (x, y, 1) (PIL samples pixel centres)."""
+    h, w = channels.shape[:2]
+    coeffs = tuple(inverse[:2].reshape(-1))
+    planes = [Image.fromarray(np.ascontiguousarray(channels[..., c]), mode="F").transform(
+        (w, h), Image.Transform.AFFINE, coeffs, resample=resample, fillcolor=0.0) for c in range(channels.shape[2])]
+    return np.stack([np.asarray(p, np.float32) for p in planes], axis=-1)
+
+
+def _scale_rotate(image, mask, verts, vis, dp, kp, scale: float, angle: float):
+    """The sample as a camera rolled by `angle` and zoomed by `scale` about the crop centre would
+    see it: points move by the similarity, depths scale (they are in crop pixels); what leaves the
+    crop becomes invisible, dense points there are dropped (returned keep mask)."""
+    h, w = mask.shape
+    centre = np.array([w / 2.0, h / 2.0])
+    rot = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    forward = np.eye(3)
+    forward[:2, :2], forward[:2, 2] = rot, centre - rot @ centre
+    inverse = np.linalg.inv(forward)
+    move = lambda p: p @ rot.T + forward[:2, 2]  # noqa: E731
+    inside = lambda p: (p[:, 0] >= 0) & (p[:, 0] < w) & (p[:, 1] >= 0) & (p[:, 1] < h)  # noqa: E731
+    image = np.clip(_warp(image, inverse, Image.Resampling.BILINEAR), 0, 255)
+    mask = (_warp(mask[..., None], inverse, Image.Resampling.BILINEAR)[..., 0] > 0.5).astype(np.float32)
+    verts = np.concatenate([move(verts[:, :2]), verts[:, 2:] * scale], axis=1).astype(np.float32)
+    vis = vis * inside(verts)
+    dp = move(dp)
+    keep = inside(dp)
+    kp = kp.copy()
+    kp[:, :2] = move(kp[:, :2])
+    kp[~inside(kp), 2] = 0
+    return image, mask, verts, vis.astype(np.float32), dp[keep], keep, kp

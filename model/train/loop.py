@@ -17,7 +17,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +28,7 @@ from model import losses as L
 from model.atomic import atomic_path
 from model.checkpoint import save_checkpoint
 from model.registry import create_model
-from model.train.config import TrainConfig, get_config
+from model.train.config import LOSS_GROUPS, TrainConfig, get_config, loss_group_weights
 from model.train.dataset import MeshPoseDataset
 
 STATE_FILE = "train_state.safetensors"
@@ -57,25 +57,29 @@ def compute_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
     reg = out["xyz_regressed"]
     reg = torch.cat([reg[..., :2], reg[..., 2:] - reg[..., 2:].mean(dim=1, keepdim=True)], dim=-1)
     terms = {
-        "barycentric_ce": L.barycentric_cross_entropy(out["heatmaps"], batch["dp_points"],
-                                                      batch["dp_face_vertices"], batch["dp_bary"], batch["dp_valid"]),
-        "uv_consistency": px * L.uv_consistency(out["xy_heatmap"], batch["dp_points"], batch["dp_face_vertices"],
-                                                batch["dp_bary"], batch["dp_valid"]),
-        "visibility": L.visibility_bce(out["visibility_logit"], batch["visibility"],
-                                       torch.ones_like(batch["visibility"])),
+        "barycentric_ce": lambda: L.barycentric_cross_entropy(out["heatmaps"], batch["dp_points"],
+                                                              batch["dp_face_vertices"], batch["dp_bary"],
+                                                              batch["dp_valid"]),
+        "uv_consistency": lambda: px * L.uv_consistency(out["xy_heatmap"], batch["dp_points"],
+                                                        batch["dp_face_vertices"], batch["dp_bary"],
+                                                        batch["dp_valid"]),
+        "visibility": lambda: L.visibility_bce(out["visibility_logit"], batch["visibility"],
+                                               torch.ones_like(batch["visibility"])),
         # Stride 8: the (B, h, w, V) splat tensor dominates the step time at stride 4.
-        "silhouette": L.soft_silhouette_loss(out["vertices"][..., :2], out["visibility"], batch["mask"],
-                                             sigma_px=8.0 / px, stride=8),
-        "vertices": px * L.vertex_l2(out["vertices"], gt),
-        "regression": px * L.vertex_l2(reg, gt),
-        "edges": px * L.edge_length_loss(out["vertices"], gt, consts["edges"]),
-        "normals": L.normal_cosine_loss(out["vertices"], gt, consts["faces"]),
-        "joints_2d": px * L.joint_loss(out["vertices"], batch["keypoints"], consts["landmarker"],
-                                       (batch["keypoints"][..., 2] > 0).float()),
-        "segmentation": L.segmentation_ce(out["segmentation"], batch["mask"]),
+        "silhouette": lambda: L.soft_silhouette_loss(out["vertices"][..., :2], out["visibility"], batch["mask"],
+                                                     sigma_px=8.0 / px, stride=8),
+        "vertices": lambda: px * L.vertex_l2(out["vertices"], gt),
+        "regression": lambda: px * L.vertex_l2(reg, gt),
+        "edges": lambda: px * L.edge_length_loss(out["vertices"], gt, consts["edges"]),
+        "normals": lambda: L.normal_cosine_loss(out["vertices"], gt, consts["faces"]),
+        "joints_2d": lambda: px * L.joint_loss(out["vertices"], batch["keypoints"], consts["landmarker"],
+                                               (batch["keypoints"][..., 2] > 0).float()),
+        "segmentation": lambda: L.segmentation_ce(out["segmentation"], batch["mask"]),
     }
-    total = sum(getattr(wts, k) * v for k, v in terms.items())
-    return total, {k: float(v.detach()) for k, v in terms.items()}
+    # Terms with weight zero (loss-group ablations) are neither computed nor logged.
+    values = {k: f() for k, f in terms.items() if getattr(wts, k) != 0.0}
+    total = sum(getattr(wts, k) * v for k, v in values.items())
+    return total, {k: float(v.detach()) for k, v in values.items()}
 
 
 def _save_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, step: int, cfg: TrainConfig,
@@ -108,8 +112,12 @@ def _load_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, 
     return int(meta["step"])
 
 
-def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False) -> Path:
-    """Run (or resume) training; returns the path of the shippable checkpoint."""
+def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False, init: Path | None = None) -> Path:
+    """Run (or resume) training; returns the path of the shippable checkpoint.
+
+    `init`: a shippable checkpoint whose weights start a new run (fine-tuning: fresh optimiser and
+    schedule); ignored when `resume` finds a training state, which already holds the weights.
+    """
     from model.template import load_template
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -124,7 +132,8 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False)
     model = torch.nn.parallel.DistributedDataParallel(net) if world > 1 else net
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     data = MeshPoseDataset(data_dir / "train", template, flip_probability=cfg.flip_probability,
-                           colour_jitter=cfg.colour_jitter)
+                           colour_jitter=cfg.colour_jitter, scale_jitter=cfg.scale_jitter,
+                           rotation_deg=cfg.rotation_deg)
     global_batch = cfg.batch_size * world
     steps_per_epoch = len(data) // global_batch
     if steps_per_epoch == 0:
@@ -135,6 +144,11 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False)
     step = _load_state(state_path, net, opt, template) if resume and state_path.is_file() else 0
     if resume and step == 0:
         log(f"--resume: no training state in {out_dir}; starting from step 0")
+    if init is not None and step == 0:
+        from model.checkpoint import load_checkpoint
+
+        info = load_checkpoint(net, init, variant=cfg.variant, template=template)
+        log(f"initialised from {init} (sha256 {info.sha256[:12]})")
     consts = {
         "edges": torch.tensor(np.asarray(template.edges), dtype=torch.long),
         "faces": torch.tensor(np.asarray(template.faces), dtype=torch.long),
@@ -173,7 +187,7 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False)
             _save_state(state_path, net, opt, step, cfg, template)
             save_checkpoint(net, ckpt_path, variant=cfg.variant, template=template, trained=True,
                             extra={"step": str(step), "train_config": json.dumps(asdict(cfg)),
-                                   "data": str(data_dir)})
+                                   "data": str(data_dir), "init": str(init) if init else ""})
     if world > 1:
         torch.distributed.destroy_process_group()
     return ckpt_path
@@ -191,13 +205,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--save-every", type=int, default=None)
     p.add_argument("--threads", type=int, default=None, help="torch threads per process")
+    p.add_argument("--init", type=Path, default=None, help="start from this checkpoint's weights (fine-tuning)")
+    p.add_argument("--loss-group", default=None, choices=list(LOSS_GROUPS),
+                   help="train with this group of the paper's losses only (ablation); default: all")
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--warmup-steps", type=int, default=None)
     args = p.parse_args(argv)
     cfg = get_config(args.variant).with_overrides(max_steps=args.max_steps, epochs=args.epochs,
-                                                  batch_size=args.batch_size, save_every=args.save_every)
+                                                  batch_size=args.batch_size, save_every=args.save_every,
+                                                  lr=args.lr, warmup_steps=args.warmup_steps)
+    if args.loss_group:
+        cfg = replace(cfg, losses=loss_group_weights(args.loss_group, cfg.losses))
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
-        path = train(cfg, args.data, args.out or Path("runs") / args.variant, resume=args.resume)
+        path = train(cfg, args.data, args.out or Path("runs") / args.variant, resume=args.resume,
+                     init=args.init)
     except (FileNotFoundError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
