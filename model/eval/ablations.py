@@ -53,11 +53,32 @@ def _load_net(variant: str, ckpt: Path, template):
     return net.eval(), info
 
 
+def chart_ceiling(split_dir: Path, template, limit: int | None) -> dict:
+    """GPS of the ground-truth surface points sent through the template's charts and back
+    (face -> part, U, V -> face): the most any (I, U, V) decoding can score on this template."""
+    import numpy as np
+
+    from model.data.charts import ChartLocator
+    from model.eval.densepose_eval import DensePoseScorer, SurfacePrediction
+    from model.train.dataset import MeshPoseDataset
+
+    anns = MeshPoseDataset(split_dir, template).anns
+    locator, scorer = ChartLocator(template), DensePoseScorer(template)
+    for ann in anns[: limit or len(anns)]:
+        face, bary = np.asarray(ann["dp_face"], np.int64), np.asarray(ann["dp_bary"], np.float64)
+        uv = (bary[:, :, None] * np.asarray(template.uv, np.float64)[template.faces[face]]).sum(1)
+        back = locator.locate(template.face_parts[face], uv[:, 0], uv[:, 1])
+        scorer.add(SurfacePrediction(np.asarray(back.face), np.asarray(back.bary), np.ones(len(face), bool)),
+                   face, bary, 1.0)
+    return {k: v * 100 if "_A" in k else v for k, v in scorer.summary().items()}
+
+
 def uv_ablation(variant: str, ckpt: Path, data: Path, split: str, limit: int | None, template) -> dict:
     """GPS/GPSm of each UV decoding strategy, beside the mean-template baseline."""
     net, info = _load_net(variant, ckpt, template)
     rows = {"mean-template baseline": evaluate(None, data / split, template, mean_mesh(data / "train", template),
                                               limit)["baseline"]}
+    rows["ground truth through the charts (ceiling)"] = chart_ceiling(data / split, template, limit)
     for method in UV_METHODS:
         print(f">> UV decoding: {method}", file=sys.stderr, flush=True)
         rows[method] = evaluate(net, data / split, template, None, limit, uv_method=method)["model"]

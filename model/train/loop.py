@@ -177,11 +177,11 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
         opt.step()
         step += 1
         if rank == 0 and (step % cfg.log_every == 0 or step == total):
-            rec = {"step": step, "epoch": epoch, "lr": opt.param_groups[0]["lr"], "loss": float(loss), **parts}
+            rec = {"step": step, "epoch": epoch, "lr": opt.param_groups[0]["lr"], "loss": float(loss.detach()), **parts}
             with metrics_path.open("a") as f:
                 f.write(json.dumps(rec) + "\n")
             rate = step / max(1e-9, time.perf_counter() - t0)
-            log(f"step {step}/{total} epoch {epoch} loss {float(loss):.4f} "
+            log(f"step {step}/{total} epoch {epoch} loss {float(loss.detach()):.4f} "
                 + " ".join(f"{k}={v:.3f}" for k, v in parts.items()) + f" ({rate:.2f} steps/s)")
         if rank == 0 and (step % cfg.save_every == 0 or step == total):
             _save_state(state_path, net, opt, step, cfg, template)
