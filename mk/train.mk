@@ -27,3 +27,8 @@ ablations: $(STAMP) ## The paper's two ablations on synthetic data (UV decoding 
 	@$(PY) -m model.eval.ablations uv --variant $(VARIANT) --data $(DATA_DIR) \
 	  --ckpt $(if $(CKPT),$(CKPT),model/checkpoints/meshpose_$(VARIANT).safetensors)
 	@$(PY) -m model.eval.ablations losses --variant $(VARIANT) --data $(DATA_DIR) --steps $(ABLATION_STEPS)
+
+.PHONY: demo
+
+demo: $(STAMP) ## Draw VARIANT's predicted mesh over IMAGE (default: a synthetic test render) and from the side into artifacts/demo/demo.png
+	@$(PY) -m model.demo --variant $(VARIANT) $(if $(IMAGE),--image $(IMAGE)) $(if $(CKPT),--ckpt $(CKPT)) $(if $(BOX),--box $(BOX))

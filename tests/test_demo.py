@@ -1,0 +1,44 @@
+"""make demo: the predicted mesh over the image and from the side, as one PNG."""
+
+import numpy as np
+from PIL import Image
+
+from model.demo import compose, main, side_view
+
+
+def test_demo_writes_input_overlay_and_side_view(tmp_path, template):
+    from model.checkpoint import save_checkpoint
+    from model.registry import create_model
+
+    image = np.zeros((160, 120, 3), np.uint8)
+    image[20:150, 40:80] = 200
+    Image.fromarray(image).save(tmp_path / "in.png")
+    ckpt = tmp_path / "tiny.safetensors"
+    save_checkpoint(create_model("tiny", template), ckpt, variant="tiny", template=template, trained=False)
+    out = tmp_path / "demo.png"
+    assert main(["--image", str(tmp_path / "in.png"), "--variant", "tiny", "--ckpt", str(ckpt),
+                 "--out", str(out)]) == 0
+    panel = np.asarray(Image.open(out))
+    assert panel.shape == (160, 360, 3)
+    assert np.array_equal(panel[:, :120], image)
+    assert main(["--image", str(tmp_path / "in.png"), "--variant", "tiny", "--ckpt", str(ckpt),
+                 "--box", "1,2,3", "--out", str(out)]) == 2
+    assert main(["--image", str(tmp_path / "nope.png"), "--variant", "tiny", "--ckpt", str(ckpt)]) == 2
+
+
+def test_compose_draws_the_mesh_where_it_is(template):
+    # The template body standing in a 256x192 image, 200 pixels tall, feet at the bottom.
+    v = template.upsample(template.vertices.astype(np.float64))
+    body = np.stack([v[:, 0], -v[:, 2], -v[:, 1]], 1)  # x right, y down, z away from the camera
+    body = (body - body.min(0)) / np.ptp(body[:, 1]) * 200 + np.array([60.0, 28.0, 0.0])
+    image = np.full((256, 192, 3), 10.0)
+    panel = compose(image, body, np.asarray(template.full_faces))
+    overlay, side = panel[:, 192:384].astype(int), panel[:, 384:].astype(int)
+    drawn = np.abs(overlay - 10).sum(-1) > 0
+    ys, xs = np.nonzero(drawn)
+    assert abs(ys.min() - 28) <= 2 and abs(ys.max() - 228) <= 2
+    assert abs(xs.min() - body[:, 0].min()) <= 2 and abs(xs.max() - body[:, 0].max()) <= 2
+    assert (side != 40).any(axis=-1).mean() > 0.02
+    # The side view swaps width for depth: the body's front-to-back extent becomes its width.
+    turned = side_view(body, 256, 192)
+    assert np.ptp(turned[:, 0]) < np.ptp(body[:, 0])
