@@ -160,7 +160,7 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
         metrics_path.write_text("".join(ln + "\n" for ln in kept))
     log(f">> training {cfg.variant}: {len(data)} samples, {world} process(es), global batch {global_batch}, "
         f"{total} steps ({steps_per_epoch}/epoch), starting at step {step}")
-    t0 = time.perf_counter()
+    t0, first_step = time.perf_counter(), step
     ckpt_path = out_dir / f"meshpose_{cfg.variant}.safetensors"
     while step < total:
         epoch, k = divmod(step, steps_per_epoch)
@@ -180,9 +180,10 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
             rec = {"step": step, "epoch": epoch, "lr": opt.param_groups[0]["lr"], "loss": float(loss.detach()), **parts}
             with metrics_path.open("a") as f:
                 f.write(json.dumps(rec) + "\n")
-            rate = step / max(1e-9, time.perf_counter() - t0)
+            rate = (step - first_step) / max(1e-9, time.perf_counter() - t0)
+            eta_min = (total - step) / max(rate, 1e-9) / 60
             log(f"step {step}/{total} epoch {epoch} loss {float(loss.detach()):.4f} "
-                + " ".join(f"{k}={v:.3f}" for k, v in parts.items()) + f" ({rate:.2f} steps/s)")
+                + " ".join(f"{k}={v:.3f}" for k, v in parts.items()) + f" ({rate:.2f} steps/s, {eta_min:.0f} min left)")
         if rank == 0 and (step % cfg.save_every == 0 or step == total):
             _save_state(state_path, net, opt, step, cfg, template)
             save_checkpoint(net, ckpt_path, variant=cfg.variant, template=template, trained=True,
