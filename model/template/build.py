@@ -339,6 +339,52 @@ def linear_upsampler(
     return index.astype(np.int32), weight
 
 
+def remesh_to_target(full_v: np.ndarray, body_f: np.ndarray, graph: csr_matrix, mirror: np.ndarray,
+                     target_vertices: int, seed_parts) -> tuple:
+    """Voronoi remesh whose vertex count after seam splitting lands nearest `target_vertices`.
+
+    `seed_parts(seed_indices)` gives the DensePose part of each seed. Returns (total vertices,
+    base vertices, seed positions, seed indices, faces, origin of each vertex, vertex parts,
+    seam pairs, face parts), the last five as split_seams returns them.
+    """
+    best = None
+    num_seeds = int(target_vertices / 1.45)
+    tried: set[int] = set()
+    while num_seeds not in tried and len(tried) < 8:
+        tried.add(num_seeds)
+        seeds, low_faces = voronoi_remesh(full_v, body_f, graph, mirror, num_seeds)
+        vparts = seed_parts(seeds)
+        fparts = np.array([np.bincount(vparts[t], minlength=25).argmax() for t in low_faces], np.int32)
+        faces2, origin, parts2, seams = split_seams(low_faces, vparts, fparts)
+        total = len(origin)
+        if best is None or abs(total - target_vertices) < abs(best[0] - target_vertices):
+            best = (total, len(seeds), full_v[seeds], seeds, faces2, origin, parts2, seams, fparts)
+        num_seeds = max(8, num_seeds + round((target_vertices - total) / 1.45))
+    return best
+
+
+def landmarkers(coco_full: np.ndarray, upsample_index: np.ndarray, upsample_weight: np.ndarray,
+                vertices: np.ndarray, parts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """COCO-17 and LSP-14 rows over the low-poly vertices from COCO-17 rows over the full mesh.
+
+    A full-mesh joint regressor composed with the upsampler (full = U @ low), clipped to stay
+    convex; LSP-14 adds the neck (mid-shoulders) and the head top (the 5 highest head vertices).
+    """
+    up_dense = np.zeros((upsample_index.shape[0], len(vertices)))
+    for k in range(upsample_index.shape[1]):
+        np.add.at(up_dense, (np.arange(upsample_index.shape[0]), upsample_index[:, k]), upsample_weight[:, k])
+    coco17 = np.clip(coco_full @ up_dense, 0.0, None)
+    coco17 /= coco17.sum(axis=1, keepdims=True)
+    head = np.flatnonzero(np.isin(parts, SEGMENTS["head"]))
+    top = head[np.argsort(-vertices[head, 2], kind="stable")[:5]]
+    head_top = np.zeros(len(vertices))
+    head_top[top] = 1.0 / len(top)
+    rows = {name: coco17[i] for i, name in enumerate(COCO17)}
+    rows["neck"] = 0.5 * (rows["left_shoulder"] + rows["right_shoulder"])
+    rows["head_top"] = head_top
+    return coco17, np.stack([rows[name] for name in LSP14])
+
+
 def build(target_vertices: int = DEFAULT_TARGET_VERTICES) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """All template arrays and metadata."""
     t0 = time.perf_counter()
@@ -360,23 +406,9 @@ def build(target_vertices: int = DEFAULT_TARGET_VERTICES) -> tuple[dict[str, np.
     density = np.array([SEGMENT_DENSITY.get(names[k], 1.0) for k in full_segment])
     graph = edge_graph(full_v, body_f, density)
     mirror = cKDTree(full_v).query(full_v * np.array([-1.0, 1.0, 1.0]))[1]
-    # Choose the seed count whose seam-split vertex count lands nearest the target.
-    best = None
-    num_seeds = int(target_vertices / 1.45)
-    tried: set[int] = set()
-    while num_seeds not in tried and len(tried) < 8:
-        tried.add(num_seeds)
-        seeds, low_faces = voronoi_remesh(full_v, body_f, graph, mirror, num_seeds)
-        pos = full_v[seeds]
-        seg = full_segment[seeds]
-        vparts = assign_parts(pos, seg, names, frames)
-        fparts = np.array([np.bincount(vparts[t], minlength=25).argmax() for t in low_faces], np.int32)
-        faces2, origin, parts2, seams = split_seams(low_faces, vparts, fparts)
-        total = len(origin)
-        if best is None or abs(total - target_vertices) < abs(best[0] - target_vertices):
-            best = (total, len(seeds), pos, seeds, faces2, origin, parts2, seams, fparts)
-        num_seeds = max(8, num_seeds + round((target_vertices - total) / 1.45))
-    total, num_base, pos, seeds, faces, origin, parts, seams, face_parts = best
+    total, num_base, pos, seeds, faces, origin, parts, seams, face_parts = remesh_to_target(
+        full_v, body_f, graph, mirror, target_vertices,
+        lambda seeds: assign_parts(full_v[seeds], full_segment[seeds], names, frames))
     log(f"remeshed: {num_base} vertices + {len(seams)} seam duplicates = {total}, {len(faces)} faces")
 
     vertices = pos[origin]
@@ -399,20 +431,8 @@ def build(target_vertices: int = DEFAULT_TARGET_VERTICES) -> tuple[dict[str, np.
     log(f"upsampler error on held-out body shapes: mean {held_err.mean() * 1e3:.2f} mm, "
         f"p95 {np.percentile(held_err, 95) * 1e3:.2f} mm, max {held_err.max() * 1e3:.2f} mm")
 
-    up_dense = np.zeros((len(full_v), len(vertices)))
-    for k in range(upsample_index.shape[1]):
-        np.add.at(up_dense, (np.arange(len(full_v)), upsample_index[:, k]), up_weight[:, k])
     coco = anny["coco_regressor"] / anny["coco_regressor"].sum(axis=1, keepdims=True)
-    coco17 = np.clip(coco @ up_dense, 0.0, None)
-    coco17 /= coco17.sum(axis=1, keepdims=True)
-    head = np.flatnonzero(np.isin(parts, SEGMENTS["head"]))
-    top = head[np.argsort(-vertices[head, 2], kind="stable")[:5]]
-    head_top = np.zeros(len(vertices))
-    head_top[top] = 1.0 / len(top)
-    rows = {name: coco17[i] for i, name in enumerate(COCO17)}
-    rows["neck"] = 0.5 * (rows["left_shoulder"] + rows["right_shoulder"])
-    rows["head_top"] = head_top
-    lsp14 = np.stack([rows[name] for name in LSP14])
+    coco17, lsp14 = landmarkers(coco, upsample_index, up_weight, vertices, parts)
 
     arrays = {
         "vertices": vertices.astype(np.float32),
