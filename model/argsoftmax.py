@@ -21,6 +21,32 @@ def cell_centers(n: int, extent: float = 1.0) -> torch.Tensor:
     return (((idx + 0.5) / n) * 2.0 - 1.0).mul(extent).to(torch.float32)
 
 
+class _TrainingArgSoftmax(torch.autograd.Function):
+    """Separable argsoftmax with its gradient in closed form, for training only.
+
+    d x / d s_i = beta p_i (c_i - x): one pass over the (B, V, h, w) probabilities instead of
+    autograd's softmax backward plus the gradients of both marginals (the heatmap tensor is the
+    largest in the network; this is most of a training step's time on a CPU).
+    """
+
+    @staticmethod
+    def forward(ctx, heatmaps: torch.Tensor, beta: float, cols: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        b, v, h, w = heatmaps.shape
+        prob = torch.softmax(heatmaps.reshape(b, v, h * w) * beta, dim=-1).reshape(b, v, h, w)
+        x = torch.matmul(prob.sum(dim=2), cols)  # (B, V, 1)
+        y = torch.matmul(prob.sum(dim=3), rows)
+        ctx.save_for_backward(prob, x, y, cols, rows)
+        ctx.beta = beta
+        return torch.cat([x, y], dim=-1)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        prob, x, y, cols, rows = ctx.saved_tensors
+        tx = ctx.beta * grad[..., :1] * (cols.reshape(1, 1, -1) - x)  # (B, V, w)
+        ty = ctx.beta * grad[..., 1:] * (rows.reshape(1, 1, -1) - y)  # (B, V, h)
+        return prob * (tx.unsqueeze(2) + ty.unsqueeze(3)), None, None, None
+
+
 class SpatialArgSoftmax(nn.Module):
     """Heatmaps (B, V, h, w) -> soft-argmax positions (B, V, 2) as normalised (x, y) in [-1, 1].
 
@@ -48,6 +74,8 @@ class SpatialArgSoftmax(nn.Module):
         b, v, h, w = heatmaps.shape
         if (h, w) != (self.height, self.width):
             raise ValueError(f"heatmaps are {h}x{w}, layer was built for {self.height}x{self.width}")
+        if self.training and self.mode == "separable" and heatmaps.requires_grad and torch.is_grad_enabled():
+            return _TrainingArgSoftmax.apply(heatmaps, self.beta, self.col_centers, self.row_centers)
         prob = self.probabilities(heatmaps)
         if self.mode == "matmul":
             return torch.matmul(prob, self.grid)

@@ -71,3 +71,20 @@ def test_rejects_wrong_size_and_mode():
         SpatialArgSoftmax(4, 4, mode="bogus")
     with pytest.raises(ValueError, match="built for"):
         SpatialArgSoftmax(4, 4)(torch.zeros(1, 1, 8, 8))
+
+
+def test_training_closed_form_gradient_equals_autograd():
+    """Training mode takes the closed-form backward; eval mode (what exports trace) plain autograd."""
+    torch.manual_seed(3)
+    x = (torch.randn(2, 4, 7, 5) * 0.5).double().requires_grad_()
+    layer = SpatialArgSoftmax(7, 5, beta=10.0).double()
+    assert torch.autograd.gradcheck(lambda t: layer.train()(t), (x,))
+    weights = torch.randn(2, 4, 2, dtype=torch.float64)
+    out_train = layer.train()(x)
+    (out_train * weights).sum().backward()
+    closed_form = x.grad.clone()
+    x.grad = None
+    out_eval = layer.eval()(x)
+    (out_eval * weights).sum().backward()
+    assert torch.allclose(out_train, out_eval, atol=1e-12)
+    assert torch.allclose(closed_form, x.grad, atol=1e-12)
