@@ -24,3 +24,8 @@ bench-devices: $(STAMP) ## List the registered devices
 bench-ci: $(STAMP) ## A short host benchmark of the tiny variant (CI)
 	@$(MAKE) --no-print-directory export-tflite export-onnx VARIANT=tiny
 	@$(PY) -m benchmarks run --device host --variant tiny --runs 20 --warmup 3 --quick --results build/bench-ci
+
+.PHONY: bench-train-step
+
+bench-train-step: $(STAMP) ## Training step time of VARIANT on this host: closed-form vs autograd argsoftmax gradient (needs make data)
+	@$(PY) -m benchmarks.train_step --variant $(VARIANT)

@@ -152,3 +152,12 @@ def test_training_reduces_the_loss(tiny_data, tmp_path):
         first = np.mean([r[term] for r in rows[:10]])
         last = np.mean([r[term] for r in rows[-10:]])
         assert last < 0.85 * first, (term, first, last)
+
+
+def test_train_step_benchmark_times_both_gradients(tiny_data, tmp_path, capsys):
+    from benchmarks.train_step import main
+
+    assert main(["--variant", "tiny", "--data", str(tiny_data / "train"), "--batch-size", "2", "--runs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "closed-form  median" in out and "autograd     median" in out and "x faster" in out
+    assert main(["--variant", "tiny", "--data", str(tmp_path / "none")]) == 2
