@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     from model.template import load_template
     from model.train.config import get_config
     from model.train.dataset import MeshPoseDataset
-    from model.train.loop import compute_losses
+    from model.train.loop import compute_losses, loss_constants
 
     p = argparse.ArgumentParser(prog="python -m benchmarks.train_step", description=__doc__.splitlines()[0])
     p.add_argument("--variant", default="xs")
@@ -41,9 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     batch = data.batch(list(range(args.batch_size)), 0, 0)
-    consts = {"edges": torch.tensor(np.asarray(template.edges), dtype=torch.long),
-              "faces": torch.tensor(np.asarray(template.faces), dtype=torch.long),
-              "landmarker": torch.tensor(np.asarray(template.coco17))}
+    consts = loss_constants(template)
     cfg, height = get_config(args.variant), net.input_hw[0]
     times: dict[str, list[float]] = {"closed-form": [], "autograd": []}
     for run in range(args.runs + 1):  # the first round warms up

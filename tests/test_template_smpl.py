@@ -185,11 +185,10 @@ def test_part_mirror_is_read_from_the_mesh(standin_files):
     from scipy.spatial import cKDTree
 
     from model.template.parts import MIRROR_PART
-    from model.template.smpl import mirror_parts_from_data, vertex_parts_and_charts
+    from model.template.smpl import load_densepose_uv, mirror_parts_from_data, vertex_parts_and_charts
 
     root, smpl, _, _ = standin_files
-    uvdata = __import__("model.template.smpl", fromlist=["x"]).load_densepose_uv(root / "UV_Processed.mat",
-                                                                                  len(smpl["v_template"]))
+    uvdata = load_densepose_uv(root / "UV_Processed.mat", len(smpl["v_template"]))
     parts, _ = vertex_parts_and_charts(uvdata, len(smpl["v_template"]))
     body = smpl["v_template"] @ SMPL_TO_TEMPLATE.T
     mirror = cKDTree(body).query(body * [-1.0, 1.0, 1.0])[1]

@@ -143,7 +143,7 @@ def test_training_reduces_the_loss(tiny_data, tmp_path, template):
     from model.registry import create_model
     from model.train.config import get_config
     from model.train.dataset import MeshPoseDataset
-    from model.train.loop import compute_losses, train
+    from model.train.loop import compute_losses, loss_constants, train
 
     torch.set_num_threads(2)
     # Without geometric augmentation: on 8 images it only adds noise to what this test measures.
@@ -158,9 +158,7 @@ def test_training_reduces_the_loss(tiny_data, tmp_path, template):
     # The whole objective on the 8 training images, unaugmented: the initial weights (train() seeds
     # them with cfg.seed) against the trained ones. Logged step losses are too noisy for this.
     batch = MeshPoseDataset(tiny_data / "train", template).batch(list(range(8)), 0, 0, augment=False)
-    consts = {"edges": torch.tensor(np.asarray(template.edges), dtype=torch.long),
-              "faces": torch.tensor(np.asarray(template.faces), dtype=torch.long),
-              "landmarker": torch.tensor(np.asarray(template.coco17))}
+    consts = loss_constants(template)
     torch.manual_seed(cfg.seed)
     before_net = create_model("tiny", template).train()
     after_net = create_model("tiny", template).train()

@@ -82,6 +82,15 @@ def compute_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
     return total, {k: float(v.detach()) for k, v in values.items()}
 
 
+def loss_constants(template) -> dict[str, torch.Tensor]:
+    """The template tensors compute_losses needs: edges, faces and the COCO landmarker."""
+    return {
+        "edges": torch.tensor(np.asarray(template.edges), dtype=torch.long),
+        "faces": torch.tensor(np.asarray(template.faces), dtype=torch.long),
+        "landmarker": torch.tensor(np.asarray(template.coco17)),
+    }
+
+
 def _save_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, step: int, cfg: TrainConfig,
                 template) -> None:
     """Weights + optimiser moments + step in ONE safetensors file, written atomically (consistent on a kill)."""
@@ -149,11 +158,7 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
 
         info = load_checkpoint(net, init, variant=cfg.variant, template=template)
         log(f"initialised from {init} (sha256 {info.sha256[:12]})")
-    consts = {
-        "edges": torch.tensor(np.asarray(template.edges), dtype=torch.long),
-        "faces": torch.tensor(np.asarray(template.faces), dtype=torch.long),
-        "landmarker": torch.tensor(np.asarray(template.coco17)),
-    }
+    consts = loss_constants(template)
     metrics_path = out_dir / "metrics.jsonl"
     if rank == 0 and metrics_path.exists():  # drop lines past the resumed step (they will be redone)
         kept = [ln for ln in metrics_path.read_text().splitlines() if json.loads(ln)["step"] <= step]
