@@ -76,6 +76,24 @@ def test_edges_unique_and_cover_faces(template):
         [template.faces[:, [0, 1]], template.faces[:, [1, 2]], template.faces[:, [2, 0]]]), axis=1), axis=0))
 
 
+def test_builders_assembly_reproduces_the_shipped_arrays(template):
+    """Both builders assemble the asset through template_arrays: it must give back exactly what ships."""
+    from model.template.asset import SCHEMA
+    from model.template.build import template_arrays
+
+    t = template
+    arrays = template_arrays(t.vertices, t.faces, t.face_parts, t.parts, t.uv, t.seam_pairs, t.symmetry,
+                             t.coco17, t.lsp14, (t.upsample_index, t.upsample_weight),
+                             (t.downsample_index, t.downsample_weight), t.full_faces)
+    assert set(arrays) == set(SCHEMA)
+    for key, (dtype, _) in SCHEMA.items():
+        assert str(arrays[key].dtype) == dtype, key
+        if key == "vertex_normals":  # recomputed from float32 positions (the build used float64)
+            np.testing.assert_allclose(arrays[key], t.vertex_normals, atol=1e-5)
+        else:
+            np.testing.assert_array_equal(arrays[key], getattr(t, key), err_msg=key)
+
+
 def test_landmarker_rows_are_convex(template):
     for lm, names in ((template.coco17, template.coco17_names), (template.lsp14, template.lsp14_names)):
         assert lm.shape == (len(names), template.num_vertices)

@@ -31,7 +31,7 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
-from model.template.asset import DEFAULT_PATH, TEMPLATE_NAME, TEMPLATE_VERSION, save_template_arrays
+from model.template.asset import DEFAULT_PATH, SCHEMA, TEMPLATE_NAME, TEMPLATE_VERSION, save_template_arrays
 from model.template.mesh_ops import closest_points, unique_edges, vertex_normals
 from model.template.parts import MIRROR_PART, PART_NAMES, SEGMENTS, segment_of_bone
 
@@ -386,6 +386,22 @@ def landmarkers(coco_full: np.ndarray, upsample_index: np.ndarray, upsample_weig
     return coco17, np.stack([rows[name] for name in LSP14])
 
 
+def template_arrays(
+    vertices: np.ndarray, faces: np.ndarray, face_parts: np.ndarray, parts: np.ndarray, uv: np.ndarray,
+    seams: np.ndarray, symmetry: np.ndarray, coco17: np.ndarray, lsp14: np.ndarray,
+    upsampler: tuple[np.ndarray, np.ndarray], downsampler: tuple[np.ndarray, np.ndarray], full_faces: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """The asset's arrays from a builder's pieces: edges and normals derived, dtypes as the schema says."""
+    arrays = {
+        "vertices": vertices, "faces": faces, "face_parts": face_parts, "parts": parts, "uv": uv,
+        "seam_pairs": seams, "symmetry": symmetry, "edges": unique_edges(faces), "coco17": coco17, "lsp14": lsp14,
+        "upsample_index": upsampler[0], "upsample_weight": upsampler[1],
+        "downsample_index": downsampler[0], "downsample_weight": downsampler[1],
+        "vertex_normals": vertex_normals(vertices, faces), "full_faces": full_faces,
+    }
+    return {key: np.asarray(arrays[key]).astype(dtype) for key, (dtype, _) in SCHEMA.items()}
+
+
 def build(target_vertices: int = DEFAULT_TARGET_VERTICES) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """All template arrays and metadata."""
     t0 = time.perf_counter()
@@ -435,24 +451,8 @@ def build(target_vertices: int = DEFAULT_TARGET_VERTICES) -> tuple[dict[str, np.
     coco = anny["coco_regressor"] / anny["coco_regressor"].sum(axis=1, keepdims=True)
     coco17, lsp14 = landmarkers(coco, upsample_index, up_weight, vertices, parts)
 
-    arrays = {
-        "vertices": vertices.astype(np.float32),
-        "faces": faces.astype(np.int32),
-        "face_parts": face_parts.astype(np.int32),
-        "parts": parts.astype(np.int32),
-        "uv": uv.astype(np.float32),
-        "seam_pairs": seams.astype(np.int32),
-        "symmetry": symmetry.astype(np.int32),
-        "edges": unique_edges(faces),
-        "coco17": coco17.astype(np.float32),
-        "lsp14": lsp14.astype(np.float32),
-        "upsample_index": upsample_index.astype(np.int32),
-        "upsample_weight": up_weight.astype(np.float32),
-        "downsample_index": downsample_index.astype(np.int32),
-        "downsample_weight": downsample_weight.astype(np.float32),
-        "vertex_normals": vertex_normals(vertices, faces).astype(np.float32),
-        "full_faces": full_f.astype(np.int32),
-    }
+    arrays = template_arrays(vertices, faces, face_parts, parts, uv, seams, symmetry, coco17, lsp14,
+                             (upsample_index, up_weight), (downsample_index, downsample_weight), full_f)
     meta = {
         "name": TEMPLATE_NAME,
         "version": TEMPLATE_VERSION,

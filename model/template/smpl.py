@@ -44,8 +44,8 @@ from model.template.build import (
     log,
     remesh_to_target,
     symmetry_map,
+    template_arrays,
 )
-from model.template.mesh_ops import unique_edges, vertex_normals
 from model.template.parts import PART_NAMES, SEGMENTS
 
 TEMPLATE_VERSION = "1"
@@ -271,24 +271,9 @@ def build_from_smpl(smpl_path: str | Path, uv_path: str | Path, target_vertices:
         else:
             coco_full[i, face_vertices[name]] = 1.0
     coco17, lsp14 = landmarkers(coco_full, upsample_index, up_weight, vertices, parts)
-    arrays = {
-        "vertices": vertices.astype(np.float32),
-        "faces": faces.astype(np.int32),
-        "face_parts": face_parts.astype(np.int32),
-        "parts": parts.astype(np.int32),
-        "uv": uv.astype(np.float32),
-        "seam_pairs": seams.astype(np.int32),
-        "symmetry": symmetry_map(vertices, parts, part_mirror),
-        "edges": unique_edges(faces),
-        "coco17": coco17.astype(np.float32),
-        "lsp14": lsp14.astype(np.float32),
-        "upsample_index": upsample_index.astype(np.int32),
-        "upsample_weight": up_weight.astype(np.float32),
-        "downsample_index": np.repeat(source[:, None], 3, axis=1).astype(np.int32),
-        "downsample_weight": np.tile(np.array([1.0, 0.0, 0.0], np.float32), (total, 1)),
-        "vertex_normals": vertex_normals(vertices, faces).astype(np.float32),
-        "full_faces": full_f.astype(np.int32),
-    }
+    downsampler = (np.repeat(source[:, None], 3, axis=1), np.tile(np.array([1.0, 0.0, 0.0]), (total, 1)))
+    arrays = template_arrays(vertices, faces, face_parts, parts, uv, seams, symmetry_map(vertices, parts, part_mirror),
+                             coco17, lsp14, (upsample_index, up_weight), downsampler, full_f)
     meta = {
         "name": SMPL_TEMPLATE_NAME,
         "version": TEMPLATE_VERSION,
