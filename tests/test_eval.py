@@ -1,8 +1,19 @@
 """Evaluation metrics on analytic cases, and the evaluation of a checkpoint against the mean baseline."""
 
 import numpy as np
+import pytest
 
-from model.eval.metrics import keypoint_ap, mask_iou, mpjpe, pa_mpjpe, procrustes_align, pve
+from model.eval.metrics import (
+    error_by_region,
+    keypoint_ap,
+    left_right_swapped,
+    mask_iou,
+    mpjpe,
+    pa_mpjpe,
+    procrustes_align,
+    pve,
+    visible_vertex_error_px,
+)
 from tests.conftest import write_rest_body_split
 
 
@@ -51,6 +62,23 @@ def test_keypoint_ap_perfect_and_wrong():
     assert keypoint_ap(coco, bad)["AP"] < 0.1
 
 
+def test_error_by_region_and_left_right_swaps(template):
+    v = template.vertices.astype(np.float64)
+    gt = np.stack([96 + 300 * v[:, 0], 128 - 300 * v[:, 2], 300 * v[:, 1]], axis=1)  # front view, crop pixels
+    visible = np.ones(len(gt), bool)
+    pred = gt.copy()
+    hands = np.isin(template.parts, (3, 4))
+    pred[hands, 0] += 10.0
+    regions = error_by_region([visible_vertex_error_px(pred, gt, visible)], [template.parts])
+    assert regions["hand"] == pytest.approx(10.0)
+    assert all(err == 0.0 for name, err in regions.items() if name != "hand")
+    assert set(regions) == {"torso", "head", "hand", "foot", "upper_arm", "lower_arm", "upper_leg", "lower_leg"}
+    # A body predicted with its sides exchanged is a swap; the right answer and a small shift are not.
+    assert left_right_swapped(gt[template.symmetry], gt, visible, template.symmetry)
+    assert not left_right_swapped(gt, gt, visible, template.symmetry)
+    assert not left_right_swapped(pred, gt, visible, template.symmetry)
+
+
 def test_evaluate_a_checkpoint_against_the_mean_baseline(tmp_path, template):
     import torch
 
@@ -69,6 +97,8 @@ def test_evaluate_a_checkpoint_against_the_mean_baseline(tmp_path, template):
         assert np.isfinite([r["mpjpe_mm"], r["pa_mpjpe_mm"], r["pve_mm"], r["visible_vertex_2d_error_px_median"]]).all()
         assert 0 <= r["keypoint_AP"] <= 100
         assert 0 <= r["GPS_mean"] <= 1 and 0 <= r["GPSm_AP"] <= 100 and 0 <= r["GPS_AR"] <= 100
+        assert 0 <= r["truncated_share"] <= 1 and 0 <= r["left_right_swapped_share"] <= 1
+        assert len(r["error_by_region_px"]) == 8
     # The mean training mesh of the same body beats an untrained network by far.
     key = "visible_vertex_2d_error_px_median"
     assert result["baseline"][key] < result["model"][key]

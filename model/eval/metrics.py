@@ -4,12 +4,42 @@ from __future__ import annotations
 
 import numpy as np
 
+from model.template.parts import SEGMENTS
+
 PELVIS = (11, 12)  # COCO left/right hip: the root for root-aligned 3D errors
 
 
 def visible_vertex_error_px(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray) -> np.ndarray:
     """2D error of each ground-truth-visible vertex, pixels."""
     return np.linalg.norm(pred[visible, :2] - gt[visible, :2], axis=-1)
+
+
+def body_region_of_parts() -> dict[str, tuple[int, ...]]:
+    """Fine DensePose parts of each body region, left and right together (hand, lower arm, ...)."""
+    regions: dict[str, tuple[int, ...]] = {}
+    for name, parts in SEGMENTS.items():
+        region = name.removesuffix("_left").removesuffix("_right")
+        regions[region] = regions.get(region, ()) + parts
+    return regions
+
+
+def error_by_region(errors: list[np.ndarray], parts: list[np.ndarray]) -> dict[str, float]:
+    """Median 2D error per body region over all samples (errors[i] of vertices with fine parts parts[i])."""
+    err, part = np.concatenate(errors), np.concatenate(parts)
+    return {region: float(np.median(err[np.isin(part, fine)])) if np.isin(part, fine).any() else float("nan")
+            for region, fine in body_region_of_parts().items()}
+
+
+def left_right_swapped(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray, symmetry: np.ndarray,
+                       margin: float = 0.8) -> bool:
+    """Whether the prediction fits the image better with its left and right sides exchanged.
+
+    True when the mirrored prediction's median visible-vertex error is below `margin` times the
+    prediction's own: a body seen from the wrong side (front/back confusion) or crossed limbs.
+    """
+    own = np.median(visible_vertex_error_px(pred, gt, visible))
+    mirrored = np.median(visible_vertex_error_px(pred[symmetry], gt, visible))
+    return bool(mirrored < margin * own)
 
 
 def root_align(j: np.ndarray, root: tuple[int, ...] = PELVIS) -> np.ndarray:
