@@ -133,3 +133,24 @@ def load_checkpoint(model: torch.nn.Module, path: str | os.PathLike, *, variant:
             f"missing {result.missing_keys[:5]}, unexpected {result.unexpected_keys[:5]}"
         )
     return info
+
+
+def load_matching_weights(model: torch.nn.Module, path: str | os.PathLike, *, template) -> tuple[list[str], list[str]]:
+    """Warm-start `model` from a checkpoint of a related network (fine-tuning across a head change).
+
+    Copies every tensor whose name and shape match; returns (loaded, left at their initialisation).
+    The template must be the same: vertex-indexed tensors would be meaningless otherwise.
+    """
+    info = read_checkpoint_info(path)
+    if info.template_sha256 != template.sha256:
+        raise CheckpointError(
+            f"checkpoint {info.path} was made for template {info.template_name} v{info.template_version}, "
+            f"not {template.name} v{template.version}"
+        )
+    state = load_file(str(info.path))
+    own = model.state_dict()
+    fits = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    if not fits:
+        raise CheckpointError(f"no tensor of {info.path} fits this network")
+    model.load_state_dict(fits, strict=False)
+    return sorted(fits), sorted(k for k in own if k not in fits)

@@ -27,6 +27,10 @@ class MeshPoseSettings:
     beta: float = 10.0
     bins: int = 64
     lift_hidden: int = 64
+    lift_expand: int = 0  # > 0: 1x1 expansion of the coarse features before the global mean
+    lift_spatial_channels: int = 0  # > 0: spatial summary (squeeze, flatten, linear) instead of a mean
+    lift_embed: int = 256  # features of the spatial summary
+    lift_uses_heatmap_xy: bool = False  # the spatial summary also takes the heatmap vertices
     argsoftmax_mode: str = "separable"
 
 
@@ -68,7 +72,10 @@ class MeshPoseNet(nn.Module):
         self.vertexpose = VertexPoseHead(
             backbone.out_channels, v, hm_hw, beta=settings.beta, argsoftmax_mode=settings.argsoftmax_mode
         )
-        self.lift = LiftHead(backbone.coarse_channels, v, bins=settings.bins, hidden=settings.lift_hidden)
+        self.lift = LiftHead(backbone.coarse_channels, v, bins=settings.bins, hidden=settings.lift_hidden,
+                             expand=settings.lift_expand, spatial_channels=settings.lift_spatial_channels,
+                             coarse_hw=(h // 32, w // 32), embed=settings.lift_embed,
+                             use_heatmap_xy=settings.lift_uses_heatmap_xy)
         half = torch.tensor([w / 2.0, h / 2.0])
         self.register_buffer("heatmap_scale", half, persistent=False)
         self.register_buffer(
@@ -96,7 +103,7 @@ class MeshPoseNet(nn.Module):
         fine, coarse = self.backbone(x)
         heatmaps, xy_norm, seg = self.vertexpose(fine, with_segmentation)
         xy_heatmap = xy_norm * self.heatmap_scale + self.heatmap_scale
-        xyz_norm, vis_logit = self.lift(coarse)
+        xyz_norm, vis_logit = self.lift(coarse, xy_norm)
         xyz_reg = xyz_norm * self.regression_scale + self.regression_offset
         visibility = torch.sigmoid(vis_logit)
         # Eq. 5: trust the heatmap where the vertex is visible, the regression elsewhere.

@@ -55,3 +55,27 @@ def test_refuses_foreign_and_corrupt_files(tmp_path, template):
         read_checkpoint_info(junk)
     with pytest.raises(CheckpointError, match="does not exist"):
         read_checkpoint_info(tmp_path / "missing.safetensors")
+
+
+def test_matching_weights_warm_start_a_changed_head(tmp_path, template):
+    from model.checkpoint import load_matching_weights
+    from model.meshpose import MeshPoseNet
+    from model.registry import get_variant
+
+    torch.manual_seed(5)
+    old = create_model("tiny", template)
+    path = save_checkpoint(old, tmp_path / "t.safetensors", variant="tiny", template=template, trained=True)
+    spec = get_variant("tiny")
+    settings = dataclasses.replace(spec.settings, lift_spatial_channels=5, lift_expand=0)
+    torch.manual_seed(6)
+    new = MeshPoseNet(spec.make_backbone(), settings, template)
+    loaded, fresh = load_matching_weights(new, path, template=template)
+    own, theirs = new.state_dict(), old.state_dict()
+    assert all(torch.equal(own[k], theirs[k]) for k in loaded)
+    assert "backbone.stem.0.weight" in loaded and "lift.to_bins.weight" in loaded
+    # The new summary layers and the resized first linear layer keep their initialisation.
+    assert {"lift.squeeze.0.weight", "lift.embed.weight", "lift.to_signal.weight"} <= set(fresh)
+    assert not set(loaded) & set(fresh)
+    foreign = dataclasses.replace(template, sha256="0" * 64)
+    with pytest.raises(CheckpointError, match="made for template"):
+        load_matching_weights(new, path, template=foreign)

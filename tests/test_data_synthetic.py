@@ -4,7 +4,9 @@ The body is the template's rest mesh lifted to Anny's full mesh by the upsampler
 tests need no Anny import; `-m slow` also renders real Anny poses end to end.
 """
 
+import copy
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -66,3 +68,49 @@ def test_generate_writes_a_densepose_coco_split(tmp_path):
     assert mask_utils.area(rle) == ann["area"]
     assert all(0 <= x < 256.01 for x in ann["dp_x"]) and len(ann["keypoints"]) == 51
     assert (tmp_path / "val" / "preview.png").is_file()
+
+
+def test_a_larger_count_keeps_what_an_earlier_run_rendered(tmp_path, template, monkeypatch):
+    from model.data import generate as gen
+    from tests.conftest import write_rest_body_split
+
+    split = tmp_path / "val"
+    write_rest_body_split(split, template, range(3))
+    before = json.loads((split / "annotations.json").read_text())
+    # Another description (not this split and seed): nothing is reused.
+    assert gen.existing_records(split, gen.split_description("val", gen.SPLIT_SEEDS["val"])) == []
+    before["info"]["description"] = gen.split_description("val", gen.SPLIT_SEEDS["val"])
+    (split / "annotations.json").write_text(json.dumps(before))
+    kept = gen.existing_records(split, before["info"]["description"])
+    assert [r["annotation"] for r in kept] == before["annotations"]
+
+    rendered = []
+
+    def fake_render(job):  # a copy of sample 0 under the new index
+        index = job[2]
+        rendered.append(index)
+        name = f"{index:06d}.png"
+        shutil.copy(split / "images" / kept[0]["image"]["file_name"], split / "images" / name)
+        rec = copy.deepcopy(kept[0])
+        rec["image"].update(id=index + 1, file_name=name)
+        rec["annotation"].update(id=index + 1, image_id=index + 1)
+        return rec
+
+    monkeypatch.setattr(gen, "make_one", fake_render)
+
+    class SerialPool:  # the renderer is stubbed: check which indices would be rendered
+        def __init__(self, *a, **k): pass
+        def __enter__(self): return self
+        def __exit__(self, *a): return False
+        def imap(self, f, jobs, chunksize=1): return map(f, jobs)
+
+    monkeypatch.setattr(gen.mp, "get_context", lambda _: type("Ctx", (), {"Pool": SerialPool})())
+    gen.generate("val", 5, tmp_path, workers=1)
+    assert rendered == [3, 4]
+    after = json.loads((split / "annotations.json").read_text())
+    assert after["annotations"][:3] == before["annotations"] and len(after["annotations"]) == 5
+    rendered.clear()
+    gen.generate("val", 2, tmp_path, workers=1)  # fewer: nothing rendered, the split is cut
+    assert rendered == [] and len(json.loads((split / "annotations.json").read_text())["images"]) == 2
+    (split / "images" / "000001.png").unlink()  # a missing image: start over
+    assert gen.existing_records(split, before["info"]["description"]) == []

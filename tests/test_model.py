@@ -126,3 +126,44 @@ def test_uv_decode_strategies(template):
     assert np.allclose(coords[0, 1, 1].numpy(), uv[j], atol=1e-3)
     with pytest.raises(ValueError, match="unknown UV decoding"):
         uv_decode(heat, faces, template.face_parts, template.parts, uv, "nearest")
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"expand": 32}, {"spatial_channels": 8, "coarse_hw": (4, 3)},
+                                    {"spatial_channels": 8, "coarse_hw": (4, 3), "use_heatmap_xy": True}])
+def test_lift_head_summaries_give_bins_and_visibility(kwargs):
+    from model.heads import LiftHead
+
+    torch.manual_seed(0)
+    head = LiftHead(24, 10, bins=16, hidden=8, **kwargs).eval()
+    coarse, xy = torch.randn(2, 24, 4, 3), torch.rand(2, 10, 2) * 2 - 1
+    xyz, vis = head(coarse, xy)
+    assert xyz.shape == (2, 10, 3) and vis.shape == (2, 10)
+    assert (xyz.abs() < 1).all()  # expectations of bin centres in [-1, 1]
+    moved, _ = head(coarse, xy.flip(1))
+    # Only the head that reads the heatmap vertices depends on them.
+    assert torch.equal(moved, xyz) != bool(kwargs.get("use_heatmap_xy"))
+
+
+def test_lift_head_refuses_inconsistent_options():
+    from model.heads import LiftHead
+
+    with pytest.raises(ValueError, match="choose one summary"):
+        LiftHead(8, 4, expand=16, spatial_channels=4, coarse_hw=(2, 2))
+    with pytest.raises(ValueError, match="coarse_hw"):
+        LiftHead(8, 4, spatial_channels=4)
+    with pytest.raises(ValueError, match="needs the spatial summary"):
+        LiftHead(8, 4, use_heatmap_xy=True)
+    head = LiftHead(8, 4, spatial_channels=4, coarse_hw=(2, 2), use_heatmap_xy=True)
+    with pytest.raises(ValueError, match="heatmap vertices"):
+        head(torch.randn(1, 8, 2, 2))
+
+
+def test_lift_head_stops_the_gradient_into_the_heatmap_vertices():
+    from model.heads import LiftHead
+
+    head = LiftHead(8, 4, bins=8, hidden=4, spatial_channels=4, coarse_hw=(2, 2), use_heatmap_xy=True)
+    xy = torch.rand(1, 4, 2, requires_grad=True)
+    coarse = torch.randn(1, 8, 2, 2, requires_grad=True)
+    xyz, vis = head(coarse, xy)
+    (xyz.sum() + vis.sum()).backward()
+    assert xy.grad is None and coarse.grad is not None and coarse.grad.abs().sum() > 0

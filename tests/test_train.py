@@ -1,6 +1,7 @@
 """Training: a run killed mid-way and resumed ends bit-for-bit where an uninterrupted run ends;
 a 2-process gloo DDP smoke run; dataset augmentation."""
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -178,3 +179,36 @@ def test_train_step_benchmark_times_both_gradients(tiny_data, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "closed-form  median" in out and "autograd     median" in out and "x faster" in out
     assert main(["--variant", "tiny", "--data", str(tmp_path / "none")]) == 2
+
+
+def test_loss_weight_overrides_are_parsed_and_checked():
+    from model.train.config import LossWeights, parse_loss_weights
+
+    w = parse_loss_weights(["heatmap_vertices=0.25", "silhouette=0"])
+    assert w.heatmap_vertices == 0.25 and w.silhouette == 0.0 and w.vertices == LossWeights().vertices
+    with pytest.raises(ValueError, match="NAME=VALUE"):
+        parse_loss_weights(["no_such_loss=1"])
+    with pytest.raises(ValueError, match="not a number"):
+        parse_loss_weights(["vertices=big"])
+
+
+def test_heatmap_vertex_loss_counts_only_visible_vertices(tiny_data, template):
+    from model.train.config import LossWeights, get_config
+    from model.train.dataset import MeshPoseDataset
+    from model.train.loop import compute_losses, loss_constants
+
+    data = MeshPoseDataset(tiny_data / "train", template)
+    batch = data.batch([0, 1], 0, 0, augment=False)
+    cfg = dataclasses.replace(get_config("tiny"), losses=LossWeights(**{
+        k: (1.0 if k == "heatmap_vertices" else 0.0) for k in LossWeights.__dataclass_fields__}))
+    consts = loss_constants(template)
+    gt = batch["vertices"]
+    vis = batch["visibility"] > 0.5
+    exact = gt[..., :2].clone()
+    exact[~vis] += 50.0  # far off where the vertex is not visible: must not count
+    out = {"xy_heatmap": exact}
+    total, parts = compute_losses(out, batch, consts, cfg, 256)
+    assert parts == {"heatmap_vertices": pytest.approx(0.0, abs=1e-5)}
+    out = {"xy_heatmap": gt[..., :2] + torch.tensor([3.0, 4.0])}
+    total, parts = compute_losses(out, batch, consts, cfg, 256)
+    assert float(total) == pytest.approx(5.0, abs=1e-4)

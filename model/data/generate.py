@@ -113,22 +113,51 @@ def write_annotations(records: list[dict[str, Any]], out_dir: Path, description:
     return path
 
 
+def split_description(split: str, seed: int) -> str:
+    """The `info.description` of a split's annotations.json (also how a rerun recognises it)."""
+    return f"MeshPose synthetic Anny renders, split {split}, seed {seed}"
+
+
+def existing_records(out_dir: Path, description: str) -> list[dict[str, Any]]:
+    """Records of an earlier run of the same split, seed and template whose images are all on disk
+    (samples are a function of (seed, index): a larger count only adds samples), else []."""
+    from model.template import load_template
+
+    path = out_dir / "annotations.json"
+    if not path.is_file():
+        return []
+    data = json.loads(path.read_text())
+    if data["info"].get("description") != description or data["info"].get("template_sha256") != load_template().sha256:
+        return []
+    records = [{"image": im, "annotation": ann} for im, ann in zip(data["images"], data["annotations"], strict=True)]
+    if any(r["image"]["id"] != i + 1 or not (out_dir / "images" / r["image"]["file_name"]).is_file()
+           for i, r in enumerate(records)):
+        return []
+    return records
+
+
 def generate(split: str, count: int, out_root: Path, workers: int = 2) -> Path:
-    """Write one split; returns its annotations.json path."""
+    """Write one split; returns its annotations.json path. Samples an earlier run of the same split
+    already rendered are kept, so raising the count renders only the new ones."""
     seed = SPLIT_SEEDS[split]
     out_dir = out_root / split
+    description = split_description(split, seed)
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
-    jobs = [(split, seed, i, str(out_dir)) for i in range(count)]
-    records = []
+    records = existing_records(out_dir, description)[:count]
+    if records:
+        print(f">> {split}: keeping {len(records)} samples already rendered", file=sys.stderr, flush=True)
+    if len(records) == count and (out_dir / "annotations.json").is_file():
+        return write_annotations(records, out_dir, description)
+    jobs = [(split, seed, i, str(out_dir)) for i in range(len(records), count)]
     t0 = time.perf_counter()
     ctx = mp.get_context("fork")
     with ctx.Pool(workers, initializer=_init_worker) as pool:
         for k, rec in enumerate(pool.imap(make_one, jobs, chunksize=8), 1):
             records.append(rec)
-            if k % 200 == 0 or k == count:
+            if k % 200 == 0 or k == len(jobs):
                 rate = k / (time.perf_counter() - t0)
-                print(f">> {split}: {k}/{count} samples ({rate:.1f}/s)", file=sys.stderr, flush=True)
-    return write_annotations(records, out_dir, f"MeshPose synthetic Anny renders, split {split}, seed {seed}")
+                print(f">> {split}: {len(records)}/{count} samples ({rate:.1f}/s)", file=sys.stderr, flush=True)
+    return write_annotations(records, out_dir, description)
 
 
 def preview_sheet(out_dir: Path, names: list[str], cols: int = 8) -> Path:

@@ -19,6 +19,7 @@ class LossWeights:
     normals: float = 0.5
     joints_2d: float = 0.05
     segmentation: float = 0.5
+    heatmap_vertices: float = 0.0  # pixels: the heatmap argsoftmax of ground-truth-visible vertices
 
 
 # The paper's loss-group ablation (its Table of losses): each group adds terms to the one before.
@@ -26,7 +27,7 @@ class LossWeights:
 LOSS_GROUPS: dict[str, tuple[str, ...]] = {
     "3d": ("vertices", "regression", "edges", "normals", "segmentation"),
     "3d+2d": ("vertices", "regression", "edges", "normals", "segmentation",
-              "barycentric_ce", "uv_consistency", "joints_2d"),
+              "barycentric_ce", "uv_consistency", "joints_2d", "heatmap_vertices"),
     "all": tuple(LossWeights.__dataclass_fields__),
 }
 
@@ -39,6 +40,22 @@ def loss_group_weights(group: str, base: LossWeights | None = None) -> LossWeigh
         raise KeyError(f"unknown loss group {group!r}; known: {', '.join(LOSS_GROUPS)}") from None
     base = base or LossWeights()
     return replace(base, **{k: 0.0 for k in LossWeights.__dataclass_fields__ if k not in keep})
+
+
+def parse_loss_weights(items: list[str], base: LossWeights | None = None) -> LossWeights:
+    """`base` with the `name=value` overrides of `items` applied (ValueError names a bad item)."""
+    base = base or LossWeights()
+    changes: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or name not in LossWeights.__dataclass_fields__:
+            raise ValueError(f"--loss-weight {item!r}: expected NAME=VALUE with NAME one of "
+                             f"{', '.join(LossWeights.__dataclass_fields__)}")
+        try:
+            changes[name] = float(value)
+        except ValueError:
+            raise ValueError(f"--loss-weight {item!r}: {value!r} is not a number") from None
+    return replace(base, **changes)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from model import losses as L
 from model.atomic import atomic_path
 from model.checkpoint import save_checkpoint
 from model.registry import create_model
-from model.train.config import LOSS_GROUPS, TrainConfig, get_config, loss_group_weights
+from model.train.config import LOSS_GROUPS, TrainConfig, get_config, loss_group_weights, parse_loss_weights
 from model.train.dataset import MeshPoseDataset
 
 STATE_FILE = "train_state.safetensors"
@@ -54,8 +54,11 @@ def compute_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
     wts = cfg.losses
     px = 256.0 / height
     gt = batch["vertices"]
-    reg = out["xyz_regressed"]
-    reg = torch.cat([reg[..., :2], reg[..., 2:] - reg[..., 2:].mean(dim=1, keepdim=True)], dim=-1)
+
+    def regressed() -> torch.Tensor:  # the lift head's own xyz, depth made root-relative like the output's
+        reg = out["xyz_regressed"]
+        return torch.cat([reg[..., :2], reg[..., 2:] - reg[..., 2:].mean(dim=1, keepdim=True)], dim=-1)
+
     terms = {
         "barycentric_ce": lambda: L.barycentric_cross_entropy(out["heatmaps"], batch["dp_points"],
                                                               batch["dp_face_vertices"], batch["dp_bary"],
@@ -69,7 +72,8 @@ def compute_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
         "silhouette": lambda: L.soft_silhouette_loss(out["vertices"][..., :2], out["visibility"], batch["mask"],
                                                      sigma_px=8.0 / px, stride=8),
         "vertices": lambda: px * L.vertex_l2(out["vertices"], gt),
-        "regression": lambda: px * L.vertex_l2(reg, gt),
+        "regression": lambda: px * L.vertex_l2(regressed(), gt),
+        "heatmap_vertices": lambda: px * L.vertex_l2(out["xy_heatmap"], gt[..., :2], batch["visibility"]),
         "edges": lambda: px * L.edge_length_loss(out["vertices"], gt, consts["edges"]),
         "normals": lambda: L.normal_cosine_loss(out["vertices"], gt, consts["faces"]),
         "joints_2d": lambda: px * L.joint_loss(out["vertices"], batch["keypoints"], consts["landmarker"],
@@ -121,11 +125,14 @@ def _load_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, 
     return int(meta["step"])
 
 
-def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False, init: Path | None = None) -> Path:
+def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False, init: Path | None = None,
+          init_partial: bool = False) -> Path:
     """Run (or resume) training; returns the path of the shippable checkpoint.
 
     `init`: a shippable checkpoint whose weights start a new run (fine-tuning: fresh optimiser and
     schedule); ignored when `resume` finds a training state, which already holds the weights.
+    `init_partial`: `init` may come from a related network (another head): tensors whose name and
+    shape match are copied, the others keep their initialisation and are listed.
     """
     from model.template import load_template
 
@@ -136,7 +143,8 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
         torch.distributed.init_process_group(backend)
     torch.manual_seed(cfg.seed)
     template = load_template()
-    net = create_model(cfg.variant, template).train()
+    # Channels-last: oneDNN's depthwise convolutions train about 1.4x faster in it on a CPU.
+    net = create_model(cfg.variant, template).train().to(memory_format=torch.channels_last)
     height = net.input_hw[0]
     model = torch.nn.parallel.DistributedDataParallel(net) if world > 1 else net
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -153,7 +161,13 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
     step = _load_state(state_path, net, opt, template) if resume and state_path.is_file() else 0
     if resume and step == 0:
         log(f"--resume: no training state in {out_dir}; starting from step 0")
-    if init is not None and step == 0:
+    if init is not None and step == 0 and init_partial:
+        from model.checkpoint import load_matching_weights
+
+        loaded, fresh = load_matching_weights(net, init, template=template)
+        log(f"initialised {len(loaded)} tensors from {init}; {len(fresh)} keep their initialisation: "
+            + ", ".join(fresh))
+    elif init is not None and step == 0:
         from model.checkpoint import load_checkpoint
 
         info = load_checkpoint(net, init, variant=cfg.variant, template=template)
@@ -174,7 +188,7 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
         batch = data.batch(order[start : start + cfg.batch_size].tolist(), epoch, cfg.seed)
         for group in opt.param_groups:
             group["lr"] = cfg.lr * lr_factor(step, cfg.warmup_steps, total)
-        out = model(batch["image"])
+        out = model(batch["image"].contiguous(memory_format=torch.channels_last))
         loss, parts = compute_losses(out, batch, consts, cfg, height)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -212,21 +226,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--save-every", type=int, default=None)
     p.add_argument("--threads", type=int, default=None, help="torch threads per process")
     p.add_argument("--init", type=Path, default=None, help="start from this checkpoint's weights (fine-tuning)")
+    p.add_argument("--init-partial", action="store_true",
+                   help="--init from a related network: copy the tensors that fit, initialise the rest")
     p.add_argument("--loss-group", default=None, choices=list(LOSS_GROUPS),
                    help="train with this group of the paper's losses only (ablation); default: all")
+    p.add_argument("--loss-weight", action="append", default=[], metavar="NAME=VALUE",
+                   help="override one loss weight (repeatable), e.g. heatmap_vertices=0.05")
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--warmup-steps", type=int, default=None)
     args = p.parse_args(argv)
     cfg = get_config(args.variant).with_overrides(max_steps=args.max_steps, epochs=args.epochs,
                                                   batch_size=args.batch_size, save_every=args.save_every,
                                                   lr=args.lr, warmup_steps=args.warmup_steps)
+    try:
+        cfg = replace(cfg, losses=parse_loss_weights(args.loss_weight, cfg.losses))
+    except ValueError as exc:
+        p.error(str(exc))
     if args.loss_group:
         cfg = replace(cfg, losses=loss_group_weights(args.loss_group, cfg.losses))
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
         path = train(cfg, args.data, args.out or Path("runs") / args.variant, resume=args.resume,
-                     init=args.init)
+                     init=args.init, init_partial=args.init_partial)
     except (FileNotFoundError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
