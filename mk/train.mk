@@ -1,15 +1,17 @@
 # Training and evaluation (issue "Data, training and evaluation").
 TRAIN_OUT ?= runs/$(VARIANT)
+# Extra arguments of `python -m model.train`, e.g. TRAIN_ARGS="--max-steps 7000 --lr 1e-3".
+TRAIN_ARGS ?=
 
 .PHONY: train
 
-train: $(STAMP) ## Train VARIANT on data/synthetic into runs/VARIANT (RESUME=1 continues; NPROC=2 uses torchrun/gloo)
+train: $(STAMP) ## Train VARIANT on data/synthetic into runs/VARIANT (RESUME=1 continues; NPROC=2 uses torchrun/gloo; TRAIN_ARGS=...)
 	@if [ ! -f $(DATA_DIR)/train/annotations.json ]; then $(MAKE) --no-print-directory data; fi
 	@if [ -n "$(NPROC)" ]; then \
 	  $(PY) -m torch.distributed.run --standalone --nproc_per_node $(NPROC) -m model.train --variant $(VARIANT) \
-	    --data $(DATA_DIR) --out $(TRAIN_OUT) $(if $(RESUME),--resume); \
+	    --data $(DATA_DIR) --out $(TRAIN_OUT) $(if $(RESUME),--resume) $(TRAIN_ARGS); \
 	else \
-	  $(PY) -m model.train --variant $(VARIANT) --data $(DATA_DIR) --out $(TRAIN_OUT) $(if $(RESUME),--resume); \
+	  $(PY) -m model.train --variant $(VARIANT) --data $(DATA_DIR) --out $(TRAIN_OUT) $(if $(RESUME),--resume) $(TRAIN_ARGS); \
 	fi
 
 .PHONY: eval

@@ -69,7 +69,8 @@ register(
     VariantSpec(
         name="tiny",
         description="test-only miniature (128x96 input): same op set as xs, seconds to export",
-        settings=MeshPoseSettings(input_hw=(128, 96), lift_hidden=16, bins=16),
+        settings=MeshPoseSettings(input_hw=(128, 96), lift_hidden=16, bins=16, lift_spatial_channels=8,
+                                  lift_embed=32, lift_uses_heatmap_xy=True),
         make_backbone=lambda: MobileNetFPN(
             MobileNetFPNConfig(width=0.25, stem=16, stages=_MOBILE_STAGES_SHORT, neck_channels=16)
         ),
@@ -78,8 +79,10 @@ register(
 register(
     VariantSpec(
         name="xs",
-        description="mobile default: 256x192 input, MobileNetV2-0.5 + FPN-lite, heatmaps 64x48",
-        settings=MeshPoseSettings(input_hw=(256, 192)),
+        description="mobile default: 256x192 input, MobileNetV2-0.5 + FPN-lite, heatmaps 64x48, spatial lift",
+        # The lift reads the coarse map with its layout and the heatmap vertices (model/heads/lift.py):
+        # 2D error 6.01 vs 6.29 px for the spatial summary alone after the same 600 fine-tuning steps.
+        settings=MeshPoseSettings(input_hw=(256, 192), lift_spatial_channels=32, lift_uses_heatmap_xy=True),
         make_backbone=lambda: MobileNetFPN(
             MobileNetFPNConfig(width=0.5, stem=32, stages=_MOBILE_STAGES_SHORT, neck_channels=64)
         ),

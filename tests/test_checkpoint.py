@@ -66,7 +66,7 @@ def test_matching_weights_warm_start_a_changed_head(tmp_path, template):
     old = create_model("tiny", template)
     path = save_checkpoint(old, tmp_path / "t.safetensors", variant="tiny", template=template, trained=True)
     spec = get_variant("tiny")
-    settings = dataclasses.replace(spec.settings, lift_spatial_channels=5, lift_expand=0)
+    settings = dataclasses.replace(spec.settings, lift_spatial_channels=5, lift_embed=24)
     torch.manual_seed(6)
     new = MeshPoseNet(spec.make_backbone(), settings, template)
     loaded, fresh = load_matching_weights(new, path, template=template)

@@ -161,7 +161,7 @@ def test_lift_head_refuses_inconsistent_options():
 def test_lift_head_stops_the_gradient_into_the_heatmap_vertices():
     from model.heads import LiftHead
 
-    head = LiftHead(8, 4, bins=8, hidden=4, spatial_channels=4, coarse_hw=(2, 2), use_heatmap_xy=True)
+    head = LiftHead(8, 4, bins=8, hidden=4, spatial_channels=4, coarse_hw=(2, 2), use_heatmap_xy=True).train()
     xy = torch.rand(1, 4, 2, requires_grad=True)
     coarse = torch.randn(1, 8, 2, 2, requires_grad=True)
     xyz, vis = head(coarse, xy)

@@ -31,6 +31,9 @@ def _env():
     return {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
 
 
+NOISE = ("--heatmap-logit-noise", "0.02")  # the resume test also covers the seeded training noise
+
+
 def _train_cli(data, out, *extra):
     return [sys.executable, "-m", "model.train", "--variant", "tiny", "--data", str(data), "--out", str(out),
             "--threads", "1", *extra]
@@ -38,9 +41,9 @@ def _train_cli(data, out, *extra):
 
 def test_killed_run_resumes_bit_for_bit(tiny_data, tmp_path):
     full, broken = tmp_path / "full", tmp_path / "broken"
-    subprocess.run(_train_cli(tiny_data, full, "--max-steps", "6", "--save-every", "6"), check=True,
+    subprocess.run(_train_cli(tiny_data, full, "--max-steps", "6", "--save-every", "6", *NOISE), check=True,
                    env=_env(), capture_output=True)
-    proc = subprocess.Popen(_train_cli(tiny_data, broken, "--max-steps", "6", "--save-every", "1"),
+    proc = subprocess.Popen(_train_cli(tiny_data, broken, "--max-steps", "6", "--save-every", "1", *NOISE),
                             env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     state = broken / "train_state.safetensors"
     deadline = time.time() + 120
@@ -59,7 +62,8 @@ def test_killed_run_resumes_bit_for_bit(tiny_data, tmp_path):
     with safe_open(str(state), framework="pt") as f:
         killed_at = int(f.metadata()["step"])
     assert 1 <= killed_at < 6, f"the run was not interrupted mid-way (state at step {killed_at})"
-    subprocess.run(_train_cli(tiny_data, broken, "--max-steps", "6", "--save-every", "6", "--resume"), check=True,
+    subprocess.run(_train_cli(tiny_data, broken, "--max-steps", "6", "--save-every", "6", "--resume", *NOISE),
+                   check=True,
                    env=_env(), capture_output=True)
     a = load_file(str(full / "meshpose_tiny.safetensors"))
     b = load_file(str(broken / "meshpose_tiny.safetensors"))
@@ -212,3 +216,25 @@ def test_heatmap_vertex_loss_counts_only_visible_vertices(tiny_data, template):
     out = {"xy_heatmap": gt[..., :2] + torch.tensor([3.0, 4.0])}
     total, parts = compute_losses(out, batch, consts, cfg, 256)
     assert float(total) == pytest.approx(5.0, abs=1e-4)
+
+
+def test_heatmap_logit_noise_moves_training_vertices_only(template):
+    from model.registry import create_model
+
+    net = create_model("tiny", template)
+    x = torch.rand(2, 3, *net.input_hw) * 255
+    with torch.no_grad():
+        clean = net.eval()(x)["xy_heatmap"]
+        net.train()
+        for m in net.modules():  # batch statistics would change the output too: keep the running ones
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.eval()
+        assert torch.equal(net(x)["xy_heatmap"], clean)  # no noise unless asked for
+        net.vertexpose.logit_noise = 0.05
+        draws = []
+        for _ in range(2):
+            net.vertexpose.noise_generator = torch.Generator().manual_seed(7)
+            draws.append(net(x)["xy_heatmap"])
+        assert torch.equal(draws[0], draws[1])  # the generator decides the noise: resumes stay exact
+        assert not torch.allclose(draws[0], clean)
+        assert torch.equal(net.eval()(x)["xy_heatmap"], clean)  # the deployed (eval) graph has none

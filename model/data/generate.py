@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000}
-DEFAULT_SIZES = {"train": 8000, "val": 500, "test": 500}
+DEFAULT_SIZES = {"train": 24000, "val": 500, "test": 500}
 COCO_KEYPOINT_SKELETON = [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7], [6, 8],
                           [7, 9], [8, 10], [9, 11], [2, 3], [1, 2], [1, 3], [2, 4], [3, 5], [4, 6], [5, 7]]
 
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=Path("data/synthetic"))
     p.add_argument("--splits", nargs="*", default=list(DEFAULT_SIZES))
-    p.add_argument("--count", type=int, default=None, help="samples per split (default: train 8000, val/test 500)")
+    p.add_argument("--count", type=int, default=None, help="samples per split (default: train 24000, val/test 500)")
     p.add_argument("--workers", type=int, default=2)
     args = p.parse_args(argv)
     for split in args.splits:

@@ -65,7 +65,8 @@ class LiftHead(nn.Module):
             if self.use_heatmap_xy:
                 if xy is None:
                     raise ValueError("this lift head takes the heatmap vertices as input")
-                flat = torch.cat([flat, xy.detach().flatten(1)], dim=1)
+                # Stop the gradient while training; the deployed (eval) graph needs no detach op.
+                flat = torch.cat([flat, (xy.detach() if self.training else xy).flatten(1)], dim=1)
             return self.act(self.embed(flat))
         if hasattr(self, "expand"):
             coarse = self.expand(coarse)

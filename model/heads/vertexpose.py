@@ -29,6 +29,11 @@ class VertexPoseHead(nn.Module):
         self.heatmaps = nn.Conv2d(in_ch, num_vertices, kernel_size=1)
         self.segmentation = nn.Conv2d(in_ch, 2, kernel_size=1)
         self.argsoftmax = SpatialArgSoftmax(*heatmap_hw, beta=beta, mode=argsoftmax_mode)
+        # Training only: std of Gaussian noise added to the logits that the argsoftmax reads, so that
+        # the network learns heatmaps whose vertices move little under fp16 arithmetic noise (the
+        # LiteRT GPU runs the backbone in fp16). Drawn from `noise_generator` for exact resumes.
+        self.logit_noise = 0.0
+        self.noise_generator: torch.Generator | None = None
 
     def forward(
         self, features: torch.Tensor, with_segmentation: bool = True
@@ -36,4 +41,8 @@ class VertexPoseHead(nn.Module):
         x = self.refine(features)
         heatmaps = self.heatmaps(x)
         seg = self.segmentation(x) if with_segmentation else None
-        return heatmaps, self.argsoftmax(heatmaps), seg
+        logits = heatmaps
+        if self.training and self.logit_noise > 0:
+            noise = torch.randn(heatmaps.shape, generator=self.noise_generator, dtype=heatmaps.dtype)
+            logits = heatmaps + self.logit_noise * noise.to(heatmaps.device)
+        return heatmaps, self.argsoftmax(logits), seg

@@ -188,6 +188,10 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
         batch = data.batch(order[start : start + cfg.batch_size].tolist(), epoch, cfg.seed)
         for group in opt.param_groups:
             group["lr"] = cfg.lr * lr_factor(step, cfg.warmup_steps, total)
+        if cfg.heatmap_logit_noise > 0:  # a generator per (seed, step, rank): --resume stays exact
+            net.vertexpose.logit_noise = cfg.heatmap_logit_noise
+            net.vertexpose.noise_generator = torch.Generator().manual_seed(
+                (cfg.seed * 1_000_003 + step) * 64 + rank)
         out = model(batch["image"].contiguous(memory_format=torch.channels_last))
         loss, parts = compute_losses(out, batch, consts, cfg, height)
         opt.zero_grad(set_to_none=True)
@@ -234,10 +238,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="override one loss weight (repeatable), e.g. heatmap_vertices=0.05")
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--warmup-steps", type=int, default=None)
+    p.add_argument("--heatmap-logit-noise", type=float, default=None, metavar="STD",
+                   help="train with Gaussian noise of this std on the argsoftmax logits (fp16 robustness)")
     args = p.parse_args(argv)
     cfg = get_config(args.variant).with_overrides(max_steps=args.max_steps, epochs=args.epochs,
                                                   batch_size=args.batch_size, save_every=args.save_every,
-                                                  lr=args.lr, warmup_steps=args.warmup_steps)
+                                                  lr=args.lr, warmup_steps=args.warmup_steps,
+                                                  heatmap_logit_noise=args.heatmap_logit_noise)
+    if cfg.heatmap_logit_noise < 0:
+        p.error("--heatmap-logit-noise must be >= 0")
     try:
         cfg = replace(cfg, losses=parse_loss_weights(args.loss_weight, cfg.losses))
     except ValueError as exc:
