@@ -77,7 +77,7 @@ class TrainConfig:
     log_every: int = 20
     save_every: int = 500
     losses: LossWeights = field(default_factory=LossWeights)
-    heatmap_logit_noise: float = 0.0  # std of training noise on the argsoftmax logits (fp16 robustness)
+    heatmap_logit_noise: float = 0.0  # std of training noise on the argsoftmax logits (an fp16 experiment)
 
     def with_overrides(self, **kw) -> TrainConfig:
         """A copy with some fields replaced (command-line overrides)."""

@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--warmup-steps", type=int, default=None)
     p.add_argument("--heatmap-logit-noise", type=float, default=None, metavar="STD",
-                   help="train with Gaussian noise of this std on the argsoftmax logits (fp16 robustness)")
+                   help="train with Gaussian noise of this std on the argsoftmax logits (fp16 experiment)")
     args = p.parse_args(argv)
     cfg = get_config(args.variant).with_overrides(max_steps=args.max_steps, epochs=args.epochs,
                                                   batch_size=args.batch_size, save_every=args.save_every,
