@@ -63,8 +63,7 @@ def test_killed_run_resumes_bit_for_bit(tiny_data, tmp_path):
         killed_at = int(f.metadata()["step"])
     assert 1 <= killed_at < 6, f"the run was not interrupted mid-way (state at step {killed_at})"
     subprocess.run(_train_cli(tiny_data, broken, "--max-steps", "6", "--save-every", "6", "--resume", *NOISE),
-                   check=True,
-                   env=_env(), capture_output=True)
+                   check=True, env=_env(), capture_output=True)
     a = load_file(str(full / "meshpose_tiny.safetensors"))
     b = load_file(str(broken / "meshpose_tiny.safetensors"))
     assert a.keys() == b.keys()

@@ -179,6 +179,7 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
         metrics_path.write_text("".join(ln + "\n" for ln in kept))
     log(f">> training {cfg.variant}: {len(data)} samples, {world} process(es), global batch {global_batch}, "
         f"{total} steps ({steps_per_epoch}/epoch), starting at step {step}")
+    net.vertexpose.logit_noise = cfg.heatmap_logit_noise
     t0, first_step = time.perf_counter(), step
     ckpt_path = out_dir / f"meshpose_{cfg.variant}.safetensors"
     while step < total:
@@ -189,7 +190,6 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
         for group in opt.param_groups:
             group["lr"] = cfg.lr * lr_factor(step, cfg.warmup_steps, total)
         if cfg.heatmap_logit_noise > 0:  # a generator per (seed, step, rank): --resume stays exact
-            net.vertexpose.logit_noise = cfg.heatmap_logit_noise
             net.vertexpose.noise_generator = torch.Generator().manual_seed(
                 (cfg.seed * 1_000_003 + step) * 64 + rank)
         out = model(batch["image"].contiguous(memory_format=torch.channels_last))
