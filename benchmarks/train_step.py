@@ -17,8 +17,8 @@ import torch
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    from model.argsoftmax import SpatialArgSoftmax
-    from model.registry import create_model
+    from model.build import create_model
+    from model.network.argsoftmax import SpatialArgSoftmax
     from model.template import load_template
     from model.train.config import get_config
     from model.train.dataset import MeshPoseDataset

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from model.argsoftmax import ArgSoftmax1D, SpatialArgSoftmax
+from model.network.argsoftmax import ArgSoftmax1D, SpatialArgSoftmax
 
 FP16_MAX = 65504.0
 NEAR_LIMIT = 0.25 * FP16_MAX  # a quarter of the range: one add or mul away from overflow

@@ -13,27 +13,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from model.geometry import crop_from_box, decode_outputs
+from model.data.synthetic import render_template_body
+from model.pipeline.crop import crop_from_box
+from model.pipeline.decode import decode_outputs
 
 FIXTURE_VERSION = 1
-
-
-def rendered_body(height: int, width: int, seed: int) -> np.ndarray:
-    """(H, W, 3) float32 RGB render of the template body (integer values in [0, 255])."""
-    from model.data.synthetic import RenderConfig, render_sample
-    from model.template import load_template
-
-    template = load_template()
-    body = template.upsample(template.vertices.astype(np.float64))
-    cfg = RenderConfig(height=height, width=width, occluder_probability=0.0, truncation_probability=0.0)
-    return render_sample(body, template, np.random.default_rng(seed), cfg)["image"].astype(np.float32)
 
 
 def golden_inputs(height: int, width: int, count: int = 4, nhwc: bool = False) -> list[np.ndarray]:
     """`count` deterministic model inputs, (1, 3, H, W) (or NHWC) float32 RGB in [0, 255]."""
     out = []
     for seed in range(count):
-        img = rendered_body(height, width, seed=1000 + seed)
+        img = render_template_body(height, width, seed=1000 + seed)
         out.append(img[None] if nhwc else img.transpose(2, 0, 1)[None].copy())
     return out
 
@@ -54,7 +45,7 @@ FIXTURE_CASES = (
 
 
 def build_fixtures(model, threshold: float = 0.5) -> dict[str, Any]:
-    """Fixtures from the model's real outputs on golden input 0, decoded by model/geometry.py."""
+    """Fixtures from the model's real outputs on golden input 0, decoded by model/pipeline/decode.py."""
     h, w = model.net.input_hw
     image = golden_inputs(h, w, count=1, nhwc=getattr(model, "nhwc", False))[0]
     raw = run_torch(model, image)

@@ -8,7 +8,7 @@ test-android: $(STAMP) ## Compile runtimes/android_kotlin/core, run its JUnit te
 	@echo ">> Kotlin benchmark result JSON against benchmarks/schema/result.schema.json"
 	@$(PY) -m benchmarks.validate build/kotlin-core/out/*.json
 
-android-fixtures: $(STAMP) ## Regenerate the Kotlin sampler's parity fixture from model/geometry.py
+android-fixtures: $(STAMP) ## Regenerate the Kotlin sampler's parity fixture from model/pipeline/crop.py
 	@$(PY) runtimes/android_kotlin/tools/make_sampler_fixture.py
 
 test-native:: test-android

@@ -1,5 +1,5 @@
 # iOS sample: the pure-Swift MeshPoseKit package builds and is tested here with Debian trixie's
-# Swift 6 toolchain in a debootstrap root (DESIGN.md §8). Needs root (debootstrap, chroot, mounts).
+# Swift 6 toolchain in a debootstrap root (docs/DESIGN.md §8). Needs root (debootstrap, chroot, mounts).
 # The result JSON its tests write is then checked with the harness's schema validator.
 .PHONY: test-ios swift-root
 SWIFT_OUT := build/swift-kit/out

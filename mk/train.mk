@@ -18,7 +18,7 @@ train: $(STAMP) ## Train VARIANT on data/synthetic into runs/VARIANT (RESUME=1 c
 
 eval: $(STAMP) ## Evaluate CKPT (default: the shipped xs checkpoint) on data/synthetic test beside the mean-template baseline
 	@$(PY) -m model.eval --variant $(VARIANT) --data $(DATA_DIR) \
-	  --ckpt $(if $(CKPT),$(CKPT),model/checkpoints/meshpose_$(VARIANT).safetensors)
+	  --ckpt $(if $(CKPT),$(CKPT),shipped)
 
 ABLATION_STEPS ?= 600
 
@@ -27,10 +27,10 @@ ABLATION_STEPS ?= 600
 ablations: $(STAMP) ## The paper's two ablations on synthetic data (UV decoding of CKPT; loss groups: 3 runs of ABLATION_STEPS) into artifacts/ablations
 	@if [ ! -f $(DATA_DIR)/train/annotations.json ]; then $(MAKE) --no-print-directory data; fi
 	@$(PY) -m model.eval.ablations uv --variant $(VARIANT) --data $(DATA_DIR) \
-	  --ckpt $(if $(CKPT),$(CKPT),model/checkpoints/meshpose_$(VARIANT).safetensors)
+	  --ckpt $(if $(CKPT),$(CKPT),shipped)
 	@$(PY) -m model.eval.ablations losses --variant $(VARIANT) --data $(DATA_DIR) --steps $(ABLATION_STEPS)
 
 .PHONY: demo
 
 demo: $(STAMP) ## Draw VARIANT's predicted mesh over IMAGE (default: a synthetic test render) and from the side into artifacts/demo/demo.png
-	@$(PY) -m model.demo --variant $(VARIANT) $(if $(IMAGE),--image $(IMAGE)) $(if $(CKPT),--ckpt $(CKPT)) $(if $(BOX),--box $(BOX))
+	@$(PY) -m model.tools.demo --variant $(VARIANT) $(if $(IMAGE),--image $(IMAGE)) $(if $(CKPT),--ckpt $(CKPT)) $(if $(BOX),--box $(BOX))

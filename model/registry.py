@@ -1,30 +1,83 @@
-"""Registry of model variants, in the style of timm: a name -> a readable builder.
+"""Registry of model variants, in the style of timm: one spec per variant, read by everything.
 
-Each variant is a composition of a backbone config and MeshPose settings; budgets
-(parameters, MACs) are checked by `python -m model.summary` and the tests.
+A `VariantSpec` is the single source of truth for what a variant is and how it is fed:
+network settings (input size, normalisation), tensor names, template, shipped checkpoint,
+licence and crop convention. The network builders (`model/build.py`), the exporters, the
+contract, the demo and the benchmarks read it; nobody else repeats "256x192" or "x/127.5 - 1".
+Budgets (parameters, MACs) are checked by `make model-card` and the tests.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from torch import nn
 
-from model.backbones import HRNet, HRNetConfig, MobileNetFPN, MobileNetFPNConfig
-from model.meshpose import MeshPoseNet, MeshPoseSettings
+from model.network.backbones import HRNet, HRNetConfig, MobileNetFPN, MobileNetFPNConfig
+from model.network.meshpose import MeshPoseSettings
+
+CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
+INPUT_NAME = "image"
+OUTPUT_NAMES = ("vertices", "visibility", "joints")
+
+
+@dataclass(frozen=True)
+class License:
+    """Terms of a variant's weights, carried into every contract and model card."""
+
+    name: str
+    commercial_use: bool
+    notice: str
+
+
+@dataclass(frozen=True)
+class CropConvention:
+    """How a person box becomes the model input: enlargement and the colour outside the frame."""
+
+    box_scale: float = 1.25
+    pad_rgb: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+PROJECT_WEIGHTS = License(
+    name="MeshPose mobile toolchain weights",
+    commercial_use=True,
+    notice="Trained by this project from scratch on synthetic renders of Anny (Apache-2.0); "
+    "no third-party weights or datasets.",
+)
 
 
 @dataclass(frozen=True)
 class VariantSpec:
-    """What a variant is, how to build its backbone, and the budget it must stay within."""
+    """What a variant is, how it is fed, where its weights live, and the budget it must stay within."""
 
     name: str
     description: str
     settings: MeshPoseSettings
     make_backbone: Callable[[], nn.Module]
+    input_name: str = INPUT_NAME
+    output_names: tuple[str, ...] = OUTPUT_NAMES
+    checkpoint: Path | None = None  # the shipped (or default imported) checkpoint
+    license: License = PROJECT_WEIGHTS
+    crop: CropConvention = field(default_factory=CropConvention)
     max_params_m: float | None = None
     max_gmacs: float | None = None
+
+    @property
+    def input_hw(self) -> tuple[int, int]:
+        """Model input (height, width) in pixels."""
+        return self.settings.input_hw
+
+    @property
+    def normalization(self) -> tuple[float, float]:
+        """(scale, bias): the network sees image * scale + bias for RGB in [0, 255]."""
+        return self.settings.normalization
+
+    @property
+    def artifact_name(self) -> str:
+        """Stem of every exported file of this variant."""
+        return f"meshpose_{self.name}"
 
 
 _VARIANTS: dict[str, VariantSpec] = {}
@@ -51,18 +104,6 @@ def get_variant(name: str) -> VariantSpec:
         raise KeyError(f"unknown variant {name!r}; known variants: {', '.join(_VARIANTS)}") from None
 
 
-def create_model(variant: str = "xs", template=None) -> MeshPoseNet:
-    """Build the (untrained) training network of a variant on the given template (default: shipped)."""
-    spec = get_variant(variant)
-    if template is None:
-        from model.template import load_template
-
-        template = load_template()
-    net = MeshPoseNet(spec.make_backbone(), spec.settings, template)
-    net.variant = spec.name
-    return net
-
-
 _MOBILE_STAGES_SHORT = ((1, 16, 1, 1), (4, 24, 2, 2), (4, 32, 2, 2), (4, 64, 3, 2), (4, 96, 1, 1), (4, 160, 2, 2))
 
 register(
@@ -80,12 +121,13 @@ register(
     VariantSpec(
         name="xs",
         description="mobile default: 256x192 input, MobileNetV2-0.5 + FPN-lite, heatmaps 64x48, spatial lift",
-        # The lift reads the coarse map with its layout and the heatmap vertices (model/heads/lift.py):
+        # The lift reads the coarse map with its layout and the heatmap vertices (model/network/heads/lift.py):
         # 2D error 6.01 vs 6.29 px for the spatial summary alone after the same 600 fine-tuning steps.
         settings=MeshPoseSettings(input_hw=(256, 192), lift_spatial_channels=32, lift_uses_heatmap_xy=True),
         make_backbone=lambda: MobileNetFPN(
             MobileNetFPNConfig(width=0.5, stem=32, stages=_MOBILE_STAGES_SHORT, neck_channels=64)
         ),
+        checkpoint=CHECKPOINT_DIR / "meshpose_xs.safetensors",
         max_params_m=4.0,
         max_gmacs=0.5,
     )

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs Mesa's software Vulkan device (lavapipe) from bookworm-backports: the LiteRT GPU
-# accelerator runs on it here (Mesa 25.x works; bookworm's stock 22.x does not, DESIGN.md §8).
+# accelerator runs on it here (Mesa 25.x works; bookworm's stock 22.x does not, docs/DESIGN.md §8).
 # Idempotent: a fast no-op when a new enough lavapipe is already installed.
 set -euo pipefail
 have=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)

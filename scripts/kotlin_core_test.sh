@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compiles the pure-Kotlin `core` module of the Android sample and runs its JUnit tests with
 # kotlinc from the npm package kotlin-compiler and junit4 from Debian (no Gradle or Maven is
-# reachable here, DESIGN.md §8). Installs both on first use. Idempotent.
+# reachable here, docs/DESIGN.md §8). Installs both on first use. Idempotent.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 KOTLIN_VERSION=2.4.20

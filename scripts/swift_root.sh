@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A Debian trixie root with the Swift 6 toolchain (Debian's swiftlang), for building and testing
-# the pure-Swift MeshPoseKit package on Linux (DESIGN.md §8). Idempotent.
+# the pure-Swift MeshPoseKit package on Linux (docs/DESIGN.md §8). Idempotent.
 #   scripts/swift_root.sh setup            create the root if it is missing
 #   scripts/swift_root.sh test DIR         run `swift test` for the package in DIR (inside the repo)
 set -euo pipefail

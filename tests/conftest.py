@@ -13,7 +13,7 @@ def template():
 
 @pytest.fixture(scope="session")
 def tiny_deploy(template):
-    from model.deploy import build_deploy_model
+    from model.build import build_deploy_model
 
     return build_deploy_model("tiny", template=template)
 

@@ -50,9 +50,9 @@ def test_loss_group_ablation_trains_each_group_and_tabulates(tiny_splits, tmp_pa
 
 
 def test_uv_decoding_ablation_rows(tiny_splits, tmp_path, template):
+    from model.build import create_model
     from model.checkpoint import save_checkpoint
     from model.eval.ablations import UV_METHODS, main
-    from model.registry import create_model
 
     ckpt = tmp_path / "tiny.safetensors"
     save_checkpoint(create_model("tiny", template), ckpt, variant="tiny", template=template, trained=False)

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from model.argsoftmax import ARGSOFTMAX_MODES, ArgSoftmax1D, SpatialArgSoftmax, cell_centers, naive_argsoftmax
+from model.network.argsoftmax import ARGSOFTMAX_MODES, ArgSoftmax1D, SpatialArgSoftmax, cell_centers, naive_argsoftmax
 
 
 @pytest.mark.parametrize("mode", ARGSOFTMAX_MODES)

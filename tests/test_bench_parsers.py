@@ -1,4 +1,4 @@
-"""benchmark_model output parsing, on outputs in the tool's real formats (DESIGN.md §7)."""
+"""benchmark_model output parsing, on outputs in the tool's real formats (docs/DESIGN.md §7)."""
 
 from pathlib import Path
 

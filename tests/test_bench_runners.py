@@ -249,7 +249,7 @@ def test_frame_pipeline_matches_reference_sampling():
     import numpy as np
 
     from benchmarks.runners.host import FramePipeline
-    from model.geometry import sample_crop
+    from model.pipeline.crop import sample_crop
 
     pipe = FramePipeline(48, 64, nhwc=True)
     fast = pipe.preprocess()[0]

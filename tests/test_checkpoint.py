@@ -6,9 +6,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from model.build import build_deploy_model, create_model
 from model.checkpoint import CheckpointError, load_checkpoint, read_checkpoint_info, save_checkpoint
-from model.deploy import build_deploy_model
-from model.registry import create_model
 
 
 def test_round_trip_restores_weights_and_header(tmp_path, template):
@@ -59,7 +58,7 @@ def test_refuses_foreign_and_corrupt_files(tmp_path, template):
 
 def test_matching_weights_warm_start_a_changed_head(tmp_path, template):
     from model.checkpoint import load_matching_weights
-    from model.meshpose import MeshPoseNet
+    from model.network.meshpose import MeshPoseNet
     from model.registry import get_variant
 
     torch.manual_seed(5)

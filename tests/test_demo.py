@@ -3,12 +3,12 @@
 import numpy as np
 from PIL import Image
 
-from model.demo import compose, main, side_view
+from model.tools.demo import compose, main, side_view
 
 
 def test_demo_writes_input_overlay_and_side_view(tmp_path, template):
+    from model.build import create_model
     from model.checkpoint import save_checkpoint
-    from model.registry import create_model
 
     image = np.zeros((160, 120, 3), np.uint8)
     image[20:150, 40:80] = 200

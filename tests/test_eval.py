@@ -82,8 +82,8 @@ def test_error_by_region_and_left_right_swaps(template):
 def test_evaluate_a_checkpoint_against_the_mean_baseline(tmp_path, template):
     import torch
 
+    from model.build import create_model
     from model.eval.run import evaluate, mean_mesh
-    from model.registry import create_model
 
     data = tmp_path / "d"
     write_rest_body_split(data / "train", template, range(6))

@@ -49,7 +49,8 @@ def test_parity_report_gates_pass_and_cover_every_path(exported):
 def test_fixtures_validate_and_decode_consistently(exported):
     import jsonschema
 
-    from model.geometry import Crop, decode_outputs
+    from model.pipeline.crop import Crop
+    from model.pipeline.decode import decode_outputs
 
     fixtures = json.loads((exported / "fixtures" / "golden.json").read_text())
     jsonschema.validate(fixtures, load_schema("fixtures.schema.json"))
@@ -95,8 +96,8 @@ def test_bad_input_gives_one_line_errors(tmp_path, template):
     assert res.returncode == 2 and "unknown variant 'huge'" in res.stderr and "known variants" in res.stderr
     res = _run_cli("onnx", "--variant", "tiny", "--ckpt", str(tmp_path / "none.safetensors"), "--out", str(tmp_path))
     assert res.returncode == 2 and "does not exist" in res.stderr
+    from model.build import create_model
     from model.checkpoint import save_checkpoint
-    from model.registry import create_model
 
     ckpt = save_checkpoint(create_model("xs", template), tmp_path / "xs.safetensors", variant="xs",
                            template=template, trained=False)
@@ -106,6 +107,9 @@ def test_bad_input_gives_one_line_errors(tmp_path, template):
 
 
 class _Gathers(torch.nn.Module):
+    input_name = "image"  # converters read the tensor names from the module, like a DeployModel's
+    output_names = ("vertices", "visibility", "joints")
+
     def forward(self, image):
         flat = image.reshape(1, 3, -1)
         idx = flat[:, :1].argmax(dim=-1, keepdim=True).expand(1, 3, 1)

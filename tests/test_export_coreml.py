@@ -38,7 +38,7 @@ VIS_TOL_FP16 = 2e-3
 
 @pytest.fixture(scope="module")
 def tiny_models(template):
-    from model.deploy import build_deploy_model
+    from model.build import build_deploy_model
 
     plain = build_deploy_model("tiny", normalize_in_graph=False, template=template)
     ref = build_deploy_model("tiny", normalize_in_graph=True, template=template)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from export.onnx_export import export_onnx, run_onnxruntime
+from export.onnx.convert import export_onnx, run_onnxruntime
 
 NAMES = ("vertices", "visibility", "joints")
 

@@ -101,6 +101,9 @@ def test_gpu_gates_pass_and_gpu_outputs_close(tflite_models, tiny_deploy):
 class _ArgmaxGather(torch.nn.Module):
     """Argmax + gather: ops the LiteRT GPU delegate refuses."""
 
+    input_name = "image"  # converters read the tensor names from the module, like a DeployModel's
+    output_names = ("vertices", "visibility", "joints")
+
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         flat = image.reshape(1, 3, -1)
         idx = flat.argmax(dim=-1, keepdim=True)

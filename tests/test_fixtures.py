@@ -7,7 +7,8 @@ import jsonschema
 import numpy as np
 
 from export.contract import load_schema, validate_contract
-from model.geometry import Crop, crop_from_box, decode_outputs
+from model.pipeline.crop import Crop, crop_from_box
+from model.pipeline.decode import decode_outputs
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

@@ -3,15 +3,8 @@
 import numpy as np
 import pytest
 
-from model.geometry import (
-    Crop,
-    crop_from_box,
-    crop_to_frame,
-    decode_outputs,
-    frame_to_crop,
-    next_crop,
-    sample_crop,
-)
+from model.pipeline.crop import Crop, crop_from_box, crop_to_frame, frame_to_crop, sample_crop
+from model.pipeline.decode import decode_outputs, next_crop
 
 
 def test_crop_from_box_keeps_model_aspect_and_centre():

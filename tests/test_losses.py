@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from model import losses as L
-from model.argsoftmax import SpatialArgSoftmax
+from model.network.argsoftmax import SpatialArgSoftmax
+from model.train import losses as L
 
 B, V, H, W = 2, 20, 32, 24  # input pixels; heatmaps are H/4 x W/4
 

@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from model.deploy import DeployModel, build_deploy_model, fold_batchnorm
-from model.heads import uv_decode
-from model.registry import create_model, get_variant, list_variants
-from model.summary import summarize
+from model.build import build_deploy_model, create_model
+from model.network.deploy import DeployModel, fold_batchnorm
+from model.network.heads import uv_decode
+from model.registry import get_variant, list_variants
+from model.tools.summary import summarize
 
 
 def test_registry_lists_the_issue_variants():
@@ -70,7 +71,7 @@ def test_deploy_model_matches_training_network_with_folded_batchnorm(template):
     x = torch.rand(1, 3, *net.input_hw) * 255
     with torch.no_grad():
         ref = net(x)
-        deploy = DeployModel(net)
+        deploy = DeployModel(net, input_name="image", output_names=("vertices", "visibility", "joints"))
         verts, vis, _ = deploy(x)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in deploy.modules())
     assert torch.allclose(verts, ref["vertices"], atol=1e-3)
@@ -131,7 +132,7 @@ def test_uv_decode_strategies(template):
 @pytest.mark.parametrize("kwargs", [{}, {"expand": 32}, {"spatial_channels": 8, "coarse_hw": (4, 3)},
                                     {"spatial_channels": 8, "coarse_hw": (4, 3), "use_heatmap_xy": True}])
 def test_lift_head_summaries_give_bins_and_visibility(kwargs):
-    from model.heads import LiftHead
+    from model.network.heads import LiftHead
 
     torch.manual_seed(0)
     head = LiftHead(24, 10, bins=16, hidden=8, **kwargs).eval()
@@ -145,7 +146,7 @@ def test_lift_head_summaries_give_bins_and_visibility(kwargs):
 
 
 def test_lift_head_refuses_inconsistent_options():
-    from model.heads import LiftHead
+    from model.network.heads import LiftHead
 
     with pytest.raises(ValueError, match="choose one summary"):
         LiftHead(8, 4, expand=16, spatial_channels=4, coarse_hw=(2, 2))
@@ -159,7 +160,7 @@ def test_lift_head_refuses_inconsistent_options():
 
 
 def test_lift_head_stops_the_gradient_into_the_heatmap_vertices():
-    from model.heads import LiftHead
+    from model.network.heads import LiftHead
 
     head = LiftHead(8, 4, bins=8, hidden=4, spatial_channels=4, coarse_hw=(2, 2), use_heatmap_xy=True).train()
     xy = torch.rand(1, 4, 2, requires_grad=True)

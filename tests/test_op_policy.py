@@ -4,8 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from model.deploy import build_deploy_model
-from model.op_policy import OpPolicyError, assert_npu_friendly, check_module
+from export.op_policy import OpPolicyError, assert_npu_friendly, check_module
+from model.build import build_deploy_model
 
 
 @pytest.mark.parametrize("variant", ["tiny", "xs", "s", pytest.param("l", marks=pytest.mark.slow)])

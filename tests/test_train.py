@@ -143,8 +143,8 @@ def test_scale_rotation_augmentation_moves_image_and_targets_together(tiny_data,
 def test_training_reduces_the_loss(tiny_data, tmp_path, template):
     import json
 
+    from model.build import create_model
     from model.checkpoint import load_checkpoint
-    from model.registry import create_model
     from model.train.config import get_config
     from model.train.dataset import MeshPoseDataset
     from model.train.loop import compute_losses, loss_constants, train
@@ -218,7 +218,7 @@ def test_heatmap_vertex_loss_counts_only_visible_vertices(tiny_data, template):
 
 
 def test_heatmap_logit_noise_moves_training_vertices_only(template):
-    from model.registry import create_model
+    from model.build import create_model
 
     net = create_model("tiny", template)
     x = torch.rand(2, 3, *net.input_hw) * 255

@@ -1,4 +1,4 @@
-"""Parser of the LiteRT/TFLite `benchmark_model` binary's console output (DESIGN.md §7).
+"""Parser of the LiteRT/TFLite `benchmark_model` binary's console output (docs/DESIGN.md §7).
 
 It reads every figure the tool prints: the session init time, the warm-up and timed
 `count= first= curr= min= max= avg= std=` lines (microseconds), the closing

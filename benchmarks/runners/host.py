@@ -19,7 +19,8 @@ import torch
 from benchmarks.runners import BenchError
 from benchmarks.runners.common import artifact_info, base_result, sustained, time_calls
 from benchmarks.stats import fps_from_p50, summarize_ms, sustained_trend
-from model.geometry import Crop, crop_from_box, decode_outputs
+from model.pipeline.crop import Crop, crop_from_box
+from model.pipeline.decode import decode_outputs
 
 FRAME_WH = (1280, 720)  # camera frame for the end-to-end measurement
 THROUGHPUT_BATCH = 8
@@ -40,7 +41,7 @@ def measure_matmul_peak_gflops(threads: int, n: int = 1024, runs: int = 10) -> f
 
 class FramePipeline:
     """Camera frame (uint8 RGBA, the layout phone cameras deliver) -> model input (crop + bilinear
-    resize, model/geometry.py's sampling convention) -> raw outputs -> decoded mesh."""
+    resize, model/pipeline's sampling convention) -> raw outputs -> decoded mesh."""
 
     def __init__(self, in_w: int, in_h: int, nhwc: bool = False) -> None:
         import cv2
@@ -70,7 +71,7 @@ class FramePipeline:
         return x if self.nhwc else np.ascontiguousarray(x.transpose(0, 3, 1, 2))
 
     def decode(self, out: dict[str, np.ndarray]):
-        """Raw outputs -> frame-space mesh (model/geometry.py)."""
+        """Raw outputs -> frame-space mesh (model/pipeline)."""
         return decode_outputs(out["vertices"][0], out["visibility"][0], out["joints"][0], self.crop,
                               self.in_w, self.in_h)
 
@@ -195,8 +196,8 @@ class HostRunner:
         )
 
     def _batched_onnx(self, batch: int) -> Path:
-        from export.onnx_export import export_onnx
-        from model.deploy import build_deploy_model
+        from export.onnx.convert import export_onnx
+        from model.build import build_deploy_model
 
         model = build_deploy_model(self.variant, _ckpt_of(self.dir, self.variant))
         x = torch.rand(batch, *model.input_shape[1:]) * 255
@@ -205,7 +206,7 @@ class HostRunner:
 
     def pytorch(self, warmup: int, runs: int, batch: int = 1) -> dict[str, Any]:
         """PyTorch eager on the deploy graph (same checkpoint as the artifacts)."""
-        from model.deploy import build_deploy_model
+        from model.build import build_deploy_model
 
         torch.set_num_threads(self.threads)
         t0 = time.perf_counter()
@@ -225,8 +226,8 @@ class HostRunner:
 
     def roofline(self, result: dict[str, Any]) -> None:
         """Attach MACs / latency against the measured fp32 matmul peak (same threads, same run)."""
-        from model.deploy import build_deploy_model
-        from model.summary import count_macs
+        from model.build import build_deploy_model
+        from model.tools.summary import count_macs
 
         model = build_deploy_model(self.variant, _ckpt_of(self.dir, self.variant))
         macs = count_macs(model, model.example_input())
@@ -246,7 +247,9 @@ def _ckpt_of(art_dir: Path, variant: str) -> str | None:
     src = json.loads(contract.read_text())["checkpoint"]
     if not src.get("trained"):
         return None
-    path = Path(__file__).resolve().parents[2] / "model" / "checkpoints" / src["source"]
+    from model.registry import CHECKPOINT_DIR
+
+    path = CHECKPOINT_DIR / src["source"]
     return str(path) if path.is_file() else None
 
 

@@ -1,5 +1,5 @@
 """iOS runner: `xcrun devicectl` installs the Swift sample app, launches its benchmark mode and
-copies the result JSON back from the app's Documents (DESIGN.md §7). Needs macOS with Xcode 15+.
+copies the result JSON back from the app's Documents (docs/DESIGN.md §7). Needs macOS with Xcode 15+.
 """
 
 from __future__ import annotations

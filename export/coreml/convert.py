@@ -1,7 +1,7 @@
 """torch -> Core ML ML Program (iOS 17, fp16), with an ImageType input and full metadata.
 
 coremltools 9 converts a torch.export program after run_decompositions({}) (its
-jit.trace path fails on this torch's shape ops, DESIGN.md §8).
+jit.trace path fails on this torch's shape ops, docs/DESIGN.md §8).
 """
 
 from __future__ import annotations
@@ -51,21 +51,21 @@ def convert_coreml(
 
     if getattr(module, "normalize_in_graph", False):
         raise ValueError("Core ML export takes the deploy model built with normalize_in_graph=False "
-                         "(the ImageType input applies scale 1/127.5 and bias -1)")
+                         "(the ImageType input applies the contract's normalisation scale and bias)")
     program = torch.export.export(module.eval(), (example_input,)).run_decompositions({})
     norm = contract["input"]["normalization"]
     mlmodel = ct.convert(
         program,
         inputs=[
             ct.ImageType(
-                name="image",
+                name=module.input_name,
                 shape=tuple(example_input.shape),
                 scale=norm["scale"],
                 bias=[norm["bias"]] * 3,
                 color_layout=ct.colorlayout.RGB,
             )
         ],
-        outputs=[ct.TensorType(name=n, dtype=np.float32) for n in ("vertices", "visibility", "joints")],
+        outputs=[ct.TensorType(name=n, dtype=np.float32) for n in module.output_names],
         minimum_deployment_target=ct.target.iOS17,
         compute_precision=ct.precision.FLOAT16,
         convert_to="mlprogram",
@@ -125,8 +125,10 @@ def _describe(mlmodel, contract: dict[str, Any]) -> None:
     trained = "trained" if contract["checkpoint"]["trained"] else "UNTRAINED (random weights)"
     mlmodel.short_description = f"MeshPose {contract['variant']} ({trained}): 3D body mesh from a person crop."
     inp = contract["input"]
-    mlmodel.input_description["image"] = (
-        f"RGB person crop {inp['width']}x{inp['height']}; scaled by 1/127.5 and shifted by -1 inside the model."
+    norm = inp["normalization"]
+    mlmodel.input_description[inp["name"]] = (
+        f"RGB person crop {inp['width']}x{inp['height']}; scaled by {norm['scale']:.6g} and shifted by "
+        f"{norm['bias']:g} inside the model."
     )
     for out in contract["outputs"]:
         mlmodel.output_description[out["name"]] = f"{out['shape']} {out['units']}: {out['frame']}"

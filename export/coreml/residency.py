@@ -97,7 +97,7 @@ def _rules(op, boundary: set[str]) -> str | None:
     """Why `op` would leave the Neural Engine, or None if it stays."""
     t = op.op_type
     if t not in ANE_OPS:
-        return KNOWN_OFF_ANE.get(t, "not on the project's ANE allowlist (DESIGN.md §4 op policy)")
+        return KNOWN_OFF_ANE.get(t, "not on the project's ANE allowlist (docs/DESIGN.md §4 op policy)")
     if t == "const" or t.startswith("constexpr_"):
         return None  # weights, decompressed at load time
     shape_problem = _shape_rule(op)

@@ -1,7 +1,8 @@
 """torch -> .tflite with litert-torch; fp16 weights and int8 through ai-edge-quantizer.
 
-The signature is `serving_default` with input `image` and outputs `vertices`,
-`visibility`, `joints` (names taken from the dict the wrapper returns).
+The signature is `serving_default` with input `image` and the deploy model's named outputs
+(`vertices`, `visibility` and, where the template has a landmarker, `joints`; names taken
+from the dict the wrapper returns).
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ class NamedOutputs(torch.nn.Module):
 
     def __init__(self, model: torch.nn.Module) -> None:
         super().__init__()
+        if model.input_name != "image":
+            raise ValueError(f"the TFLite signature's input is 'image'; this model's is {model.input_name!r}")
         self.model = model
 
     def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
-        vertices, visibility, joints = self.model(image)
-        return {"vertices": vertices, "visibility": visibility, "joints": joints}
+        return dict(zip(self.model.output_names, self.model(image), strict=True))
 
 
 def _quiet() -> None:

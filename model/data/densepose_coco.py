@@ -7,7 +7,7 @@ bbox decoded from the 14 dp_masks RLEs. Annotations without DensePose points are
 malformed ones (wrong lengths, labels outside 1..24, U/V outside [0, 1], bad bbox, undecodable
 masks) are counted per reason and skipped. The summary says how many of each.
 
-Coordinates follow DESIGN.md §6: dp_x, dp_y in [0, 255] over the bbox normalised to 256x256,
+Coordinates follow docs/DESIGN.md §6: dp_x, dp_y in [0, 255] over the bbox normalised to 256x256,
 image x = x0 + dp_x * w / 256.
 """
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from model.data.raster import rasterize
-from model.geometry import crop_from_box
+from model.pipeline.crop import crop_from_box
 from model.template.mesh_ops import closest_points
 
 COCO_VISIBLE, COCO_OCCLUDED, COCO_OUTSIDE = 2, 1, 0
@@ -159,3 +159,19 @@ def render_sample(full_verts: np.ndarray, template, rng: np.random.Generator,
         "keypoints": np.concatenate([joints[:, :2], kp_vis[:, None]], axis=1),
         "crop_scale_m_per_px": crop.scale,
     }
+
+
+def render_template_body(height: int, width: int, seed: int, template=None) -> np.ndarray:
+    """(H, W, 3) float32 RGB render of the template's rest body (integer values in [0, 255]).
+
+    The template's rest mesh lifted to the full mesh by its upsampler, rendered under a seeded
+    random view, colours, lighting and background, without occluders or truncation (no Anny
+    import needed). The same seed always gives the same bytes: golden inputs and demos use it.
+    """
+    if template is None:
+        from model.template import load_template
+
+        template = load_template()
+    body = template.upsample(template.vertices.astype(np.float64))
+    cfg = RenderConfig(height=height, width=width, occluder_probability=0.0, truncation_probability=0.0)
+    return render_sample(body, template, np.random.default_rng(seed), cfg)["image"].astype(np.float32)

@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from model.eval.run import evaluate, mean_mesh
+from model.registry import get_variant
 
 UV_METHODS = ("barycentric", "closest", "global_average")
 UV_COLUMNS = ("GPS_AP", "GPS_AP50", "GPS_AP75", "GPS_AR", "GPSm_AP", "GPSm_AR", "GPS_mean")
@@ -45,8 +46,8 @@ def _write(out_dir: Path, name: str, report: dict, markdown: str) -> None:
 
 
 def _load_net(variant: str, ckpt: Path, template):
+    from model.build import create_model
     from model.checkpoint import load_checkpoint
-    from model.registry import create_model
 
     net = create_model(variant, template)
     info = load_checkpoint(net, ckpt, variant=variant, template=template)
@@ -123,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m model.eval.ablations", description=__doc__.splitlines()[0])
     p.add_argument("which", choices=["uv", "losses"])
     p.add_argument("--variant", default="xs")
-    p.add_argument("--ckpt", type=Path, default=None, help="uv: the checkpoint (default: the shipped one)")
+    p.add_argument("--ckpt", type=Path, default=None,
+                   help="uv: the checkpoint (default or 'shipped': the variant's shipped one)")
     p.add_argument("--steps", type=int, default=600, help="losses: training steps per run")
     p.add_argument("--runs", type=Path, default=Path("runs/ablation"), help="losses: where the runs live")
     p.add_argument("--data", type=Path, default=Path("data/synthetic"))
@@ -135,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     template = load_template()
     try:
         if args.which == "uv":
-            ckpt = args.ckpt or Path("model/checkpoints") / f"meshpose_{args.variant}.safetensors"
+            shipped = args.ckpt is None or str(args.ckpt) == "shipped"
+            ckpt = get_variant(args.variant).checkpoint if shipped else args.ckpt
             report = uv_ablation(args.variant, ckpt, args.data, args.split, args.limit, template)
             _write(args.out, "uv_decoding", report, table(report["rows"], UV_COLUMNS))
         else:

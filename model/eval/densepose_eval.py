@@ -41,7 +41,7 @@ def network_surface_at(heatmaps: torch.Tensor, segmentation: torch.Tensor, point
                        locator: ChartLocator, stride: int = 4, method: str = "barycentric") -> SurfacePrediction:
     """Surface points the network predicts at `points` (N, 2) crop pixels from one image's
     heatmaps (V, h, w) and segmentation logits (2, h, w)."""
-    from model.heads import uv_decode
+    from model.network.heads import uv_decode
 
     if heatmaps.dim() != 3 or segmentation.dim() != 3:
         raise ValueError("expected one image: heatmaps (V, h, w) and segmentation (2, h, w)")

@@ -1,4 +1,4 @@
-"""DensePose geodesic point similarity (GPS, GPSm) and GPS-based AP/AR (DESIGN.md §6).
+"""DensePose geodesic point similarity (GPS, GPSm) and GPS-based AP/AR (docs/DESIGN.md §6).
 
 Geodesic distances are measured on the low-poly template at rest (metres, like the SMPL mesh the
 protocol's kappa values were set on): exact shortest paths along mesh edges between vertices

@@ -162,13 +162,14 @@ def breakdown_markdown(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
+    from model.build import create_model
     from model.checkpoint import load_checkpoint
-    from model.registry import create_model
     from model.template import load_template
 
     p = argparse.ArgumentParser(prog="python -m model.eval", description=__doc__.splitlines()[0])
     p.add_argument("--variant", default="xs")
-    p.add_argument("--ckpt", default=None)
+    p.add_argument("--ckpt", default=None,
+                   help="checkpoint to evaluate ('shipped': the variant's shipped one; none: baseline only)")
     p.add_argument("--data", type=Path, default=Path("data/synthetic"))
     p.add_argument("--split", default="test")
     p.add_argument("--limit", type=int, default=None)
@@ -176,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--uv-method", default="barycentric",
                    help="Eq. 2 decoding for GPS: barycentric, closest or global_average")
     args = p.parse_args(argv)
+    if args.ckpt == "shipped":
+        from model.registry import get_variant
+
+        args.ckpt = get_variant(args.variant).checkpoint
     template = load_template()
     net = None
     if args.ckpt:

@@ -1,6 +1,6 @@
 """DensePose part vocabulary and its mapping from Anny's bones.
 
-Fine parts 1..24 follow DensePose (DESIGN.md §6). Of each front/back pair the first
+Fine parts 1..24 follow DensePose (docs/DESIGN.md §6). Of each front/back pair the first
 index is the back half and the second the front half, as in DensePose's own colour
 tables (1 torso back, 2 torso front, 7 upper leg right back, 9 front, ...). DensePose
 splits the arms inner/outer; this template splits every pair back/front (documented

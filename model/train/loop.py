@@ -24,10 +24,10 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, safe_open, save_file
 
-from model import losses as L
 from model.atomic import atomic_path
+from model.build import create_model
 from model.checkpoint import save_checkpoint
-from model.registry import create_model
+from model.train import losses as L
 from model.train.config import LOSS_GROUPS, TrainConfig, get_config, loss_group_weights, parse_loss_weights
 from model.train.dataset import MeshPoseDataset
 

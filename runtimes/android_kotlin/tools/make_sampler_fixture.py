@@ -1,4 +1,4 @@
-"""Writes the Kotlin sampler's parity fixture from Python's `model.geometry.sample_crop`.
+"""Writes the Kotlin sampler's parity fixture from Python's `model.pipeline.crop.sample_crop`.
 
 The JUnit suite (InputSamplerTest) requires the Kotlin InputSampler to reproduce these values,
 so camera-frame -> model-input sampling is checked against the Python reference, not against
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.geometry import Crop, sample_crop
+from model.pipeline.crop import Crop, sample_crop
 
 OUT = Path(__file__).resolve().parents[1] / "core/src/test/resources/sampler_cases.json"
 FRAME_W, FRAME_H = 13, 9
@@ -41,7 +41,7 @@ def build() -> dict:
         hwc = sample_crop(rgba[..., :3], crop, IN_W, IN_H)
         cases.append({"name": name, "crop": crop.to_dict(), "hwc": [round(float(v), 6) for v in hwc.ravel()]})
     return {
-        "generator": "runtimes/android_kotlin/tools/make_sampler_fixture.py (model.geometry.sample_crop)",
+        "generator": "runtimes/android_kotlin/tools/make_sampler_fixture.py (model.pipeline.crop.sample_crop)",
         "frame": {"width": FRAME_W, "height": FRAME_H, "row_stride": FRAME_W * 4 + ROW_PAD,
                   "rgba": padded.ravel().tolist()},
         "input": {"width": IN_W, "height": IN_H},

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Raw model outputs of one frame mapped to frame pixels (the decoding of model/geometry.py).
+/// Raw model outputs of one frame mapped to frame pixels (the decoding of model/pipeline/decode.py).
 public struct DecodedMesh: Sendable {
     public var vertices: [Double]  // xyz-interleaved, frame pixels, z scaled alike
     public var visible: [Bool]

@@ -1,6 +1,6 @@
 package com.meshpose.core
 
-/** Raw model outputs of one frame mapped to frame pixels (the same decoding as model/geometry.py). */
+/** Raw model outputs of one frame mapped to frame pixels (the same decoding as model/pipeline/decode.py). */
 data class DecodedMesh(
     val vertices: DoubleArray,
     val visible: BooleanArray,

@@ -3,7 +3,7 @@ package com.meshpose.core
 import kotlin.math.floor
 
 /**
- * Camera RGBA frame -> model input (model/geometry.py `sample_crop`, docs/CONTRACTS.md §3):
+ * Camera RGBA frame -> model input (model/pipeline/crop.py `sample_crop`, docs/CONTRACTS.md §3):
  * pixel (u, v) of the input samples the frame bilinearly at (x0 + s (u + 0.5), y0 + s (v + 0.5)),
  * frame pixel centres at integer + 0.5; samples outside the frame read 0. Output is float RGB
  * in [0, 255] (the graph normalises), laid out NCHW or NHWC as the contract says.

@@ -3,7 +3,7 @@ package com.meshpose.core
 import org.junit.Assert.assertEquals
 import org.junit.Test
 
-/** Camera frame -> model input must match Python's model.geometry.sample_crop (tools/make_sampler_fixture.py). */
+/** Camera frame -> model input must match Python's model.pipeline.crop.sample_crop (tools/make_sampler_fixture.py). */
 class InputSamplerTest {
     private val fx = Fixtures.resource("sampler_cases.json")
     private val frame = fx.obj("frame")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from model.layers import ConvBNAct, DepthwiseSeparable, InvertedResidual, make_divisible, upsample2x
+from model.network.layers import ConvBNAct, DepthwiseSeparable, InvertedResidual, make_divisible, upsample2x
 
 
 @dataclass(frozen=True)

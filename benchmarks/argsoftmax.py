@@ -1,8 +1,8 @@
-"""`python -m model.bench_argsoftmax`: compare the fused argsoftmax formulations on this CPU.
+"""`python -m benchmarks.argsoftmax`: compare the fused argsoftmax formulations on this CPU.
 
 For each mode it prints the median latency of the layer on xs-sized heatmaps (V=518,
 64x48) in float32, and its error in float16 against a float64 reference, in pixels of
-the 256x192 input. The default mode of model/argsoftmax.py is chosen from this table.
+the 256x192 input. The default mode of model/network/argsoftmax.py is chosen from this table.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 
 import torch
 
-from model.argsoftmax import ARGSOFTMAX_MODES, SpatialArgSoftmax, naive_argsoftmax
+from model.network.argsoftmax import ARGSOFTMAX_MODES, SpatialArgSoftmax, naive_argsoftmax
 
 
 def _peaked_heatmaps(v: int, h: int, w: int, seed: int) -> torch.Tensor:

@@ -1,6 +1,6 @@
 """MeshPose network: backbone -> VertexPose heatmaps (2D) + lift head (3D) -> Eq. 5 fusion.
 
-Outputs live in the crop pixel frame of docs/CONTRACTS.md §1: x right, y down, origin at
+Outputs live in the crop pixel frame of docs/DESIGN.md §5: x right, y down, origin at
 the input's top-left corner, depth root-relative (mean vertex depth) in the same units.
 """
 
@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from model.heads import LiftHead, VertexPoseHead
+from model.network.heads import LiftHead, VertexPoseHead
 
 HEATMAP_STRIDE = 4
 # Regressed x, y cover 1.5x the crop half-size so truncated vertices stay representable.
@@ -24,6 +24,8 @@ class MeshPoseSettings:
     """Non-backbone hyper-parameters of a variant."""
 
     input_hw: tuple[int, int]
+    # The network sees image * scale + bias for RGB in [0, 255]: [-1, 1], as in the authors' release.
+    normalization: tuple[float, float] = (1.0 / 127.5, -1.0)
     beta: float = 10.0
     bins: int = 64
     lift_hidden: int = 64
@@ -94,9 +96,14 @@ class MeshPoseNet(nn.Module):
         """Model input (height, width) in pixels."""
         return self.settings.input_hw
 
+    def normalize(self, image: torch.Tensor) -> torch.Tensor:
+        """RGB in [0, 255] -> the network's input range (settings.normalization)."""
+        scale, bias = self.settings.normalization
+        return image * scale + bias
+
     def forward(self, image: torch.Tensor, with_segmentation: bool = True) -> dict[str, torch.Tensor]:
         """Run the network on RGB images in [0, 255]; see the module docstring for units."""
-        return self.forward_normalized(image * (1.0 / 127.5) - 1.0, with_segmentation)
+        return self.forward_normalized(self.normalize(image), with_segmentation)
 
     def forward_normalized(self, x: torch.Tensor, with_segmentation: bool = True) -> dict[str, torch.Tensor]:
         """Same as forward() for inputs already scaled to [-1, 1]."""

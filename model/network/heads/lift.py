@@ -22,8 +22,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from model.argsoftmax import ArgSoftmax1D
-from model.layers import ConvBNAct
+from model.network.argsoftmax import ArgSoftmax1D
+from model.network.layers import ConvBNAct
 
 
 class LiftHead(nn.Module):

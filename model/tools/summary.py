@@ -1,4 +1,4 @@
-"""`python -m model.summary`: parameters and MACs of every variant, measured from the graph.
+"""`python -m model.tools.summary`: parameters and MACs of every variant, measured from the graph.
 
 MACs are counted by torch's FlopCounterMode over one forward pass of the deploy graph
 (convolutions, linear layers and matmuls; elementwise ops and softmax are not MACs),
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from model.deploy import build_deploy_model
+from model.build import build_deploy_model
 from model.registry import get_variant, list_variants
 
 

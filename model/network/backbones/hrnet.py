@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from model.layers import ConvBNAct, upsample2x
+from model.network.layers import ConvBNAct, upsample2x
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,6 @@ import torch
 
 from model.atomic import atomic_path
 
-OUTPUT_NAMES = ("vertices", "visibility", "joints")
-
 
 def export_onnx(module: torch.nn.Module, example_input: torch.Tensor, out_path: Path) -> Path:
     """Export, embed the weights in one file, validate with onnx.checker, write atomically."""
@@ -27,8 +25,8 @@ def export_onnx(module: torch.nn.Module, example_input: torch.Tensor, out_path: 
                 module.eval(),
                 (example_input,),
                 dynamo=True,
-                input_names=["image"],
-                output_names=list(OUTPUT_NAMES),
+                input_names=[module.input_name],
+                output_names=list(module.output_names),
                 verbose=False,
             )
         program.optimize()

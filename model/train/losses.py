@@ -1,4 +1,4 @@
-"""The paper's losses, each a small function (DESIGN.md §2).
+"""The paper's losses, each a small function (docs/DESIGN.md §2).
 
 Shapes: B batch, V template vertices, P annotated DensePose points per sample, F faces,
 h x w heatmap cells at stride 4 of the input. Point and vertex coordinates are crop pixels.

@@ -1,7 +1,7 @@
 """Building blocks restricted to ops that phone NPUs and GPU delegates run natively.
 
 Only regular/depthwise/pointwise convolutions, batch norm (folded at deploy time),
-ReLU6, add, concat and nearest 2x upsampling appear here (DESIGN.md §4).
+ReLU6, add, concat and nearest 2x upsampling appear here (docs/DESIGN.md §4).
 """
 
 from __future__ import annotations

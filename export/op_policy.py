@@ -1,4 +1,4 @@
-"""NPU op policy (DESIGN.md §4), enforced on the torch.export graph of a deploy module.
+"""NPU op policy (docs/DESIGN.md §4), enforced on the torch.export graph of a deploy module.
 
 Every op must be on an allowlist of what the Apple Neural Engine and the LiteRT GPU
 delegate both run natively, every tensor of rank <= 4, float32, with static shapes;
@@ -96,7 +96,7 @@ def _reason_for_unknown(name: str) -> str:
     for key, why in KNOWN_BAD.items():
         if key in name:
             return why
-    return "not on the NPU/GPU-delegate allowlist (model/op_policy.py)"
+    return "not on the NPU/GPU-delegate allowlist (export/op_policy.py)"
 
 
 def _check_value(node: torch.fx.Node, val) -> str | None:

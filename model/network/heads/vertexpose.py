@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from model.argsoftmax import SpatialArgSoftmax
-from model.layers import DepthwiseSeparable
+from model.network.argsoftmax import SpatialArgSoftmax
+from model.network.layers import DepthwiseSeparable
 
 
 class VertexPoseHead(nn.Module):

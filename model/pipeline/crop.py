@@ -1,4 +1,4 @@
-"""Crop geometry between camera frames and the model input (docs/CONTRACTS.md §3).
+"""Crop geometry between camera frames and the model input (docs/DESIGN.md §5).
 
 A crop maps model-input pixels to frame pixels by a uniform scale and an offset:
 frame = (x0, y0) + scale * crop. The Swift and Kotlin logic modules mirror these
@@ -12,8 +12,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 DEFAULT_EXPAND = 1.25
-# Fewer visible vertices than this fraction means tracking is lost: re-detect the person.
-MIN_VISIBLE_FRACTION = 0.10
 
 
 @dataclass(frozen=True)
@@ -61,24 +59,6 @@ def frame_to_crop(points: np.ndarray, crop: Crop) -> np.ndarray:
     return pts / crop.scale
 
 
-def visible_bounds(vertices_frame: np.ndarray, visible: np.ndarray) -> list[float] | None:
-    """[x0, y0, x1, y1] of the visible vertices, or None when none is visible."""
-    vis = np.asarray(visible, dtype=bool)
-    if not vis.any():
-        return None
-    pts = np.asarray(vertices_frame)[vis, :2]
-    return [float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max())]
-
-
-def next_crop(bounds, num_visible: int, num_vertices: int, in_w: int, in_h: int) -> Crop | None:
-    """Crop for the next frame from this frame's visible bounds; None asks for re-detection."""
-    if bounds is None or num_visible < MIN_VISIBLE_FRACTION * num_vertices:
-        return None
-    if bounds[2] <= bounds[0] or bounds[3] <= bounds[1]:
-        return None
-    return crop_from_box(bounds, in_w, in_h)
-
-
 def sample_crop(frame: np.ndarray, crop: Crop, in_w: int, in_h: int) -> np.ndarray:
     """Model input (in_h, in_w, C) float32 bilinearly sampled from an (H, W, C) frame; outside is 0.
 
@@ -104,36 +84,3 @@ def sample_crop(frame: np.ndarray, crop: Crop, in_w: int, in_h: int) -> np.ndarr
     top = padded[yi0][:, xi0] * (1 - wx) + padded[yi0][:, xi1] * wx
     bottom = padded[yi1][:, xi0] * (1 - wx) + padded[yi1][:, xi1] * wx
     return top * (1 - wy) + bottom * wy
-
-
-@dataclass(frozen=True)
-class DecodedMesh:
-    """Raw model outputs mapped to frame pixels."""
-
-    vertices: np.ndarray  # (V, 3) frame pixels, z scaled alike
-    visible: np.ndarray  # (V,) bool
-    joints: np.ndarray  # (J, 3)
-    visible_bounds: list[float] | None
-    next_crop: Crop | None
-
-
-def decode_outputs(
-    vertices: np.ndarray,
-    visibility: np.ndarray,
-    joints: np.ndarray,
-    crop: Crop,
-    in_w: int,
-    in_h: int,
-    threshold: float = 0.5,
-) -> DecodedMesh:
-    """Decode one frame's raw outputs (batch dimension already removed) into a frame-space mesh."""
-    verts_f = crop_to_frame(vertices, crop)
-    visible = np.asarray(visibility) >= threshold
-    bounds = visible_bounds(verts_f, visible)
-    return DecodedMesh(
-        vertices=verts_f,
-        visible=visible,
-        joints=crop_to_frame(joints, crop),
-        visible_bounds=bounds,
-        next_crop=next_crop(bounds, int(visible.sum()), len(visible), in_w, in_h),
-    )

@@ -1,7 +1,7 @@
-"""`python -m model.demo` (make demo): the predicted mesh drawn over an image, plus a side view.
+"""`python -m model.tools.demo` (make demo): the predicted mesh drawn over an image, plus a side view.
 
 The person box (default: the whole image) is cropped to the model's aspect exactly as the
-sample apps do (model.geometry), the network predicts the low-poly mesh, the template's
+sample apps do (model.pipeline.crop), the network predicts the low-poly mesh, the template's
 upsampler lifts it to the full body mesh, and the numpy rasteriser draws it shaded: over the
 image (front) and turned 90 degrees about the vertical axis (side, from the subject's left).
 Written as one PNG: input | overlay | side view.
@@ -18,7 +18,8 @@ import torch
 from PIL import Image
 
 from model.data.raster import rasterize
-from model.geometry import crop_from_box, crop_to_frame, sample_crop
+from model.pipeline.crop import crop_from_box, crop_to_frame, sample_crop
+from model.registry import get_variant
 
 DEFAULT_TEST_IMAGE = Path("data/synthetic/test/images/000000.png")
 MESH_RGB = np.array([110.0, 190.0, 255.0])
@@ -28,9 +29,9 @@ def default_image() -> tuple[np.ndarray, str]:
     """The first synthetic test render if `make data` ran, else a render of the template body."""
     if DEFAULT_TEST_IMAGE.is_file():
         return np.asarray(Image.open(DEFAULT_TEST_IMAGE).convert("RGB"), np.float32), str(DEFAULT_TEST_IMAGE)
-    from export.golden import rendered_body
+    from model.data.synthetic import render_template_body
 
-    return rendered_body(256, 192, seed=1000), "a render of the template body (seed 1000)"
+    return render_template_body(256, 192, seed=1000), "a render of the template body (seed 1000)"
 
 
 def predict_mesh(net: torch.nn.Module, template, image: np.ndarray, box=None) -> tuple[np.ndarray, np.ndarray]:
@@ -38,7 +39,8 @@ def predict_mesh(net: torch.nn.Module, template, image: np.ndarray, box=None) ->
     low-poly visibility (V,) of the person in `box` [x0, y0, x1, y1] (default: the whole image)."""
     h_in, w_in = net.input_hw
     h, w = image.shape[:2]
-    crop = crop_from_box(box if box is not None else [0, 0, w, h], w_in, h_in, expand=1.0 if box is None else 1.25)
+    expand = 1.0 if box is None else get_variant(net.variant).crop.box_scale
+    crop = crop_from_box(box if box is not None else [0, 0, w, h], w_in, h_in, expand=expand)
     x = torch.from_numpy(sample_crop(image, crop, w_in, h_in).transpose(2, 0, 1)[None].copy())
     with torch.no_grad():
         out = net(x, with_segmentation=False)
@@ -82,11 +84,11 @@ def compose(image: np.ndarray, vertices: np.ndarray, faces: np.ndarray, alpha: f
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
+    from model.build import create_model
     from model.checkpoint import load_checkpoint
-    from model.registry import create_model
     from model.template import load_template
 
-    p = argparse.ArgumentParser(prog="python -m model.demo", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m model.tools.demo", description=__doc__.splitlines()[0])
     p.add_argument("--image", type=Path, default=None, help="default: " + str(DEFAULT_TEST_IMAGE))
     p.add_argument("--box", default=None, help="person box x0,y0,x1,y1 in image pixels (default: whole image)")
     p.add_argument("--variant", default="xs")
@@ -105,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--box needs x0,y0,x1,y1, got {args.box!r}")
         template = load_template()
         net = create_model(args.variant, template).eval()
-        ckpt = args.ckpt or Path("model/checkpoints") / f"meshpose_{args.variant}.safetensors"
+        ckpt = args.ckpt or get_variant(args.variant).checkpoint
         load_checkpoint(net, ckpt, variant=args.variant, template=template)
         vertices, visibility = predict_mesh(net, template, image, box)
         panel = compose(image, vertices, np.asarray(template.full_faces))

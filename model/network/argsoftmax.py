@@ -2,7 +2,7 @@
 
 Every expectation is taken over coordinates normalised to [-1, 1] around the map
 centre, never over raw pixel indices: in fp16 a dot product with pixel-valued
-coordinates accumulates rounding of up to 0.125 px per term (DESIGN.md §8). The
+coordinates accumulates rounding of up to 0.125 px per term (docs/DESIGN.md §8). The
 spatial softmax is a reshape of H·W into the last axis, the only axis the LiteRT
 GPU delegate takes a softmax over; the expectations are matmuls with constants.
 """

@@ -1,7 +1,9 @@
 """The deployed graph: image in -> vertices, visibility, joints out (docs/CONTRACTS.md §1).
 
 This is what every exporter converts. Batch norm is folded into the convolutions, the
-segmentation branch is dropped, and only ops of the NPU policy remain (model/op_policy.py).
+segmentation branch is dropped, and only ops of the NPU policy remain (docs/DESIGN.md §4;
+checked by export/op_policy.py inside every export). `model.build.build_deploy_model`
+builds one from a variant's spec.
 """
 
 from __future__ import annotations
@@ -12,12 +14,8 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from model.checkpoint import CheckpointInfo, load_checkpoint
-from model.meshpose import MeshPoseNet
-from model.registry import create_model
-
-OUTPUT_NAMES = ("vertices", "visibility", "joints")
-INPUT_NAME = "image"
+from model.checkpoint import CheckpointInfo
+from model.network.meshpose import MeshPoseNet
 
 
 def fold_batchnorm(module: nn.Module) -> nn.Module:
@@ -35,13 +33,13 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
 
 
 class DeployModel(nn.Module):
-    """Wraps a trained MeshPoseNet for export: fixed batch 1, static shapes, three outputs."""
+    """Wraps a trained MeshPoseNet for export: fixed batch 1, static shapes, the spec's named outputs."""
 
-    input_name = INPUT_NAME
-    output_names = OUTPUT_NAMES
-
-    def __init__(self, net: MeshPoseNet, *, normalize_in_graph: bool = True, nhwc: bool = False) -> None:
+    def __init__(self, net: MeshPoseNet, *, input_name: str, output_names: tuple[str, ...],
+                 normalize_in_graph: bool = True, nhwc: bool = False) -> None:
         super().__init__()
+        self.input_name = input_name
+        self.output_names = tuple(output_names)
         self.net = fold_batchnorm(net.eval())
         self.normalize_in_graph = normalize_in_graph
         self.nhwc = nhwc
@@ -59,40 +57,16 @@ class DeployModel(nn.Module):
         """Number of template vertices V."""
         return self.net.num_vertices
 
-    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
         if self.nhwc:
             image = image.permute(0, 3, 1, 2)
         if self.normalize_in_graph:
-            image = image * (1.0 / 127.5) - 1.0
+            image = self.net.normalize(image)
         out = self.net.forward_normalized(image, with_segmentation=False)
-        return out["vertices"], out["visibility"], out["joints"]
+        return tuple(out[name] for name in self.output_names)
 
     def example_input(self, seed: int = 0) -> torch.Tensor:
         """A deterministic example input of the right shape and value range."""
         g = torch.Generator().manual_seed(seed)
         x = torch.rand(self.input_shape, generator=g) * 255.0
-        return x if self.normalize_in_graph else x / 127.5 - 1.0
-
-
-def build_deploy_model(
-    variant: str = "xs",
-    ckpt: str | None = None,
-    *,
-    normalize_in_graph: bool = True,
-    nhwc: bool = False,
-    template=None,
-) -> DeployModel:
-    """Build the deploy graph of `variant`, loading `ckpt` (safetensors) if given, else untrained weights.
-
-    Untrained weights are deterministic (seeded) so that exports and fixtures are reproducible.
-    """
-    if template is None:
-        from model.template import load_template
-
-        template = load_template()
-    torch.manual_seed(0)
-    net = create_model(variant, template)
-    info = load_checkpoint(net, ckpt, variant=variant, template=template) if ckpt else None
-    model = DeployModel(net, normalize_in_graph=normalize_in_graph, nhwc=nhwc)
-    model.checkpoint = info
-    return model.eval()
+        return x if self.normalize_in_graph else self.net.normalize(x)

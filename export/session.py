@@ -1,0 +1,106 @@
+"""One export session: a variant's deploy graph, its golden inputs and PyTorch's answers on them.
+
+The format pipelines (export/{coreml,tflite,onnx}/pipeline.py) take a session, convert, and
+add parity rows and accelerator checks to it; export/report.py writes what they found. The
+op policy (export/op_policy.py) is checked here, before any converter runs.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from export.contract import build_contract
+from export.golden import golden_inputs, run_torch
+from export.parity import PathParity, compare_outputs
+
+NUM_GOLDEN = 4
+NUM_CALIBRATION = 16
+
+
+class ExportError(RuntimeError):
+    """A user-facing failure: one line that says what to do."""
+
+
+def log(msg: str) -> None:
+    """Progress line on stderr."""
+    print(f">> {msg}", file=sys.stderr, flush=True)
+
+
+def resolve_checkpoint(variant: str, ckpt: str | None) -> str | None:
+    """The checkpoint to export: explicit path, else the variant's shipped one, else None (untrained)."""
+    from model.registry import get_variant
+
+    if ckpt:
+        if not Path(ckpt).is_file():
+            raise ExportError(f"checkpoint {ckpt} does not exist; pass CKPT=<path to a .safetensors checkpoint>")
+        return ckpt
+    shipped = get_variant(variant).checkpoint
+    if shipped is not None and shipped.is_file():
+        return str(shipped)
+    where = f" ({shipped} missing)" if shipped is not None else ""
+    log(
+        f"WARNING: no shipped checkpoint for variant {variant!r}{where}: "
+        "exporting an UNTRAINED network with deterministic random weights. Its outputs are not a body mesh; "
+        "the contract says checkpoint.trained = false."
+    )
+    return None
+
+
+class ExportSession:
+    """Builds a variant's deploy graph once, checks its op policy, and collects parity rows and checks."""
+
+    def __init__(self, variant: str, ckpt: str | None, out_root: Path) -> None:
+        from model.build import build_deploy_model
+        from model.registry import get_variant
+        from model.template import load_template
+
+        try:
+            self.spec = get_variant(variant)
+        except KeyError as exc:
+            raise ExportError(str(exc.args[0])) from None
+        self.variant = variant
+        self.template = load_template()
+        self.ckpt = resolve_checkpoint(variant, ckpt)
+        self.build = lambda **kw: build_deploy_model(variant, self.ckpt, template=self.template, **kw)
+        self.model = self.build()
+        self.check_op_policy()
+        self.out_dir = out_root / variant
+        h, w = self.spec.input_hw
+        self.inputs = golden_inputs(h, w, NUM_GOLDEN)
+        self.reference = [run_torch(self.model, x) for x in self.inputs]
+        self.name = self.spec.artifact_name
+        self.rows: list[PathParity] = []
+        self.checks: dict[str, Any] = {}
+
+    def check_op_policy(self) -> None:
+        """Refuse to convert a graph with an op outside the NPU/GPU policy (docs/DESIGN.md §4)."""
+        from export.op_policy import check_module
+
+        t0 = time.perf_counter()
+        violations = check_module(self.model, self.model.example_input())
+        if violations:
+            listed = "; ".join(str(v) for v in violations[:5])
+            raise ExportError(f"{self.variant}: {len(violations)} op-policy violation(s), nothing converted: {listed}")
+        log(f"op policy: every op of the {self.variant} deploy graph is allowed ({time.perf_counter() - t0:.1f} s)")
+
+    def parity(self, path: str, arithmetic: str, run: Callable[[np.ndarray], dict], nhwc: bool = False) -> PathParity:
+        """Run `run` on every golden input and compare with PyTorch."""
+        outs = []
+        for x in self.inputs:
+            feed = x.transpose(0, 2, 3, 1).copy() if nhwc else x
+            outs.append({k: np.asarray(v) for k, v in run(feed).items()})
+        row = compare_outputs(path, arithmetic, self.reference, outs)
+        self.rows.append(row)
+        verdict = "n/a" if row.passed is None else ("pass" if row.passed else "FAIL " + "; ".join(row.failures))
+        log(f"parity {path}: 2D median {row.err2d_median_px:.4f} px, max {row.err2d_max_px:.4f} px -> {verdict}")
+        return row
+
+    def contract(self, fmt: str, artifact: str, precision: str, **kw) -> dict[str, Any]:
+        """Contract for one artifact (validated against the schema)."""
+        return build_contract(self.model, self.template, fmt=fmt, artifact=artifact, precision=precision, **kw)

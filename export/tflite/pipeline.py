@@ -1,0 +1,68 @@
+"""TFLite export pipeline: fp32 + fp16 weights (+ int8), XNNPACK parity, LiteRT GPU-delegate gates."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from export.contract import write_json_atomic
+from export.golden import golden_inputs
+from export.session import NUM_CALIBRATION, NUM_GOLDEN, ExportError, ExportSession, log
+
+
+def export_tflite(session: ExportSession, stage: Path, int8: bool, nhwc: bool, gpu: bool) -> None:
+    """TFLite fp32 + fp16-weights (+ int8) with XNNPACK parity and the GPU-delegate gates."""
+    from export import tflite as tfl
+
+    model = session.build(nhwc=nhwc)
+    name = model.input_name
+    tag = "_nhwc" if nhwc else ""  # file-name and report-path tag
+    precisions = ["fp32", "fp16"] + (["int8"] if int8 else [])
+    h, w = session.spec.input_hw
+    for precision in precisions:
+        suffix = "" if precision == "fp32" else f"_{precision}"
+        artifact = f"{session.name}{tag}{suffix}.tflite"
+        calib = None
+        if precision == "int8":
+            calib = [x.transpose(0, 2, 3, 1).copy() if nhwc else x
+                     for x in golden_inputs(h, w, NUM_CALIBRATION + NUM_GOLDEN)[NUM_GOLDEN:]]
+        t0 = time.perf_counter()
+        path = tfl.convert_tflite(model, model.example_input(), stage / artifact, precision=precision,
+                                  calibration=calib)
+        log(f"converted {artifact} ({path.stat().st_size / 1e6:.2f} MB) in {time.perf_counter() - t0:.1f} s")
+        contract = session.contract("tflite", artifact, "fp16-weights" if precision == "fp16" else precision,
+                                    nhwc=nhwc)
+        write_json_atomic(stage / f"{artifact}.contract.json", contract)
+        label = {"fp32": "", "fp16": "-fp16w", "int8": "-int8"}[precision]
+        session.parity(f"tflite{tag}{label}-xnnpack", precision,
+                       lambda x, p=path: tfl.run_xnnpack(p, {name: x}), nhwc=nhwc)
+        if precision == "int8":
+            continue
+        analysis = tfl.analyze_gpu_compat(path)
+        session.checks[f"{artifact} LiteRT analyzer (GPU compatibility)"] = (
+            "pass: no incompatible op" if analysis.ok else f"FAIL: {analysis.incompatible[:5]}"
+        )
+        if not analysis.ok:
+            raise ExportError(f"{artifact}: GPU-incompatible ops {analysis.incompatible[:5]}")
+        if gpu and precision == "fp32":
+            _gpu_gate(session, path, artifact, name, nhwc)
+
+
+def _gpu_gate(session: ExportSession, path: Path, artifact: str, name: str, nhwc: bool) -> None:
+    """LiteRT CompiledModel on the GPU accelerator (software Vulkan here): full delegation and fp16 parity."""
+    from export import tflite as tfl
+
+    tag = "_nhwc" if nhwc else ""
+    res = {}
+
+    def run_gpu(x, res=res):
+        r = tfl.run_gpu(path, {name: x})
+        res["full"] = r.fully_accelerated
+        return r.outputs
+
+    session.parity(f"tflite{tag}-gpu-fp16 (lavapipe, functional)", "fp16", run_gpu, nhwc=nhwc)
+    session.checks[f"{artifact} CompiledModel GPU (software Vulkan)"] = (
+        "pass: fully accelerated" if res.get("full") else "FAIL: not fully accelerated"
+    )
+    if not res.get("full"):
+        raise ExportError(f"{artifact} is not fully accelerated by the LiteRT GPU accelerator")

@@ -1,7 +1,0 @@
-"""Heads of the network: VertexPose heatmaps (2D) and the 1-D argsoftmax lift (3D)."""
-
-from model.heads.lift import LiftHead
-from model.heads.uv_decode import UV_DECODE_METHODS, uv_decode
-from model.heads.vertexpose import VertexPoseHead
-
-__all__ = ["UV_DECODE_METHODS", "LiftHead", "VertexPoseHead", "uv_decode"]
