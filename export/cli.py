@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from export.parity import markdown_table
-from export.report import write_common, write_report
+from export.report import write_common, write_model_card, write_report
 from export.session import ExportError, ExportSession, log
 from export.staging import staged_output
 
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from export.tflite.pipeline import export_tflite
 
     formats = ["onnx", "tflite", "coreml"] if args.format == "all" else [args.format]
-    session = ExportSession(args.variant, args.ckpt, Path(args.out))
+    session = ExportSession(args.variant, args.ckpt, Path(args.out), template=args.template)
     log(f"exporting {session.name} ({', '.join(formats)}) to {session.out_dir}")
     with staged_output(session.out_dir) as stage:
         for fmt in formats:
@@ -42,12 +42,15 @@ def run(args: argparse.Namespace) -> int:
                 export_onnx_artifact(session, stage)
         write_common(session, stage)
         write_report(session, stage)
+        write_model_card(session, stage)
     failed = [r for r in session.rows if r.passed is False]
     print(markdown_table(session.rows))
     for k, v in session.checks.items():
         print(f"- {k}: {v}")
     files = sorted(p.name for p in session.out_dir.iterdir() if not p.name.startswith("."))
     print(f"wrote {session.out_dir}: {', '.join(files)}")
+    if not session.spec.license.commercial_use:
+        print(f"LICENCE: {session.spec.license.name}: non-commercial use only (see MODEL_CARD.md)")
     if failed:
         print(f"PARITY GATE FAILED for {[r.path for r in failed]}", file=sys.stderr)
         return 1
@@ -60,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("format", choices=["coreml", "tflite", "onnx", "all"])
     parser.add_argument("--variant", default="xs")
     parser.add_argument("--ckpt", default=None, help="safetensors checkpoint (default: the shipped one)")
+    parser.add_argument("--template", default=None,
+                        help="template asset (default: the one inside the checkpoint, else the shipped one)")
     parser.add_argument("--out", default=str(REPO / "artifacts"))
     parser.add_argument("--compress", choices=["palettize8", "linear8"], default=None,
                         help="Core ML: also write a compressed package with its own parity figures")

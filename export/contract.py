@@ -14,7 +14,8 @@ import jsonschema
 
 from model.atomic import atomic_path
 
-CONTRACT_VERSION = 1
+# 2: optional joints, templates without faces, crop convention and licence (docs/CONTRACTS.md §2).
+CONTRACT_VERSION = 2
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 VISIBILITY_THRESHOLD = 0.5
 CROP_FRAME = (
@@ -57,18 +58,31 @@ def build_contract(
     normalization_baked_in: bool = True,
     input_dtype: str = "float32",
 ) -> dict[str, Any]:
-    """Contract of a DeployModel exported to `fmt` as file `artifact`."""
-    h, w = model.net.input_hw
+    """Contract for a DeployModel exported to `fmt` as file `artifact` (the variant's spec fills the rest)."""
+    from model.registry import get_variant
+
+    spec = get_variant(model.variant)
+    h, w = spec.input_hw
     v = model.num_vertices
     ckpt = model.checkpoint
+    scale, bias = spec.normalization
+    outputs = {
+        "vertices": {"name": "vertices", "shape": [1, v, 3], "dtype": "float32", "units": "pixels",
+                     "frame": CROP_FRAME},
+        "visibility": {"name": "visibility", "shape": [1, v], "dtype": "float32", "units": "probability",
+                       "frame": "per vertex"},
+        "joints": {"name": "joints", "shape": [1, 17, 3], "dtype": "float32", "units": "pixels", "frame": CROP_FRAME},
+    }
+    full_n = template.metadata.get("full_mesh_vertices")
+    full_faces = template.full_faces
     contract = {
         "contract_version": CONTRACT_VERSION,
-        "name": f"meshpose_{model.variant}",
+        "name": spec.artifact_name,
         "variant": model.variant,
         "format": fmt,
         "precision": precision,
         "artifact": artifact,
-        "description": "MeshPose 3D human mesh recovery from a person crop (VertexPose heatmaps + 1-D lift).",
+        "description": spec.description,
         "checkpoint": {
             "sha256": ckpt.sha256 if ckpt else None,
             "trained": bool(ckpt and ckpt.trained),
@@ -80,25 +94,32 @@ def build_contract(
             "sha256": template.sha256,
             "num_vertices": int(template.num_vertices),
             "num_faces": int(template.num_faces),
+            "kind": template.kind,
         },
         "input": {
-            "name": "image",
+            "name": model.input_name,
             "shape": [1, h, w, 3] if nhwc else [1, 3, h, w],
             "layout": "NHWC" if nhwc else "NCHW",
             "dtype": input_dtype,
             "color_order": "RGB",
             "value_range": [0, 255],
-            "normalization": {"scale": 1 / 127.5, "bias": -1.0, "baked_in": normalization_baked_in},
+            "normalization": {"scale": scale, "bias": bias, "baked_in": normalization_baked_in},
             "height": h,
             "width": w,
         },
-        "outputs": [
-            {"name": "vertices", "shape": [1, v, 3], "dtype": "float32", "units": "pixels", "frame": CROP_FRAME},
-            {"name": "visibility", "shape": [1, v], "dtype": "float32", "units": "probability", "frame": "per vertex"},
-            {"name": "joints", "shape": [1, 17, 3], "dtype": "float32", "units": "pixels", "frame": CROP_FRAME},
-        ],
-        "mesh": {"faces": [[int(i) for i in f] for f in template.faces]},
-        "joints": {"landmarker": "coco17", "names": list(template.coco17_names)},
+        "outputs": [outputs[name] for name in model.output_names],
+        "mesh": {
+            "faces": [] if template.faces is None else [[int(i) for i in f] for f in template.faces],
+            "full_mesh": None if full_n is None else {
+                "num_vertices": int(full_n), "num_faces": 0 if full_faces is None else len(full_faces)},
+            "note": template.metadata.get("faces", "low-poly faces of the template"),
+        },
+        "joints": {"landmarker": "coco17", "names": list(template.coco17_names)} if "joints" in model.output_names
+        else None,
+        "crop": {"box_scale": spec.crop.box_scale, "pad_rgb": list(spec.crop.pad_rgb)},
+        "gpu_precision": spec.gpu_precision,
+        "license": {"name": spec.license.name, "commercial_use": spec.license.commercial_use,
+                    "notice": spec.license.notice},
         "visibility_threshold": VISIBILITY_THRESHOLD,
         "tools": tool_versions(),
         "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -119,6 +140,9 @@ def validate_contract(contract: dict[str, Any]) -> None:
         raise ContractError(f"vertices output shape {contract['outputs'][0]['shape']} does not match V={v}")
     if any(max(f) >= v for f in contract["mesh"]["faces"]):
         raise ContractError("mesh faces index past the template's vertex count")
+    has_joints = len(contract["outputs"]) == 3
+    if has_joints != (contract["joints"] is not None):
+        raise ContractError("a joints output and the joints section come together")
 
 
 def write_json_atomic(path: str | os.PathLike, payload: Any) -> Path:

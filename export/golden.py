@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from export.contract import CONTRACT_VERSION
 from model.data.synthetic import render_template_body
 from model.pipeline.crop import crop_from_box
 from model.pipeline.decode import decode_outputs
@@ -52,7 +53,8 @@ def build_fixtures(model, threshold: float = 0.5) -> dict[str, Any]:
     cases = []
     for name, (fw, fh), box, vis_mult in FIXTURE_CASES:
         crop = crop_from_box(box, w, h)
-        verts, vis, joints = raw["vertices"][0], raw["visibility"][0] * vis_mult, raw["joints"][0]
+        verts, vis = raw["vertices"][0], raw["visibility"][0] * vis_mult
+        joints = raw["joints"][0] if "joints" in raw else np.zeros((0, 3))  # no landmarker: no joints
         dec = decode_outputs(verts, vis, joints, crop, w, h, threshold)
         cases.append(
             {
@@ -72,7 +74,7 @@ def build_fixtures(model, threshold: float = 0.5) -> dict[str, Any]:
         )
     return {
         "fixture_version": FIXTURE_VERSION,
-        "contract_version": 1,
+        "contract_version": CONTRACT_VERSION,
         "variant": model.variant,
         "visibility_threshold": threshold,
         "input": {"width": w, "height": h},

@@ -1,5 +1,5 @@
 # Export targets: the user's main job. Artifacts land in artifacts/$(VARIANT)/.
-EXPORT_ARGS = --variant $(VARIANT) $(if $(CKPT),--ckpt $(CKPT))
+EXPORT_ARGS = --variant $(VARIANT) $(if $(CKPT),--ckpt $(CKPT)) $(if $(TEMPLATE),--template $(TEMPLATE))
 
 .PHONY: export-coreml export-tflite export-onnx export parity fixtures
 

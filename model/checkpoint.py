@@ -2,7 +2,9 @@
 
 safetensors holds raw tensors only, so loading an untrusted file executes no code.
 A checkpoint made for another variant or another template is refused with a message
-that says which.
+that says which. A checkpoint may carry its template (`template/<array>` tensors plus the
+template header): imported weights whose template is not shipped (the authors' release)
+then travel as one file.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
@@ -22,6 +25,8 @@ from model.atomic import atomic_path
 
 CHECKPOINT_FORMAT = "meshpose-checkpoint"
 CHECKPOINT_FORMAT_VERSION = "1"
+TEMPLATE_PREFIX = "template/"
+TEMPLATE_META_KEY = "template_meta"
 
 
 class CheckpointError(ValueError):
@@ -59,8 +64,13 @@ def save_checkpoint(
     template,
     trained: bool,
     extra: dict[str, str] | None = None,
+    embed_template: bool = False,
 ) -> Path:
-    """Write the model's state dict atomically (temp file, then rename) with its identity header."""
+    """Write the model's state dict atomically (temp file, then rename) with its identity header.
+
+    embed_template: also store the template's arrays and header in the file (for templates that
+    are not shipped, e.g. the authors' release); `read_embedded_template` gives it back.
+    """
     path = Path(path)
     meta = {
         "format": CHECKPOINT_FORMAT,
@@ -74,6 +84,12 @@ def save_checkpoint(
     }
     meta.update(extra or {})
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    if embed_template:
+        from model.template.asset import template_arrays_of
+
+        meta[TEMPLATE_META_KEY] = json.dumps(template.metadata, sort_keys=True)
+        for key, arr in template_arrays_of(template).items():
+            tensors[TEMPLATE_PREFIX + key] = torch.from_numpy(np.array(arr, copy=True))
     with atomic_path(path) as tmp:
         save_file(tensors, tmp, metadata=meta)
     return path
@@ -125,7 +141,7 @@ def load_checkpoint(model: torch.nn.Module, path: str | os.PathLike, *, variant:
             f"(sha256 {info.template_sha256[:12]}), but the loaded template is {template.name} "
             f"v{template.version} (sha256 {template.sha256[:12]})"
         )
-    state = load_file(str(info.path))
+    state = {k: v for k, v in load_file(str(info.path)).items() if not k.startswith(TEMPLATE_PREFIX)}
     result = model.load_state_dict(state, strict=False)
     if result.missing_keys or result.unexpected_keys:
         raise CheckpointError(
@@ -147,10 +163,28 @@ def load_matching_weights(model: torch.nn.Module, path: str | os.PathLike, *, te
             f"checkpoint {info.path} was made for template {info.template_name} v{info.template_version}, "
             f"not {template.name} v{template.version}"
         )
-    state = load_file(str(info.path))
+    state = {k: v for k, v in load_file(str(info.path)).items() if not k.startswith(TEMPLATE_PREFIX)}
     own = model.state_dict()
     fits = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     if not fits:
         raise CheckpointError(f"no tensor of {info.path} fits this network")
     model.load_state_dict(fits, strict=False)
     return sorted(fits), sorted(k for k in own if k not in fits)
+
+
+def read_embedded_template(path: str | os.PathLike):
+    """The template stored inside a checkpoint (a BodyTemplate), or None when it carries none."""
+    from model.template.asset import template_from_arrays
+
+    info = read_checkpoint_info(path)
+    if TEMPLATE_META_KEY not in info.metadata:
+        return None
+    with safe_open(str(info.path), framework="np") as f:
+        names = [k for k in f.keys() if k.startswith(TEMPLATE_PREFIX)]  # noqa: SIM118 (not a dict)
+        arrays = {k[len(TEMPLATE_PREFIX):]: f.get_tensor(k) for k in names}
+    meta = json.loads(info.metadata[TEMPLATE_META_KEY])
+    template = template_from_arrays(arrays, meta, f"{info.path} (embedded template)")
+    if template.sha256 != info.template_sha256:
+        raise CheckpointError(f"{info.path}: its embedded template hashes to {template.sha256[:12]}, "
+                              f"the header says {info.template_sha256[:12]}: the file is damaged")
+    return template

@@ -16,11 +16,38 @@ HEADS = "model.model.1.head_layers."
 BN_EPS = 1e-5
 
 
+class _Calibration:
+    """While set, every batch norm takes its running statistics from the batch it sees, perturbed at
+    random, and writes them into `target` (the caller's state dict): random weights then give
+    activations of a trained network's scale instead of growing through the stages."""
+
+    def __init__(self, target: dict, generator: torch.Generator) -> None:
+        self.target, self.g = target, generator
+
+    def set(self, sd: dict, bn: str, x: torch.Tensor) -> None:
+        dims = [0] + list(range(2, x.dim()))
+        mean, var = x.mean(dim=dims), x.var(dim=dims, unbiased=False)
+        var = var.clamp_min(1e-2 * float(var.mean()) + 1e-6)
+        mean = mean + 0.1 * var.sqrt() * torch.randn(mean.shape, generator=self.g, dtype=mean.dtype)
+        var = var * (0.8 + 0.45 * torch.rand(var.shape, generator=self.g, dtype=var.dtype))
+        for key, value in ((".running_mean", mean), (".running_var", var)):
+            sd[bn + key] = value
+            self.target[bn + key] = value.to(self.target[bn + key].dtype)
+
+
+_CALIBRATION: _Calibration | None = None
+
+
+def _bn(sd, bn: str, x):
+    if _CALIBRATION is not None:
+        _CALIBRATION.set(sd, bn, x)
+    return F.batch_norm(x, sd[bn + ".running_mean"], sd[bn + ".running_var"], sd[bn + ".weight"], sd[bn + ".bias"],
+                        False, 0.0, BN_EPS)
+
+
 def _conv_bn(sd, conv: str, bn: str, x, stride: int = 1, relu: bool = True):
     w = sd[conv + ".weight"]
-    x = F.conv2d(x, w, sd.get(conv + ".bias"), stride, w.shape[-1] // 2)
-    x = F.batch_norm(x, sd[bn + ".running_mean"], sd[bn + ".running_var"], sd[bn + ".weight"], sd[bn + ".bias"],
-                     False, 0.0, BN_EPS)
+    x = _bn(sd, bn, F.conv2d(x, w, sd.get(conv + ".bias"), stride, w.shape[-1] // 2))
     return F.relu(x) if relu else x
 
 
@@ -90,20 +117,18 @@ def _backbone(sd, x):
 def _bins(sd, name: str, pooled):
     p = HEADS + name + "."
     h = F.conv1d(pooled[:, :, None], sd[p + "conv_z_1.0.weight"], sd[p + "conv_z_1.0.bias"])
-    h = F.batch_norm(h, sd[p + "conv_z_1.1.running_mean"], sd[p + "conv_z_1.1.running_var"],
-                     sd[p + "conv_z_1.1.weight"], sd[p + "conv_z_1.1.bias"], False, 0.0, BN_EPS)
-    h = F.relu(h).reshape(pooled.shape[0], 256, 64)
+    h = F.relu(_bn(sd, p + "conv_z_1.1", h)).reshape(pooled.shape[0], 256, 64)
     return F.conv1d(h, sd[p + "conv_z_2.0.weight"], sd[p + "conv_z_2.0.bias"])  # (B, 518, 64)
 
 
-def release_forward(sd: dict, image_rgb255: torch.Tensor, seams: list) -> dict:
+def release_forward(sd: dict, image_rgb255: torch.Tensor, seams: list, dtype=torch.float64) -> dict:
     """The release's outputs for RGB images in [0, 255] (B, 3, 384, 288), in its own frame and in ours.
 
     Returns `vertices_release` (crop pixels, pixel i centred at i, z as the release gives it),
     `vertices` (our crop frame: +0.5 on x, y; z minus the mean vertex depth) and `visibility`.
     """
-    sd = {k: v.double() if v.is_floating_point() else v for k, v in sd.items()}
-    x = (image_rgb255.double() / 255.0 - 0.5) / 0.5
+    sd = {k: v.to(dtype) if v.is_floating_point() else v for k, v in sd.items()}
+    x = (image_rgb255.to(dtype) / 255.0 - 0.5) / 0.5
     feat = _backbone(sd, x)  # (B, 256, 96, 72)
     hm = F.conv2d(feat, sd[HEADS + "SP_MESHPOSE.weight"], sd[HEADS + "SP_MESHPOSE.bias"])
     b, v, h, w = hm.shape
@@ -145,3 +170,14 @@ def release_upsample(up: dict, vertices, center_indices: list, center_weights: l
     m = F.linear(F.linear(m, up["upsampling.weight"], up["upsampling.bias"]), up["upsampling2.weight"],
                  up["upsampling2.bias"])
     return m.transpose(1, 2) + center
+
+
+def calibrate_batchnorm(sd: dict, images: torch.Tensor, seed: int = 0) -> None:
+    """Set every batch norm's running statistics in `sd` (in place) from `images` (B, 3, 384, 288),
+    perturbed at random (mean + N(0, 0.1 std), variance x U(0.8, 1.25)): random but not identity."""
+    global _CALIBRATION
+    _CALIBRATION = _Calibration(sd, torch.Generator().manual_seed(seed))
+    try:
+        release_forward(sd, images, seams=[])
+    finally:
+        _CALIBRATION = None

@@ -67,7 +67,7 @@ def test_matching_weights_warm_start_a_changed_head(tmp_path, template):
     spec = get_variant("tiny")
     settings = dataclasses.replace(spec.settings, lift_spatial_channels=5, lift_embed=24)
     torch.manual_seed(6)
-    new = MeshPoseNet(spec.make_backbone(), settings, template)
+    new = MeshPoseNet(spec.make_backbone(settings), settings, template)
     loaded, fresh = load_matching_weights(new, path, template=template)
     own, theirs = new.state_dict(), old.state_dict()
     assert all(torch.equal(own[k], theirs[k]) for k in loaded)

@@ -77,7 +77,7 @@ def test_coreml_package_metadata_and_image_input(exported):
 
 def test_contract_validation_rejects_bad_contracts(exported):
     contract = json.loads((exported / "meshpose_tiny.onnx.contract.json").read_text())
-    bad = dict(contract, contract_version=2)
+    bad = dict(contract, contract_version=3)
     with pytest.raises(ContractError, match="contract_version"):
         validate_contract(bad)
     bad = json.loads(json.dumps(contract))

@@ -12,7 +12,7 @@ from model.tools.summary import summarize
 
 
 def test_registry_lists_the_issue_variants():
-    assert {"xs", "s", "l"} <= set(list_variants())
+    assert {"xs", "s", "paper"} <= set(list_variants())
     with pytest.raises(KeyError, match="known variants"):
         get_variant("xxl")
 

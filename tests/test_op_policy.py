@@ -8,7 +8,7 @@ from export.op_policy import OpPolicyError, assert_npu_friendly, check_module
 from model.build import build_deploy_model
 
 
-@pytest.mark.parametrize("variant", ["tiny", "xs", "s", pytest.param("l", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("variant", ["tiny", "xs", "s", pytest.param("paper", marks=pytest.mark.slow)])
 def test_every_variant_complies(variant, template):
     model = build_deploy_model(variant, template=template)
     assert check_module(model, model.example_input()) == []

@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import torch
 
-LICENSE = "Apache-2.0 (code and template); weights: see the model card"
 AUTHOR = "MeshPose mobile toolchain"
 CONTRACT_METADATA_KEY = "meshpose.contract"
 COMPRESSIONS = ("palettize8", "linear8")
@@ -120,10 +119,11 @@ def _compress(mlmodel, compress: str):
 def _describe(mlmodel, contract: dict[str, Any]) -> None:
     """Author, licence, version, descriptions, and the contract in user-defined metadata."""
     mlmodel.author = AUTHOR
-    mlmodel.license = LICENSE
+    mlmodel.license = f"{contract['license']['name']}: {contract['license']['notice']}"
     mlmodel.version = f"contract {contract['contract_version']}, {contract['variant']}"
     trained = "trained" if contract["checkpoint"]["trained"] else "UNTRAINED (random weights)"
-    mlmodel.short_description = f"MeshPose {contract['variant']} ({trained}): 3D body mesh from a person crop."
+    terms = "" if contract["license"]["commercial_use"] else " NON-COMMERCIAL use only."
+    mlmodel.short_description = f"MeshPose {contract['variant']} ({trained}): 3D body mesh from a person crop.{terms}"
     inp = contract["input"]
     norm = inp["normalization"]
     mlmodel.input_description[inp["name"]] = (

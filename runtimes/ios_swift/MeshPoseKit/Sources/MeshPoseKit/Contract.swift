@@ -7,8 +7,18 @@ public enum ModelIO {
     public static let visibility = "visibility"
     public static let joints = "joints"
     public static let outputs = [vertices, visibility, joints]
-    /// Contract versions this app can read.
-    public static let supportedContractVersions: Set<Int> = [1]
+    /// Contract versions this app can read (2: optional joints and faces, crop convention, licence).
+    public static let supportedContractVersions: Set<Int> = [1, 2]
+}
+
+/// How a person box becomes the model input (contract v2 `crop`; v1 artifacts used these defaults).
+public struct CropConvention: Equatable, Sendable {
+    public let boxScale: Double
+    public let padRGB: [Double]
+    public init(boxScale: Double = Geometry.defaultExpand, padRGB: [Double] = [0, 0, 0]) {
+        self.boxScale = boxScale
+        self.padRGB = padRGB
+    }
 }
 
 public struct OutputSpec: Equatable, Sendable {
@@ -48,11 +58,17 @@ public struct ModelContract: Sendable {
     public let inputHeight: Int
     public let normalizationBakedIn: Bool
     public let outputs: [OutputSpec]
+    /// Low-poly triangles; empty when the template has none (the authors' release): draw points.
     public let faces: [[Int]]
+    /// Joint names; empty when the model has no joints output.
     public let jointNames: [String]
     public let visibilityThreshold: Double
+    public let crop: CropConvention
+    /// False for weights whose licence forbids commercial use (the authors' release); nil in v1 contracts.
+    public let commercialUse: Bool?
 
     public var numVertices: Int { outputs[0].shape[1] }
+    public var hasJoints: Bool { outputs.count == 3 }
 
     /// Parses and checks a contract; throws `ContractError` with a message for the user.
     public static func parse(_ data: Data) throws -> ModelContract {
@@ -85,14 +101,33 @@ public struct ModelContract: Sendable {
             return OutputSpec(name: try str(o, "name"), shape: try arr(o, "shape").compactMap { ($0 as? NSNumber)?.intValue },
                               units: try str(o, "units"))
         }
-        guard outputs.map(\.name) == ModelIO.outputs else {
-            throw ContractError.mismatch("outputs \(outputs.map(\.name)) differ from \(ModelIO.outputs)")
+        let names = outputs.map(\.name)
+        guard (2...3).contains(names.count), names == Array(ModelIO.outputs.prefix(names.count)) else {
+            throw ContractError.mismatch("outputs \(names) differ from \(ModelIO.outputs) (joints optional)")
+        }
+        if version == 1 && names.count != 3 {
+            throw ContractError.mismatch("a version 1 contract must name the joints output")
         }
         let inputName = try str(input, "name")
         guard inputName == ModelIO.input else { throw ContractError.mismatch("input '\(inputName)' is not '\(ModelIO.input)'") }
         let faces: [[Int]] = try arr(try obj(root, "mesh"), "faces").map { f in
             guard let f = f as? [NSNumber], f.count == 3 else { throw ContractError.missingField("mesh.faces[]") }
             return f.map(\.intValue)
+        }
+        var jointNames: [String] = []
+        if names.count == 3 {
+            jointNames = try arr(try obj(root, "joints"), "names").compactMap { $0 as? String }
+            guard outputs[2].shape == [1, jointNames.count, 3] else {
+                throw ContractError.mismatch("joints output \(outputs[2].shape) does not hold \(jointNames.count) joints")
+            }
+        }
+        var crop = CropConvention()
+        if let c = root["crop"] as? [String: Any] {
+            let pad = try arr(c, "pad_rgb").compactMap { ($0 as? NSNumber)?.doubleValue }
+            crop = CropConvention(boxScale: try num(c, "box_scale"), padRGB: pad)
+            guard crop.boxScale > 0, pad.count == 3, pad.allSatisfy({ (0...255).contains($0) }) else {
+                throw ContractError.mismatch("crop convention \(crop) is not a positive box scale and an RGB pad colour")
+            }
         }
         return ModelContract(
             contractVersion: version,
@@ -107,8 +142,10 @@ public struct ModelContract: Sendable {
             normalizationBakedIn: (try obj(input, "normalization"))["baked_in"] as? Bool ?? true,
             outputs: outputs,
             faces: faces,
-            jointNames: try arr(try obj(root, "joints"), "names").compactMap { $0 as? String },
-            visibilityThreshold: try num(root, "visibility_threshold")
+            jointNames: jointNames,
+            visibilityThreshold: try num(root, "visibility_threshold"),
+            crop: crop,
+            commercialUse: (root["license"] as? [String: Any])?["commercial_use"] as? Bool
         )
     }
 }

@@ -26,11 +26,37 @@ final class ContractTests: XCTestCase {
 
     func testUnknownContractVersionIsRefusedWithAClearMessage() throws {
         var text = try XCTUnwrap(String(data: try Fixtures.data("contract_xs.json"), encoding: .utf8))
-        text = text.replacingOccurrences(of: "\"contract_version\": 1", with: "\"contract_version\": 2")
+        text = text.replacingOccurrences(of: "\"contract_version\": 2", with: "\"contract_version\": 3")
         XCTAssertThrowsError(try ModelContract.parse(Data(text.utf8))) { error in
-            XCTAssertEqual(error as? ContractError, .unsupportedVersion(2))
-            XCTAssertTrue(AppError.fromContract(error).description.contains("version 2 is not supported"))
+            XCTAssertEqual(error as? ContractError, .unsupportedVersion(3))
+            XCTAssertTrue(AppError.fromContract(error).description.contains("version 3 is not supported"))
         }
+    }
+
+    func testVersion2CarriesTheCropConventionAndLicence() throws {
+        let c = try ModelContract.parse(try Fixtures.data("contract_xs.json"))
+        XCTAssertEqual(c.contractVersion, 2)
+        XCTAssertEqual(c.crop.boxScale, 1.25)
+        XCTAssertEqual(c.crop.padRGB, [0, 0, 0])
+        XCTAssertEqual(c.commercialUse, true)
+    }
+
+    func testAModelWithoutJointsOrFacesIsAccepted() throws {
+        // The authors' release has no published triangulation and, without SMPL, no landmarker.
+        let data = try Fixtures.data("contract_xs.json")
+        var root = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        root["outputs"] = Array(try XCTUnwrap(root["outputs"] as? [Any]).prefix(2))
+        root["joints"] = NSNull()
+        var mesh = try XCTUnwrap(root["mesh"] as? [String: Any])
+        mesh["faces"] = [Any]()
+        root["mesh"] = mesh
+        root["license"] = ["name": "research", "commercial_use": false, "notice": "non-commercial"]
+        let c = try ModelContract.parse(try JSONSerialization.data(withJSONObject: root))
+        XCTAssertFalse(c.hasJoints)
+        XCTAssertTrue(c.jointNames.isEmpty && c.faces.isEmpty)
+        XCTAssertEqual(c.commercialUse, false)
+        root["contract_version"] = 1
+        XCTAssertThrowsError(try ModelContract.parse(try JSONSerialization.data(withJSONObject: root)))
     }
 
     func testBrokenContractsGiveErrorsNotCrashes() {

@@ -8,9 +8,12 @@ object ModelIO {
     const val JOINTS = "joints"
     val OUTPUTS = listOf(VERTICES, VISIBILITY, JOINTS)
 
-    /** Contract versions this app can read. */
-    val SUPPORTED_CONTRACT_VERSIONS = setOf(1)
+    /** Contract versions this app can read (2: optional joints and faces, crop convention, licence). */
+    val SUPPORTED_CONTRACT_VERSIONS = setOf(1, 2)
 }
+
+/** How a person box becomes the model input (contract v2 `crop`; v1 artifacts used these defaults). */
+data class CropConvention(val boxScale: Double = Geometry.DEFAULT_EXPAND, val padRgb: List<Double> = listOf(0.0, 0.0, 0.0))
 
 /** One output tensor of the model. */
 data class OutputSpec(val name: String, val shape: List<Int>, val units: String)
@@ -33,12 +36,19 @@ data class ModelContract(
     val inputWidth: Int,
     val inputHeight: Int,
     val outputs: List<OutputSpec>,
+    /** Low-poly triangles; empty when the template has none (e.g. the authors' release): draw points. */
     val faces: List<IntArray>,
+    /** Joint names; empty when the model has no joints output. */
     val jointNames: List<String>,
     val visibilityThreshold: Double,
+    val crop: CropConvention = CropConvention(),
+    /** False for weights whose licence forbids commercial use (the authors' release); null in v1 contracts. */
+    val commercialUse: Boolean? = null,
+    val licenseName: String? = null,
 ) {
     val numVertices: Int get() = outputs[0].shape[1]
-    val numJoints: Int get() = outputs[2].shape[1]
+    val hasJoints: Boolean get() = outputs.size == 3
+    val numJoints: Int get() = if (hasJoints) outputs[2].shape[1] else 0
     val nhwc: Boolean get() = layout == "NHWC"
 
     /** Refuses an artifact of another format (e.g. a Core ML contract copied into the Android app). */
@@ -79,6 +89,9 @@ data class ModelContract(
                 val m = o.asObject("outputs[$i]")
                 OutputSpec(m.str("name"), m.intList("shape"), m.str("units"))
             }
+            val joints = root["joints"]
+            val crop = root["crop"] as? Map<*, *>
+            val license = root["license"] as? Map<*, *>
             val c = ModelContract(
                 contractVersion = version,
                 name = root.str("name"),
@@ -95,8 +108,17 @@ data class ModelContract(
                 inputHeight = input.int("height"),
                 outputs = outputs,
                 faces = root.obj("mesh").list("faces").mapIndexed { i, f -> f.asIntArray("mesh.faces[$i]") },
-                jointNames = root.obj("joints").list("names").map { it as? String ?: throw JsonException("joint names must be strings") },
+                jointNames = if (joints == null) emptyList() else root.obj("joints").list("names").map {
+                    it as? String ?: throw JsonException("joint names must be strings")
+                },
                 visibilityThreshold = root.num("visibility_threshold"),
+                crop = if (crop == null) CropConvention() else CropConvention(
+                    boxScale = (crop["box_scale"] as? Double) ?: throw JsonException("crop.box_scale must be a number"),
+                    padRgb = (crop["pad_rgb"] as? List<*>)?.map { it as? Double ?: throw JsonException("crop.pad_rgb must be numbers") }
+                        ?: throw JsonException("crop.pad_rgb must be a list"),
+                ),
+                commercialUse = license?.get("commercial_use") as? Boolean,
+                licenseName = license?.get("name") as? String,
             )
             c.check(input)
             return c
@@ -108,7 +130,10 @@ data class ModelContract(
         fun fail(msg: String): Nothing = throw ContractException(msg)
         if (inputName != ModelIO.INPUT) fail("contract input '$inputName' differs from the app's '${ModelIO.INPUT}'")
         val names = outputs.map { it.name }
-        if (names != ModelIO.OUTPUTS) fail("contract outputs $names differ from the app's ${ModelIO.OUTPUTS}")
+        if (names.size !in 2..3 || names != ModelIO.OUTPUTS.take(names.size)) {
+            fail("contract outputs $names differ from the app's ${ModelIO.OUTPUTS} (joints optional)")
+        }
+        if (contractVersion == 1 && !hasJoints) fail("a version 1 contract must name the joints output")
         val want = when (layout) {
             "NCHW" -> listOf(1, 3, inputHeight, inputWidth)
             "NHWC" -> listOf(1, inputHeight, inputWidth, 3)
@@ -122,12 +147,20 @@ data class ModelContract(
             fail("input normalisation is not baked into the graph; this app feeds RGB in [0, 255]")
         }
         val v = outputs[0].shape.getOrNull(1) ?: -1
-        val j = outputs[2].shape.getOrNull(1) ?: -1
         if (outputs[0].shape != listOf(1, v, 3) || v <= 0) fail("vertices shape ${outputs[0].shape} is not [1, V, 3]")
         if (outputs[1].shape != listOf(1, v)) fail("visibility shape ${outputs[1].shape} is not [1, $v]")
-        if (outputs[2].shape != listOf(1, j, 3) || j <= 0) fail("joints shape ${outputs[2].shape} is not [1, J, 3]")
-        if (j != jointNames.size) fail("joints output has $j joints but the contract names ${jointNames.size}")
-        if (outputs[0].units != "pixels" || outputs[2].units != "pixels") fail("vertices and joints must be in pixels")
+        if (outputs[0].units != "pixels") fail("vertices must be in pixels")
+        if (hasJoints) {
+            val j = outputs[2].shape.getOrNull(1) ?: -1
+            if (outputs[2].shape != listOf(1, j, 3) || j <= 0) fail("joints shape ${outputs[2].shape} is not [1, J, 3]")
+            if (j != jointNames.size) fail("joints output has $j joints but the contract names ${jointNames.size}")
+            if (outputs[2].units != "pixels") fail("joints must be in pixels")
+        } else if (jointNames.isNotEmpty()) {
+            fail("the contract names joints but the model has no joints output")
+        }
+        if (crop.boxScale <= 0.0 || crop.padRgb.size != 3 || crop.padRgb.any { it !in 0.0..255.0 }) {
+            fail("crop convention $crop is not a positive box scale and an RGB pad colour in 0..255")
+        }
         faces.forEachIndexed { i, f ->
             if (f.size != 3 || f.any { it !in 0 until v }) fail("mesh face $i ${f.toList()} is not a triangle of vertices 0..${v - 1}")
         }

@@ -79,14 +79,43 @@ class ContractTest {
 
     @Test
     fun unknownContractVersionIsRefusedWithAClearMessage() {
-        assertRefused(mutated("contract_version", value = 2.0), "version 2 is not supported")
+        assertRefused(mutated("contract_version", value = 3.0), "version 3 is not supported")
         assertRefused(mutated("contract_version", value = 1.5), "no integer contract_version")
         assertRefused(mutated("contract_version", value = "1"), "no integer contract_version")
         try {
-            ModelContract.parse(mutated("contract_version", value = 2.0))
+            ModelContract.parse(mutated("contract_version", value = 3.0)); fail("accepted contract version 3")
         } catch (e: ContractException) {
-            assertTrue(AppError.fromContractFailure(e).userMessage.contains("version 2"))
+            assertTrue(AppError.fromContractFailure(e).userMessage.contains("version 3"))
         }
+    }
+
+    @Test
+    fun version2CarriesTheCropConventionAndLicence() {
+        val c = ModelContract.parse(text)
+        assertEquals(2, c.contractVersion)
+        val crop = Fixtures.json("contract_xs.json").obj("crop")
+        assertEquals(crop.num("box_scale"), c.crop.boxScale, 0.0)
+        assertEquals(3, c.crop.padRgb.size)
+        assertEquals(true, c.commercialUse)
+        assertRefused(mutated("crop", "box_scale", value = -1.0), "crop convention")
+    }
+
+    @Test
+    fun aModelWithoutJointsOrFacesIsAcceptedAndDrawnAsPoints() {
+        // The authors' release has no published triangulation and no landmarker without SMPL.
+        @Suppress("UNCHECKED_CAST")
+        val root = Json.parse(text) as MutableMap<String, Any?>
+        root["outputs"] = (root["outputs"] as List<*>).take(2)
+        root["joints"] = null
+        (root["mesh"] as MutableMap<String, Any?>)["faces"] = emptyList<Any>()
+        root["license"] = mapOf("name" to "research", "commercial_use" to false, "notice" to "non-commercial")
+        val c = ModelContract.parse(Json.write(root))
+        assertFalse(c.hasJoints)
+        assertEquals(0, c.numJoints)
+        assertTrue(c.faces.isEmpty())
+        assertEquals(false, c.commercialUse)
+        root["contract_version"] = 1.0
+        assertRefused(Json.write(root), "version 1 contract must name the joints output")
     }
 
     @Test
