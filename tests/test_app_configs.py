@@ -122,6 +122,9 @@ def test_wrapper_files_are_the_recorded_official_ones(tmp_path):
     provenance = json.loads((android / "gradle/wrapper/wrapper-provenance.json").read_text())
     for rel, sha in provenance["files"].items():
         assert hashlib.sha256((android / rel).read_bytes()).hexdigest() == sha, rel
+    for rel, blob in provenance["git_blobs"].items():  # the ids Gradle's own 8.13 update diffs show
+        data = (android / rel).read_bytes()
+        assert hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() == blob, rel
     gradle = provenance["gradle_version"]
     assert provenance["files"]["gradle/wrapper/gradle-wrapper.jar"] == GRADLE_WRAPPER_JAR_SHA256[gradle]
     props = (android / "gradle/wrapper/gradle-wrapper.properties").read_text()
