@@ -4,14 +4,28 @@
 # reachable here, docs/DESIGN.md §8). Installs both on first use. Idempotent.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-KOTLIN_VERSION=2.4.20
-KROOT=${KOTLIN_ROOT:-/opt/meshpose-kotlin}
+# The Kotlin version is the one the Android app declares (its version catalogue), so the core suite is
+# compiled by the same compiler release that Gradle uses for the app (issue #17).
+CATALOGUE=$REPO/runtimes/android_kotlin/gradle/libs.versions.toml
+KOTLIN_VERSION=$(sed -n 's/^kotlin *= *"\([^"]*\)".*/\1/p' "$CATALOGUE")
+JVM_TARGET=$(sed -n 's/^jvmTarget *= *"\([^"]*\)".*/\1/p' "$CATALOGUE")
+[[ -n $KOTLIN_VERSION && -n $JVM_TARGET ]] || { echo "error: no 'kotlin' or 'jvmTarget' version in $CATALOGUE" >&2; exit 1; }
+# One folder per version, so checkouts that declare different versions do not reinstall each other's.
+KROOT=${KOTLIN_ROOT:-/opt/meshpose-kotlin}/$KOTLIN_VERSION
 KHOME=$KROOT/node_modules/kotlin-compiler
 OUT=$REPO/build/kotlin-core
 if [[ ! -x $KHOME/bin/kotlinc ]] || ! grep -q "\"version\": \"$KOTLIN_VERSION\"" "$KHOME/package.json"; then
+  # The npm package must exist in exactly the declared version: no silent fallback to another compiler.
+  if [[ $(npm view "kotlin-compiler@$KOTLIN_VERSION" version 2>/dev/null) != "$KOTLIN_VERSION" ]]; then
+    echo "error: the app declares Kotlin $KOTLIN_VERSION ($CATALOGUE) but npm has no kotlin-compiler@$KOTLIN_VERSION" >&2
+    exit 1
+  fi
   echo ">> installing kotlin-compiler@$KOTLIN_VERSION (npm) into $KROOT"
-  mkdir -p "$KROOT" && (cd "$KROOT" && npm install --silent --no-audit --no-fund "kotlin-compiler@$KOTLIN_VERSION")
+  # Its own package.json, so npm installs here instead of walking up to a parent folder's project.
+  mkdir -p "$KROOT" && { [[ -f $KROOT/package.json ]] || echo '{"private": true}' > "$KROOT/package.json"; }
+  (cd "$KROOT" && npm install --silent --no-audit --no-fund --save-exact "kotlin-compiler@$KOTLIN_VERSION")
 fi
+echo ">> kotlinc $KOTLIN_VERSION (the app's declared Kotlin, $CATALOGUE)"
 if [[ ! -f /usr/share/java/junit4.jar ]]; then
   echo ">> installing junit4 (Debian)"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq junit4 >/dev/null
@@ -20,7 +34,7 @@ CP=/usr/share/java/junit4.jar:/usr/share/java/hamcrest-core.jar
 CORE=$REPO/runtimes/android_kotlin/core/src
 rm -rf "$OUT" && mkdir -p "$OUT"
 echo ">> kotlinc core (main + test)"
-"$KHOME/bin/kotlinc" -nowarn -jvm-target 17 -cp "$CP" -d "$OUT/classes" \
+"$KHOME/bin/kotlinc" -nowarn -jvm-target "$JVM_TARGET" -cp "$CP" -d "$OUT/classes" \
   $(find "$CORE/main/kotlin" "$CORE/test/kotlin" -name '*.kt') 2>&1 | grep -v "^warning" || true
 [[ -d $OUT/classes/com ]] || { echo "error: kotlinc failed" >&2; exit 1; }
 TESTS=$(cd "$OUT/classes" && find . -name '*Test.class' | sed 's#^\./##; s#\.class$##; s#/#.#g' | sort)

@@ -1,30 +1,41 @@
+import org.jetbrains.kotlin.gradle.dsl.JvmTarget
+
 plugins {
     alias(libs.plugins.android.application)
     alias(libs.plugins.kotlin.android)
 }
 
+// SDK levels and the JVM target come from gradle/libs.versions.toml (reasons: BUILD_SETTINGS.md).
+val jvmTargetVersion = libs.versions.jvmTarget.get()
+
 android {
     namespace = "com.meshpose.sample"
-    compileSdk = 35
+    compileSdk = libs.versions.compileSdk.get().toInt()
     defaultConfig {
         applicationId = "com.meshpose.sample"
-        minSdk = 26
-        targetSdk = 35
+        minSdk = libs.versions.minSdk.get().toInt()
+        targetSdk = libs.versions.targetSdk.get().toInt()
         versionCode = 1
         versionName = "0.1"
     }
     compileOptions {
-        sourceCompatibility = JavaVersion.VERSION_17
-        targetCompatibility = JavaVersion.VERSION_17
+        sourceCompatibility = JavaVersion.toVersion(jvmTargetVersion)
+        targetCompatibility = JavaVersion.toVersion(jvmTargetVersion)
     }
-    kotlinOptions { jvmTarget = "17" }
     // The model is memory-mapped from assets: never compress it.
     androidResources { noCompress += listOf("tflite") }
+}
+
+// compilerOptions, not android { kotlinOptions { } }: the kotlinOptions DSL is "Deprecated (with error)"
+// in the Kotlin Gradle plugin 2.3 (kotlinlang.org API reference of KotlinJvmOptions.jvmTarget).
+kotlin {
+    compilerOptions { jvmTarget.set(JvmTarget.fromTarget(jvmTargetVersion)) }
 }
 
 dependencies {
     implementation(project(":core"))
     implementation(libs.litert)
+    // From LiteRT 2.3.0 the GPU accelerator library is this second artifact (Google's CompiledModel guide).
     implementation(libs.litert.gpu)
     implementation(libs.camera.core)
     implementation(libs.camera.camera2)

@@ -54,9 +54,7 @@ func runBenchmark(runs: Int, warmup: Int, deviceName: String?) -> String {
 private func measure(_ runner: ModelRunner, runs: Int, warmup: Int) throws -> (BenchmarkRecorder, Double) {
     let processor = FrameProcessor(runner: runner)
     guard let image = UIImage(named: "golden_input")?.cgImage else { throw AppError.missingModel("golden_input.png") }
-    var pb: CVPixelBuffer?
-    CVPixelBufferCreate(nil, image.width, image.height, kCVPixelFormatType_32BGRA, nil, &pb)
-    guard let frame = pb else { throw AppError.inferenceFailed("cannot allocate a frame") }
+    let frame = try FrameProcessor.makeIOSurfaceBuffer(width: image.width, height: image.height)
     CIContext().render(CIImage(cgImage: image), to: frame)
     let crop = Crop(x0: 0, y0: 0, scale: Double(image.width) / Double(runner.contract.inputWidth))
     let input = try processor.cropToInput(frame, crop: crop)

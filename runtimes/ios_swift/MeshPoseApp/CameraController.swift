@@ -15,10 +15,17 @@ final class CameraController: NSObject, ObservableObject {
     @Published var computeUnits: MLComputeUnits = .cpuAndNeuralEngine
     @Published var computePlan = ""
 
+    @Published var loading = false
+
     let session = AVCaptureSession()
     private let queue = DispatchQueue(label: "meshpose.frames")
-    nonisolated(unsafe) private var processor: FrameProcessor?
+    /// Swapped on the main actor when a model finishes loading, read on the capture queue: every access
+    /// goes through the lock (MeshPoseKit.Locked), never a bare shared variable.
+    private nonisolated let processorSlot = Locked<FrameProcessor?>(nil)
+    /// Touched only on the capture queue (captureOutput), so it needs no lock.
     nonisolated(unsafe) private var lastFrame = 0.0
+    /// Which loadModel() call is the latest: a slower, older load must not replace a newer choice.
+    private var loadGeneration = 0
 
     func start() {
         loadModel()
@@ -32,17 +39,27 @@ final class CameraController: NSObject, ObservableObject {
         }
     }
 
-    /// (Re)loads the model with the selected compute units; a failure becomes an on-screen error.
+    /// (Re)loads the model with the selected compute units off the main actor (Core ML compiles it, seconds
+    /// the first time on the Neural Engine); frames keep using the previous model until the new one is ready.
+    /// A failure becomes an on-screen error.
     func loadModel() {
-        do {
-            let runner = try ModelRunner(computeUnits: computeUnits)
-            processor = FrameProcessor(runner: runner)
-            faces = runner.contract.faces
-            Task { computePlan = await ComputePlanReport.summary(for: runner) }
-        } catch let e as AppError {
-            error = e
-        } catch {
-            self.error = .inferenceFailed("\(error)")
+        loadGeneration += 1
+        let generation = loadGeneration, units = computeUnits
+        loading = true
+        Task {
+            do {
+                let runner = try await ModelRunner.load(computeUnits: units)
+                guard generation == loadGeneration else { return }
+                processorSlot.set(FrameProcessor(runner: runner))
+                faces = runner.contract.faces
+                loading = false
+                let plan = await ComputePlanReport.detached(for: runner)
+                if generation == loadGeneration { computePlan = plan }
+            } catch {
+                guard generation == loadGeneration else { return }
+                loading = false
+                self.error = (error as? AppError) ?? .inferenceFailed("\(error)")
+            }
         }
     }
 
@@ -68,7 +85,7 @@ final class CameraController: NSObject, ObservableObject {
 extension CameraController: AVCaptureVideoDataOutputSampleBufferDelegate {
     nonisolated func captureOutput(_ output: AVCaptureOutput, didOutput sampleBuffer: CMSampleBuffer,
                                    from connection: AVCaptureConnection) {
-        guard let processor, let frame = CMSampleBufferGetImageBuffer(sampleBuffer) else { return }
+        guard let processor = processorSlot.get(), let frame = CMSampleBufferGetImageBuffer(sampleBuffer) else { return }
         let t = CMSampleBufferGetPresentationTimeStamp(sampleBuffer).seconds
         do {
             let result = try processor.process(frame, timestamp: t)

@@ -3,6 +3,11 @@ import Foundation
 
 /// Where Core ML plans to run each op (MLComputePlan, iOS 17.4+): "N/M ops on the Neural Engine".
 enum ComputePlanReport {
+    /// Call it through `detached(for:)`: MLComputePlan.load reads and plans the whole model.
+    static func detached(for runner: ModelRunner) async -> String {
+        await Task.detached(priority: .utility) { await summary(for: runner) }.value
+    }
+
     static func summary(for runner: ModelRunner) async -> String {
         guard #available(iOS 17.4, *) else { return "compute plan: needs iOS 17.4" }
         guard let url = Bundle.main.url(forResource: ModelRunner.modelName, withExtension: "mlmodelc") else {

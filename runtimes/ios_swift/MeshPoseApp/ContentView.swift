@@ -26,6 +26,10 @@ struct ContentView: View {
                     .pickerStyle(.segmented).frame(width: 180)
                     .onChange(of: camera.computeUnits) { camera.loadModel() }
                 }
+                if camera.loading {
+                    Text("Loading the model for \(camera.computeUnits.label)…").font(.caption)
+                        .foregroundStyle(.white).padding(4).background(.black.opacity(0.5))
+                }
                 if !camera.computePlan.isEmpty {
                     Text(camera.computePlan).font(.caption2).foregroundStyle(.white)
                         .padding(4).background(.black.opacity(0.5))

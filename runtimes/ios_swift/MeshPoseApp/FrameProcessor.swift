@@ -44,6 +44,25 @@ final class FrameProcessor {
         return Result(mesh: mesh, modelMs: modelMs, frameSize: CGSize(width: w, height: h))
     }
 
+    /// A BGRA pixel buffer allocated by IOSurface (Core Video allocates through IOSurface only when the
+    /// attributes carry kCVPixelBufferIOSurfacePropertiesKey; an empty dictionary takes the defaults), so Core
+    /// Image renders into it on the GPU and Core ML hands it to the Neural Engine without a copy into an
+    /// IOSurface of its own.
+    static func makeIOSurfaceBuffer(width: Int, height: Int) throws -> CVPixelBuffer {
+        let attributes: [CFString: Any] = [
+            kCVPixelBufferIOSurfacePropertiesKey: [CFString: Any]() as CFDictionary,
+            kCVPixelBufferMetalCompatibilityKey: true,
+            kCVPixelBufferCGImageCompatibilityKey: true,
+        ]
+        var buffer: CVPixelBuffer?
+        let status = CVPixelBufferCreate(kCFAllocatorDefault, width, height, kCVPixelFormatType_32BGRA,
+                                         attributes as CFDictionary, &buffer)
+        guard status == kCVReturnSuccess, let buffer else {
+            throw AppError.inferenceFailed("cannot allocate a \(width)x\(height) pixel buffer (CVReturn \(status))")
+        }
+        return buffer
+    }
+
     /// Vision's human rectangle, converted to top-left-origin frame pixels.
     func detectPerson(_ frame: CVPixelBuffer) -> Box? {
         let request = VNDetectHumanRectanglesRequest()
@@ -58,9 +77,7 @@ final class FrameProcessor {
     /// Model input = frame sampled through the crop (x_frame = x0 + s * x_input), via Core Image.
     func cropToInput(_ frame: CVPixelBuffer, crop: Crop) throws -> CVPixelBuffer {
         let c = runner.contract
-        if inputBuffer == nil {
-            CVPixelBufferCreate(nil, c.inputWidth, c.inputHeight, kCVPixelFormatType_32BGRA, nil, &inputBuffer)
-        }
+        if inputBuffer == nil { inputBuffer = try Self.makeIOSurfaceBuffer(width: c.inputWidth, height: c.inputHeight) }
         guard let out = inputBuffer else { throw AppError.inferenceFailed("cannot allocate the input buffer") }
         let frameH = Double(CVPixelBufferGetHeight(frame))
         // Core Image's origin is bottom-left: flip, shift by the crop origin, scale by 1/s, flip back.

@@ -12,6 +12,7 @@ import android.view.View
 import android.widget.FrameLayout
 import android.widget.TextView
 import androidx.activity.ComponentActivity
+import androidx.activity.enableEdgeToEdge
 import androidx.activity.result.contract.ActivityResultContracts
 import androidx.camera.core.CameraSelector
 import androidx.camera.core.ImageAnalysis
@@ -22,6 +23,8 @@ import androidx.camera.core.resolutionselector.ResolutionSelector
 import androidx.camera.lifecycle.ProcessCameraProvider
 import androidx.camera.view.PreviewView
 import androidx.core.content.ContextCompat
+import androidx.core.view.ViewCompat
+import androidx.core.view.WindowInsetsCompat
 import com.meshpose.core.AppError
 import com.meshpose.core.Box
 import com.meshpose.core.Decoder
@@ -65,6 +68,11 @@ class MainActivity : ComponentActivity() {
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
+        // targetSdk 35: Android 15 draws the app edge to edge whatever the app asks, so the window runs under
+        // the status and navigation bars. enableEdgeToEdge() makes older versions behave the same, and
+        // buildViews() pads the text by the system-bar insets (Android 15 behaviour changes; "Handle
+        // edge-to-edge enforcements in Android 15" codelab).
+        enableEdgeToEdge()
         buildViews()
         val modelName = intent.getStringExtra(BenchmarkMode.EXTRA_MODEL) ?: ModelRunner.DEFAULT_MODEL
         val bench = BenchmarkMode.Request.from(intent)
@@ -107,6 +115,13 @@ class MainActivity : ComponentActivity() {
         banner = TextView(this).apply {
             setTextColor(Color.WHITE); setBackgroundColor(0xCCB00020.toInt()); textSize = 16f; gravity = Gravity.CENTER
             visibility = View.GONE; setPadding(32, 32, 32, 32)
+        }
+        // The preview and the overlay may run under the bars; the status text and the banner may not.
+        ViewCompat.setOnApplyWindowInsetsListener(root) { _, insets ->
+            val bars = insets.getInsets(WindowInsetsCompat.Type.systemBars() or WindowInsetsCompat.Type.displayCutout())
+            status.setPadding(16 + bars.left, 16 + bars.top, 16 + bars.right, 16)
+            banner.setPadding(32 + bars.left, 32, 32 + bars.right, 32)
+            insets
         }
         root.addView(previewView)
         root.addView(status, FrameLayout.LayoutParams(-1, -2, Gravity.TOP))

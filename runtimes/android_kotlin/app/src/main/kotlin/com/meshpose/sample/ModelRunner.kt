@@ -120,7 +120,10 @@ class ModelRunner private constructor(
                 throw ModelLoadException(AppError.fromContractFailure(e))
             }
             if (!source.exists()) throw ModelLoadException(AppError.MissingModel(modelName))
-            val env = Environment.create()
+            // With a Context, LiteRT keeps its compiled-kernel cache in context.cacheDir; the Context-less
+            // Environment.create() "does not enable compiler caching" (LiteRT 2.2+ Environment.kt), so the
+            // GPU accelerator would recompile its kernels on every launch.
+            val env = Environment.create(context.applicationContext)
             val gpuError = try {
                 return compile(contract, source, env, Accelerator.GPU, "GPU", null)
             } catch (e: ModelLoadException) {
