@@ -90,7 +90,7 @@ def write_model_card(session: ExportSession, stage: Path) -> None:
         "",
         "## Network and contract",
         "",
-        f"- input `{model.input_name}`: RGB {h}x{w} in [0, 255], normalised as x * {scale:.6g} + {bias:g} in the graph",
+        f"- input `{model.input_name}`: RGB {h}x{w} in [0, 255], normalised as x * {scale:.6g} {bias:+g} in the graph",
         f"- crop: aspect-fitted person box x {spec.crop.box_scale:g}, pad colour {list(spec.crop.pad_rgb)}",
         f"- outputs: {', '.join(model.output_names)} (crop pixels, docs/DESIGN.md §5)",
         f"- size: {params / 1e6:.2f} M parameters, {macs / 1e9:.2f} GMACs (deploy graph, BN folded)",

@@ -27,3 +27,12 @@ fixtures: ## Refresh the committed app fixtures (tests/fixtures/*_xs.*) from an 
 	cp artifacts/xs/fixtures/golden.json tests/fixtures/golden_xs.json
 	cp artifacts/xs/meshpose_xs.onnx.contract.json tests/fixtures/contract_xs.json
 	cp artifacts/xs/fixtures/golden_input_0.png tests/fixtures/golden_input_xs.png
+
+# The authors' released MeshPose (non-commercial research licence): their weights -> the `paper` variant.
+.PHONY: import-paper
+
+import-paper: $(STAMP) ## Import the authors' release: PAPER_CKPT=... PAPER_UPSAMPLER=... PAPER_REPO=... [SMPL=...] [OUT=...]
+	@if [ -z "$(PAPER_CKPT)" ] || [ -z "$(PAPER_UPSAMPLER)" ] || [ -z "$(PAPER_REPO)" ]; then \
+	  echo "usage: make import-paper PAPER_CKPT=hrnet32_checkpoint_EXTERNAL.pth.tar PAPER_UPSAMPLER=upsampler_checkpoint_EXTERNAL.pth.tar PAPER_REPO=path/to/MeshPose [SMPL=SMPL_NEUTRAL.npz] [OUT=...]"; exit 2; fi
+	@$(PY) -m model.tools.import_paper --ckpt $(PAPER_CKPT) --upsampler $(PAPER_UPSAMPLER) --repo $(PAPER_REPO) \
+	  $(if $(SMPL),--smpl $(SMPL)) $(if $(OUT),--out $(OUT))

@@ -151,19 +151,23 @@ def load_checkpoint(model: torch.nn.Module, path: str | os.PathLike, *, variant:
     return info
 
 
-def load_matching_weights(model: torch.nn.Module, path: str | os.PathLike, *, template) -> tuple[list[str], list[str]]:
+def load_matching_weights(model: torch.nn.Module, path: str | os.PathLike, *, template,
+                          any_template: bool = False) -> tuple[list[str], list[str]]:
     """Warm-start `model` from a checkpoint of a related network (fine-tuning across a head change).
 
     Copies every tensor whose name and shape match; returns (loaded, left at their initialisation).
-    The template must be the same: vertex-indexed tensors would be meaningless otherwise.
+    The template must be the same (vertex-indexed tensors would be meaningless otherwise) unless
+    `any_template` and the vertex counts differ, so that no vertex-indexed tensor can match in shape.
     """
     info = read_checkpoint_info(path)
-    if info.template_sha256 != template.sha256:
+    state = {k: v for k, v in load_file(str(info.path)).items() if not k.startswith(TEMPLATE_PREFIX)}
+    theirs = state.get("vertexpose.heatmaps.weight")  # one heatmap per vertex: its rows count V
+    other_count = any_template and theirs is not None and theirs.shape[0] != template.num_vertices
+    if info.template_sha256 != template.sha256 and not other_count:
         raise CheckpointError(
             f"checkpoint {info.path} was made for template {info.template_name} v{info.template_version}, "
             f"not {template.name} v{template.version}"
         )
-    state = {k: v for k, v in load_file(str(info.path)).items() if not k.startswith(TEMPLATE_PREFIX)}
     own = model.state_dict()
     fits = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     if not fits:

@@ -36,6 +36,13 @@ def random_tensor(key: str, shape: list[int], dtype: str, g: torch.Generator) ->
         return torch.rand(shape, generator=g) * 1.5 + 0.5
     if leaf == "running_mean":
         return torch.randn(shape, generator=g) * 0.1
+    axis = _bin_axis(key)
+    if axis is not None and key.endswith("conv_z_1.1.bias"):  # BN shift of the (256 x 64 bins) signal
+        bins = torch.arange(64, dtype=torch.float32)
+        bump = BUMP_HEIGHT * torch.exp(-0.5 * ((bins - BIN_OF_CROP_CENTRE[axis]) / BUMP_WIDTH) ** 2)
+        return (bump.repeat(shape[0] // 64) + 0.05 * torch.randn(shape, generator=g))
+    if axis is not None and key.endswith("conv_z_2.0.weight"):  # positive mean: the bump wins in every vertex
+        return (1.0 + torch.randn(shape, generator=g)) * HEAD_SCALE["conv_z_2"] / np.sqrt(shape[1])
     if len(shape) == 1 and _head_of(key):  # the heads' output biases, scaled like their weights
         return torch.randn(shape, generator=g) * 0.05 * HEAD_SCALE[_head_of(key)]
     if len(shape) == 1:  # BN affine or a bias
@@ -53,6 +60,21 @@ def random_tensor(key: str, shape: list[int], dtype: str, g: torch.Generator) ->
 # a trained head, and a sharp random one has scattered maxima that any rounding flips between (a
 # random checkpoint with unit-scale heads moves vertices by tens of pixels under fp16 weights alone).
 HEAD_SCALE = {"SP_MESHPOSE": 0.03, "conv_z_2": 0.1}
+
+
+# X, Y, Z bins peak near the bin whose value is the crop centre (release: x = 4 (6.75 E - 96) + 0.5,
+# y = 4 (6.75 E - 72) + 0.5; z is made root-relative, any bin will do), like a trained lift whose
+# vertices lie in the crop: random bins would put every vertex near bin 32, i.e. x = 467, y = 563 px,
+# outside the 288 x 384 crop, where fp16 keeps a value only to 0.25-0.5 px.
+BIN_OF_CROP_CENTRE = {"X": (143.5 / 4 + 96) / 6.75, "Y": (191.5 / 4 + 72) / 6.75, "Z": 32.0}
+BUMP_HEIGHT, BUMP_WIDTH = 5.0, 3.0
+
+
+def _bin_axis(key: str) -> str | None:
+    for axis in ("X", "Y", "Z"):
+        if f"SP_VERTEX_{axis}." in key:
+            return axis
+    return None
 
 
 def _head_of(key: str) -> str:
@@ -114,3 +136,20 @@ def write_decoders(repo: Path, seams, center, weights, extra: str = "") -> Path:
         f"{extra}"
     )
     return src
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m tests.paper_release DIR`: write the stand-in release files (to try the import without weights)."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m tests.paper_release", description=main.__doc__)
+    p.add_argument("out", type=Path)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    files = write_release_files(args.out, args.seed)
+    print(f"PAPER_CKPT={files['ckpt']} PAPER_UPSAMPLER={files['upsampler']} PAPER_REPO={files['repo']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -70,17 +70,23 @@ def coordinate_affines(settings: MeshPoseSettings) -> dict[str, torch.Tensor]:
     cells = (h / s, w / s, w / s)  # the release's h, w, w of each axis' affine
     # Cell c of a map n cells wide sits at normalised (c + 0.5) / n * 2 - 1 here, at pixel s * c there.
     hm_offset = [w / 2.0 - s / 2.0 + 0.5, h / 2.0 - s / 2.0 + 0.5]
-    reg_scale, reg_offset = [], []
-    for m, c, k, shift in zip(RELEASE_MULTIPLIERS, cells, RELEASE_OFFSETS, (0.5, 0.5, 0.0)):
+    reg_scale, reg_centre = [], []
+    for m, c, k, shift, target in zip(RELEASE_MULTIPLIERS, cells, RELEASE_OFFSETS, (0.5, 0.5, 0.0),
+                                      (w / 2.0, h / 2.0, 0.0)):
         per_bin = s * m * c / b * RELEASE_OUTPUT_RANGE / b  # pixels per bin index
-        # bin index E = (n + 1) * bins / 2 - 0.5
-        reg_scale.append(per_bin * b / 2.0)
-        reg_offset.append(per_bin * (b / 2.0 - 0.5) - s * k * c + shift)
+        # bin index E = (n + 1) * bins / 2 - 0.5, so pixel = n * scale + offset with:
+        scale, offset = per_bin * b / 2.0, per_bin * (b / 2.0 - 0.5) - s * k * c + shift
+        reg_scale.append(scale)
+        # The release's bins span about 1,700 px (27 px a bin); in fp16 a value of n near 1 is only
+        # known to 2^-11, i.e. 0.4 px. Expectations are therefore taken over bin centres shifted so that
+        # the crop centre is n = 0, where the vertices are and fp16 is finest (regression_centre).
+        reg_centre.append((target - offset) / scale)
     return {
         "heatmap_scale": torch.tensor([w / 2.0, h / 2.0]),
         "heatmap_offset": torch.tensor(hm_offset),
         "regression_scale": torch.tensor(reg_scale),
-        "regression_offset": torch.tensor(reg_offset),
+        "regression_offset": torch.tensor([w / 2.0, h / 2.0, 0.0]),
+        "regression_centre": torch.tensor(reg_centre),
     }
 
 
@@ -124,7 +130,9 @@ class MeshPoseNet(nn.Module):
             refine=settings.heatmap_refine, segmentation=settings.segmentation,
         )
         if settings.lift == "paper":
-            self.lift = PaperLiftHead(backbone.out_channels, v, hidden=settings.lift_hidden, bins=settings.bins)
+            centre = coordinate_affines(settings)["regression_centre"].tolist()
+            self.lift = PaperLiftHead(backbone.out_channels, v, hidden=settings.lift_hidden, bins=settings.bins,
+                                      centre=tuple(centre))
         elif settings.lift == "mobile":
             self.lift = LiftHead(backbone.coarse_channels, v, bins=settings.bins, hidden=settings.lift_hidden,
                                  expand=settings.lift_expand, spatial_channels=settings.lift_spatial_channels,
@@ -133,7 +141,8 @@ class MeshPoseNet(nn.Module):
         else:
             raise ValueError(f"unknown lift head {settings.lift!r}; choose 'mobile' or 'paper'")
         for name, value in coordinate_affines(settings).items():
-            self.register_buffer(name, value.float(), persistent=False)
+            if name != "regression_centre":  # used by the lift head's bin centres, not here
+                self.register_buffer(name, value.float(), persistent=False)
         seam = seam_average_matrix(v, template.seam_pairs)
         self.register_buffer("seam_average_t", seam.T.contiguous(), persistent=False)
         # Joints need a landmarker; a deploy-only template without one gives vertices and visibility only.

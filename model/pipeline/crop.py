@@ -59,8 +59,9 @@ def frame_to_crop(points: np.ndarray, crop: Crop) -> np.ndarray:
     return pts / crop.scale
 
 
-def sample_crop(frame: np.ndarray, crop: Crop, in_w: int, in_h: int) -> np.ndarray:
-    """Model input (in_h, in_w, C) float32 bilinearly sampled from an (H, W, C) frame; outside is 0.
+def sample_crop(frame: np.ndarray, crop: Crop, in_w: int, in_h: int, pad=0.0) -> np.ndarray:
+    """Model input (in_h, in_w, C) float32 bilinearly sampled from an (H, W, C) frame; outside is `pad`
+    (a value or one per channel: the variant's crop convention, e.g. (127.5, 0, 0) for `paper`).
 
     Pixel (u, v) of the input samples the frame at (x0 + scale (u + 0.5), y0 + scale (v + 0.5)),
     in the convention where frame pixel centres sit at integer + 0.5.
@@ -73,7 +74,8 @@ def sample_crop(frame: np.ndarray, crop: Crop, in_w: int, in_h: int) -> np.ndarr
     y0 = np.floor(ys).astype(np.int64)
     ax = (xs - x0).astype(np.float32)
     ay = (ys - y0).astype(np.float32)
-    padded = np.zeros((fh + 2, fw + 2) + img.shape[2:], dtype=np.float32)
+    padded = np.empty((fh + 2, fw + 2) + img.shape[2:], dtype=np.float32)
+    padded[...] = np.asarray(pad, np.float32)
     padded[1:-1, 1:-1] = img
     xi0 = np.clip(x0 + 1, 0, fw + 1)
     xi1 = np.clip(x0 + 2, 0, fw + 1)

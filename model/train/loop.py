@@ -17,6 +17,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -125,6 +126,74 @@ def _load_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, 
     return int(meta["step"])
 
 
+def init_distributed() -> tuple[int, int]:
+    """(world size, rank) from torchrun's environment; joins the process group when there are several."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1:
+        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return world, int(os.environ.get("RANK", "0"))
+
+
+def warm_start(net: torch.nn.Module, init: Path, partial: bool, variant: str, template,
+               any_template: bool = False) -> None:
+    """Start a new run from a checkpoint's weights: all of them, or (partial) those whose name and shape
+    fit (`any_template`: also from a checkpoint on a template of another vertex count)."""
+    if partial:
+        from model.checkpoint import load_matching_weights
+
+        loaded, fresh = load_matching_weights(net, init, template=template, any_template=any_template)
+        log(f"initialised {len(loaded)} tensors from {init}; {len(fresh)} keep their initialisation: "
+            + ", ".join(fresh))
+    else:
+        from model.checkpoint import load_checkpoint
+
+        info = load_checkpoint(net, init, variant=variant, template=template)
+        log(f"initialised from {init} (sha256 {info.sha256[:12]})")
+
+
+def trim_metrics(path: Path, step: int, rank: int) -> Path:
+    """Drop metrics lines past a resumed step (they will be redone); returns the path."""
+    if rank == 0 and path.exists():
+        kept = [ln for ln in path.read_text().splitlines() if json.loads(ln)["step"] <= step]
+        path.write_text("".join(ln + "\n" for ln in kept))
+    return path
+
+
+def run_steps(net: torch.nn.Module, opt: torch.optim.Optimizer, cfg, step: int, total: int, steps_per_epoch: int,
+              next_batch: Callable[[int, int], dict], loss_of: Callable[[dict], tuple[torch.Tensor, dict[str, float]]],
+              save: Callable[[int], None], metrics_path: Path, before_step: Callable[[int], None] | None = None) -> int:
+    """The optimisation loop shared by training and distillation: from `step` to `total`, warm-up +
+    cosine learning rate, gradient clipping, progress and metrics.jsonl lines every `cfg.log_every`
+    steps, `save(step)` every `cfg.save_every` (rank 0). Batches must be a function of (epoch, index
+    in the epoch) and the seed, so that a resumed run repeats the same steps bit for bit."""
+    rank = int(os.environ.get("RANK", "0"))
+    t0, first_step = time.perf_counter(), step
+    while step < total:
+        epoch, k = divmod(step, steps_per_epoch)
+        batch = next_batch(epoch, k)
+        for group in opt.param_groups:
+            group["lr"] = cfg.lr * lr_factor(step, cfg.warmup_steps, total)
+        if before_step is not None:
+            before_step(step)
+        loss, parts = loss_of(batch)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        opt.step()
+        step += 1
+        if rank == 0 and (step % cfg.log_every == 0 or step == total):
+            rec = {"step": step, "epoch": epoch, "lr": opt.param_groups[0]["lr"], "loss": float(loss.detach()), **parts}
+            with metrics_path.open("a") as f:
+                f.write(json.dumps(rec) + "\n")
+            rate = (step - first_step) / max(1e-9, time.perf_counter() - t0)
+            eta_min = (total - step) / max(rate, 1e-9) / 60
+            log(f"step {step}/{total} epoch {epoch} loss {float(loss.detach()):.4f} "
+                + " ".join(f"{k}={v:.3f}" for k, v in parts.items()) + f" ({rate:.2f} steps/s, {eta_min:.0f} min left)")
+        if rank == 0 and (step % cfg.save_every == 0 or step == total):
+            save(step)
+    return step
+
+
 def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False, init: Path | None = None,
           init_partial: bool = False) -> Path:
     """Run (or resume) training; returns the path of the shippable checkpoint.
@@ -136,11 +205,7 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
     """
     from model.template import load_template
 
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    if world > 1:
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        torch.distributed.init_process_group(backend)
+    world, rank = init_distributed()
     torch.manual_seed(cfg.seed)
     template = load_template()
     # Channels-last: oneDNN's depthwise convolutions train about 1.4x faster in it on a CPU.
@@ -161,57 +226,36 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
     step = _load_state(state_path, net, opt, template) if resume and state_path.is_file() else 0
     if resume and step == 0:
         log(f"--resume: no training state in {out_dir}; starting from step 0")
-    if init is not None and step == 0 and init_partial:
-        from model.checkpoint import load_matching_weights
-
-        loaded, fresh = load_matching_weights(net, init, template=template)
-        log(f"initialised {len(loaded)} tensors from {init}; {len(fresh)} keep their initialisation: "
-            + ", ".join(fresh))
-    elif init is not None and step == 0:
-        from model.checkpoint import load_checkpoint
-
-        info = load_checkpoint(net, init, variant=cfg.variant, template=template)
-        log(f"initialised from {init} (sha256 {info.sha256[:12]})")
+    if init is not None and step == 0:
+        warm_start(net, init, init_partial, cfg.variant, template)
     consts = loss_constants(template)
-    metrics_path = out_dir / "metrics.jsonl"
-    if rank == 0 and metrics_path.exists():  # drop lines past the resumed step (they will be redone)
-        kept = [ln for ln in metrics_path.read_text().splitlines() if json.loads(ln)["step"] <= step]
-        metrics_path.write_text("".join(ln + "\n" for ln in kept))
+    metrics_path = trim_metrics(out_dir / "metrics.jsonl", step, rank)
     log(f">> training {cfg.variant}: {len(data)} samples, {world} process(es), global batch {global_batch}, "
         f"{total} steps ({steps_per_epoch}/epoch), starting at step {step}")
     net.vertexpose.logit_noise = cfg.heatmap_logit_noise
-    t0, first_step = time.perf_counter(), step
     ckpt_path = out_dir / f"meshpose_{cfg.variant}.safetensors"
-    while step < total:
-        epoch, k = divmod(step, steps_per_epoch)
+
+    def next_batch(epoch: int, k: int) -> dict[str, torch.Tensor]:
         order = np.random.default_rng([cfg.seed, epoch]).permutation(len(data))
         start = k * global_batch + rank * cfg.batch_size
-        batch = data.batch(order[start : start + cfg.batch_size].tolist(), epoch, cfg.seed)
-        for group in opt.param_groups:
-            group["lr"] = cfg.lr * lr_factor(step, cfg.warmup_steps, total)
+        return data.batch(order[start : start + cfg.batch_size].tolist(), epoch, cfg.seed)
+
+    def before_step(step: int) -> None:
         if cfg.heatmap_logit_noise > 0:  # a generator per (seed, step, rank): --resume stays exact
-            net.vertexpose.noise_generator = torch.Generator().manual_seed(
-                (cfg.seed * 1_000_003 + step) * 64 + rank)
+            net.vertexpose.noise_generator = torch.Generator().manual_seed((cfg.seed * 1_000_003 + step) * 64 + rank)
+
+    def loss_of(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         out = model(batch["image"].contiguous(memory_format=torch.channels_last))
-        loss, parts = compute_losses(out, batch, consts, cfg, height)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
-        opt.step()
-        step += 1
-        if rank == 0 and (step % cfg.log_every == 0 or step == total):
-            rec = {"step": step, "epoch": epoch, "lr": opt.param_groups[0]["lr"], "loss": float(loss.detach()), **parts}
-            with metrics_path.open("a") as f:
-                f.write(json.dumps(rec) + "\n")
-            rate = (step - first_step) / max(1e-9, time.perf_counter() - t0)
-            eta_min = (total - step) / max(rate, 1e-9) / 60
-            log(f"step {step}/{total} epoch {epoch} loss {float(loss.detach()):.4f} "
-                + " ".join(f"{k}={v:.3f}" for k, v in parts.items()) + f" ({rate:.2f} steps/s, {eta_min:.0f} min left)")
-        if rank == 0 and (step % cfg.save_every == 0 or step == total):
-            _save_state(state_path, net, opt, step, cfg, template)
-            save_checkpoint(net, ckpt_path, variant=cfg.variant, template=template, trained=True,
-                            extra={"step": str(step), "train_config": json.dumps(asdict(cfg)),
-                                   "data": str(data_dir), "init": str(init) if init else ""})
+        return compute_losses(out, batch, consts, cfg, height)
+
+    def save(step: int) -> None:
+        _save_state(state_path, net, opt, step, cfg, template)
+        save_checkpoint(net, ckpt_path, variant=cfg.variant, template=template, trained=True,
+                        extra={"step": str(step), "train_config": json.dumps(asdict(cfg)),
+                               "data": str(data_dir), "init": str(init) if init else ""})
+
+    run_steps(net, opt, cfg, step, total, steps_per_epoch, next_batch, loss_of, save, metrics_path,
+              before_step=before_step)
     if world > 1:
         torch.distributed.destroy_process_group()
     return ckpt_path

@@ -61,8 +61,9 @@ final class ModelRunner: @unchecked Sendable {
             }
             return try Self.readFloats(array, name: name)
         }
+        // Contract v2: a model without a landmarker (the authors' release without SMPL) has no joints output.
         return RawOutputs(vertices: try floats(ModelIO.vertices), visibility: try floats(ModelIO.visibility),
-                          joints: try floats(ModelIO.joints))
+                          joints: contract.hasJoints ? try floats(ModelIO.joints) : [])
     }
 }
 

@@ -67,7 +67,9 @@ class ModelRunner private constructor(
     val loadMs: Double,
 ) : AutoCloseable {
     private val inputs: Map<String, TensorBuffer> = mapOf(ModelIO.INPUT to model.createInputBuffer(ModelIO.INPUT))
-    private val outputs: Map<String, TensorBuffer> = ModelIO.OUTPUTS.associateWith { model.createOutputBuffer(it) }
+    // Contract v2: a model without a landmarker (the authors' release without SMPL) has no joints output.
+    private val outputs: Map<String, TensorBuffer> =
+        ModelIO.OUTPUTS.take(contract.outputs.size).associateWith { model.createOutputBuffer(it) }
 
     /** One inference on an input laid out as the contract says (NCHW or NHWC float RGB in [0, 255]). */
     fun run(input: FloatArray): RawOutputs {
@@ -76,7 +78,7 @@ class ModelRunner private constructor(
         return RawOutputs(
             outputs.getValue(ModelIO.VERTICES).readFloat(),
             outputs.getValue(ModelIO.VISIBILITY).readFloat(),
-            outputs.getValue(ModelIO.JOINTS).readFloat(),
+            outputs[ModelIO.JOINTS]?.readFloat() ?: FloatArray(0),
         )
     }
 
