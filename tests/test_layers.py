@@ -13,10 +13,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 # package prefix -> the project packages its modules may import (their own package always allowed)
 ALLOWED = {
-    "model.network": ("model.network", "model.checkpoint", "model.atomic"),
+    "model.network": ("model.network", "model.checkpoint", "model.template", "model.atomic"),
     "model.template": ("model.template", "model.atomic"),
     "model.pipeline": ("model.pipeline",),
-    "model.checkpoint": ("model.atomic",),
+    "model.checkpoint": ("model.atomic", "model.template"),
     "model.registry": ("model.network",),
     "model.build": ("model.registry", "model.network", "model.template", "model.checkpoint"),
     "model": ("model",),

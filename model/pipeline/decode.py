@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.pipeline.crop import Crop, crop_from_box, crop_to_frame
+from model.pipeline.crop import DEFAULT_EXPAND, Crop, crop_from_box, crop_to_frame
 
 # Fewer visible vertices than this fraction means tracking is lost: re-detect the person.
 MIN_VISIBLE_FRACTION = 0.10
@@ -25,13 +25,14 @@ def visible_bounds(vertices_frame: np.ndarray, visible: np.ndarray) -> list[floa
     return [float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max())]
 
 
-def next_crop(bounds, num_visible: int, num_vertices: int, in_w: int, in_h: int) -> Crop | None:
+def next_crop(bounds, num_visible: int, num_vertices: int, in_w: int, in_h: int,
+              expand: float = DEFAULT_EXPAND) -> Crop | None:
     """Crop for the next frame from this frame's visible bounds; None asks for re-detection."""
     if bounds is None or num_visible < MIN_VISIBLE_FRACTION * num_vertices:
         return None
     if bounds[2] <= bounds[0] or bounds[3] <= bounds[1]:
         return None
-    return crop_from_box(bounds, in_w, in_h)
+    return crop_from_box(bounds, in_w, in_h, expand)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ def decode_outputs(
     in_w: int,
     in_h: int,
     threshold: float = 0.5,
+    expand: float = DEFAULT_EXPAND,
 ) -> DecodedMesh:
     """Decode one frame's raw outputs (batch dimension already removed) into a frame-space mesh."""
     verts_f = crop_to_frame(vertices, crop)
@@ -63,5 +65,5 @@ def decode_outputs(
         visible=visible,
         joints=crop_to_frame(joints, crop),
         visible_bounds=bounds,
-        next_crop=next_crop(bounds, int(visible.sum()), len(visible), in_w, in_h),
+        next_crop=next_crop(bounds, int(visible.sum()), len(visible), in_w, in_h, expand),
     )
