@@ -49,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"- {k}: {v}")
     files = sorted(p.name for p in session.out_dir.iterdir() if not p.name.startswith("."))
     print(f"wrote {session.out_dir}: {', '.join(files)}")
-    if not session.spec.license.commercial_use:
-        print(f"LICENCE: {session.spec.license.name}: non-commercial use only (see MODEL_CARD.md)")
+    if not session.license.commercial_use:
+        print(f"LICENCE: {session.license.name}: non-commercial use only (see MODEL_CARD.md)")
     if failed:
         print(f"PARITY GATE FAILED for {[r.path for r in failed]}", file=sys.stderr)
         return 1

@@ -59,9 +59,10 @@ def build_contract(
     input_dtype: str = "float32",
 ) -> dict[str, Any]:
     """Contract for a DeployModel exported to `fmt` as file `artifact` (the variant's spec fills the rest)."""
-    from model.registry import get_variant
+    from model.registry import get_variant, weights_license
 
     spec = get_variant(model.variant)
+    lic = weights_license(spec, model.checkpoint.metadata if model.checkpoint else None)
     h, w = spec.input_hw
     v = model.num_vertices
     ckpt = model.checkpoint
@@ -118,8 +119,7 @@ def build_contract(
         else None,
         "crop": {"box_scale": spec.crop.box_scale, "pad_rgb": list(spec.crop.pad_rgb)},
         "gpu_precision": spec.gpu_precision,
-        "license": {"name": spec.license.name, "commercial_use": spec.license.commercial_use,
-                    "notice": spec.license.notice},
+        "license": {"name": lic.name, "commercial_use": lic.commercial_use, "notice": lic.notice},
         "visibility_threshold": VISIBILITY_THRESHOLD,
         "tools": tool_versions(),
         "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),

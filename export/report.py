@@ -61,7 +61,9 @@ def write_model_card(session: ExportSession, stage: Path) -> None:
 
     spec, model, tpl = session.spec, session.model, session.template
     info = model.checkpoint
-    lic = spec.license
+    from model.registry import weights_license
+
+    lic = weights_license(spec, info.metadata if info else None)
     h, w = spec.input_hw
     params = sum(p.numel() for p in model.parameters())
     macs = count_macs(model, model.example_input())

@@ -69,10 +69,13 @@ class ExportSession:
         self.template = resolve_template(variant, self.ckpt, template)
         log(f"template {self.template.name} v{self.template.version} ({self.template.kind}, "
             f"V={self.template.num_vertices}, sha256 {self.template.sha256[:12]})")
-        if not self.spec.license.commercial_use:
-            log(f"LICENCE: {self.spec.license.name}. {self.spec.license.notice}")
         self.build = lambda **kw: build_deploy_model(variant, self.ckpt, template=self.template, **kw)
         self.model = self.build()
+        from model.registry import weights_license
+
+        self.license = weights_license(self.spec, self.model.checkpoint.metadata if self.model.checkpoint else None)
+        if not self.license.commercial_use:
+            log(f"LICENCE: {self.license.name}. {self.license.notice}")
         self.check_op_policy()
         self.out_dir = out_root / variant
         h, w = self.spec.input_hw

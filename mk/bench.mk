@@ -11,7 +11,7 @@ BENCH_ARGS = --device $(DEVICE) --variant $(VARIANT) --runs $(RUNS) --warmup $(W
 .PHONY: bench bench-report bench-ci bench-devices
 
 bench: $(STAMP) ## Benchmark DEVICE (default host) for VARIANT; results in benchmarks/results/
-	@if [ "$(DEVICE)" = "host" ]; then $(MAKE) --no-print-directory export-tflite export-onnx VARIANT=$(VARIANT) INT8=1; fi
+	@if [ "$(DEVICE)" = "host" ]; then $(MAKE) --no-print-directory export-tflite export-onnx VARIANT=$(VARIANT) $(if $(filter paper,$(VARIANT)),,INT8=1); fi
 	@echo ">> bench DEVICE=$(DEVICE) VARIANT=$(VARIANT)"
 	@$(PY) -m benchmarks run $(BENCH_ARGS)
 

@@ -97,6 +97,17 @@ class VariantSpec:
         return f"meshpose_{self.name}"
 
 
+def weights_license(spec: VariantSpec, metadata: dict[str, str] | None) -> License:
+    """The licence of a checkpoint's weights: the one its header records (imported or distilled
+    weights carry their source's terms), else the variant's."""
+    if metadata and "license" in metadata and "commercial_use" in metadata:
+        import json
+
+        return License(name=metadata["license"], commercial_use=bool(json.loads(metadata["commercial_use"])),
+                       notice=metadata.get("license_notice", ""))
+    return spec.license
+
+
 _VARIANTS: dict[str, VariantSpec] = {}
 
 

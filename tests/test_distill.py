@@ -126,3 +126,19 @@ def test_synthetic_renders_need_the_teacher_template(teacher_and_frames, tmp_pat
     save_template_arrays(other / "template.safetensors", template_arrays_of(stand_in), stand_in.metadata)
     with pytest.raises(DistillError, match="not the one the synthetic renders are labelled on"):
         distill(DistillConfig(variant="tiny", batch_size=4, max_steps=2, synthetic_ratio=0.5), other, tmp_path / "s")
+
+
+def test_a_student_of_non_commercial_weights_carries_their_licence(teacher_and_frames, template, tmp_path):
+    from model.checkpoint import read_checkpoint_info
+    from model.registry import get_variant, weights_license
+
+    _, frames, _, _ = teacher_and_frames
+    teacher = save_checkpoint(create_model("tiny", template), tmp_path / "t.safetensors", variant="tiny",
+                              template=template, trained=True,
+                              extra={"license": "research only", "commercial_use": "false",
+                                     "license_notice": "non-commercial research purposes only"})
+    labels = label(teacher, frames, tmp_path / "labels", limit=12)
+    student = distill(DistillConfig(variant="tiny", batch_size=4, max_steps=2, warmup_steps=1), labels,
+                      tmp_path / "student")
+    lic = weights_license(get_variant("tiny"), read_checkpoint_info(student).metadata)
+    assert lic.commercial_use is False and "non-commercial" in lic.notice

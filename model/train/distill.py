@@ -38,7 +38,7 @@ from model.atomic import atomic_path
 from model.build import build_deploy_model, create_model
 from model.checkpoint import read_checkpoint_info, save_checkpoint
 from model.pipeline.crop import Crop, crop_from_box, crop_to_frame, frame_to_crop, sample_crop
-from model.registry import get_variant
+from model.registry import get_variant, weights_license
 from model.train import losses as L
 from model.train.loop import (
     STATE_FILE,
@@ -155,6 +155,7 @@ def label(teacher: Path, source: Path, out_dir: Path, every: int = 1, limit: int
 
     info = read_checkpoint_info(teacher)
     spec = get_variant(info.variant)
+    lic = weights_license(spec, info.metadata)
     model = build_deploy_model(info.variant, str(teacher))
     h, w = spec.input_hw
     out_dir = Path(out_dir)
@@ -187,7 +188,7 @@ def label(teacher: Path, source: Path, out_dir: Path, every: int = 1, limit: int
     index = {
         "teacher": {"file": str(teacher), "sha256": info.sha256, "variant": info.variant,
                     "template": model.template.name, "template_sha256": model.template.sha256,
-                    "license": spec.license.name, "commercial_use": spec.license.commercial_use},
+                    "license": lic.name, "commercial_use": lic.commercial_use, "license_notice": lic.notice},
         "source": str(source), "every": every, "box_source": box_source, "records": records,
         "heldout": list(range(0, len(records), HELDOUT_EVERY)),
     }
@@ -195,8 +196,8 @@ def label(teacher: Path, source: Path, out_dir: Path, every: int = 1, limit: int
         json.dump(index, f, indent=1)
     log(f"labelled {len(records)} people in {len({r['frame'] for r in records})} frames with {info.variant} "
         f"({box_source}); {len(index['heldout'])} held out")
-    if not spec.license.commercial_use:
-        log(f"LICENCE: the labels come from {spec.license.name} weights: {spec.license.notice}")
+    if not lic.commercial_use:
+        log(f"LICENCE: the labels come from {lic.name} weights: {lic.notice}")
     return out_dir
 
 
@@ -364,12 +365,18 @@ def distill(cfg: DistillConfig, labels_dir: Path, out_dir: Path, resume: bool = 
             parts.update({f"synthetic_{k}": v for k, v in syn_parts.items()})
         return loss, parts
 
+    teacher = data.index["teacher"]
+    header = {"teacher": json.dumps(teacher), "labels": str(labels_dir)}
+    if not teacher["commercial_use"]:  # learned from non-commercial weights: their terms travel with it
+        header.update(license=teacher["license"], commercial_use="false",
+                      license_notice=f"distilled from {teacher['variant']} weights under {teacher['license']}; "
+                      f"{teacher['license_notice']}")
+
     def save(step: int) -> None:
         _save_state(state_path, net, opt, step, cfg, template)
         save_checkpoint(net, ckpt_path, variant=cfg.variant, template=template, trained=True,
                         embed_template=template.sha256 != shipped.sha256,
-                        extra={"step": str(step), "distill_config": json.dumps(asdict(cfg)),
-                               "teacher": json.dumps(data.index["teacher"]), "labels": str(labels_dir)})
+                        extra={"step": str(step), "distill_config": json.dumps(asdict(cfg)), **header})
 
     run_steps(net, opt, cfg, step, cfg.max_steps, steps_per_epoch, next_batch, loss_of, save, metrics_path)
     if rank == 0:
