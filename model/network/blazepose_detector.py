@@ -51,7 +51,7 @@ class ConvUnit(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.conv(x)
-        return nn.functional.relu6(y) if self.relu6 else y
+        return nn.functional.hardtanh(y, 0.0, 6.0) if self.relu6 else y  # ReLU6 as nn.ReLU6 writes it
 
 
 class InvertedResidual(nn.Module):
@@ -108,7 +108,7 @@ class Refine(nn.Module):
         self.pw = ConvUnit(ch, ch, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return nn.functional.relu6(x + self.pw(self.dw(x)))
+        return nn.functional.hardtanh(x + self.pw(self.dw(x)), 0.0, 6.0)  # ReLU6
 
 
 def bilinear_matrix(n: int) -> torch.Tensor:

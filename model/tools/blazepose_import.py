@@ -274,6 +274,17 @@ def write_weights(net: BlazePoseDetector, out: Path, source_sha256: str) -> Path
     return out
 
 
+def _up_to_date(out: Path, source_sha256: str) -> bool:
+    """Whether `out` was converted from this .tflite by this format version."""
+    from safetensors import safe_open
+
+    if not out.is_file():
+        return False
+    with safe_open(str(out), framework="pt") as f:
+        meta = f.metadata() or {}
+    return meta.get("source_sha256") == source_sha256 and meta.get("format_version") == WEIGHTS_FORMAT_VERSION
+
+
 def main(argv: list[str] | None = None) -> int:
     """Fetch (if needed), convert and write the safetensors weights."""
     from model.tools.detector_fetch import FetchError, ensure_tflite
@@ -281,9 +292,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m model.tools.blazepose_import", description=__doc__.splitlines()[0])
     parser.add_argument("--tflite", default=None, help=f"default: fetch the pinned file to {TFLITE_PATH}")
     parser.add_argument("--out", default=str(WEIGHTS_PATH))
+    parser.add_argument("--force", action="store_true", help="convert even if the output is already up to date")
     args = parser.parse_args(argv)
     try:
         tflite = Path(args.tflite) if args.tflite else ensure_tflite()
+        if not args.force and _up_to_date(Path(args.out), file_sha256(tflite)):
+            print(f"detector weights: {args.out} is up to date ({tflite.name})")
+            return 0
         net = import_tflite(tflite)
     except (FetchError, TFLiteImportError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
