@@ -3,7 +3,7 @@
 # model/checkpoints/vendor/ (both git-ignored). See model/detector/README.md.
 DETECTOR_FORMAT ?= all
 
-.PHONY: detector export-detector detector-fixtures detect detector-test
+.PHONY: detector export-detector detector-fixtures detect detector-test detector-graph
 
 detector: $(STAMP) ## Fetch the pinned mediapipe wheel (sha256-checked), extract pose_detection.tflite, convert to safetensors
 	@$(PY) -m model.tools.detector_fetch
@@ -20,4 +20,7 @@ detect: $(STAMP) detector ## People in IMAGE=photo.jpg (boxes, scores) and an ov
 	@$(PY) -m model.tools.detect $(IMAGE) $(if $(MAX_PEOPLE),--max-people $(MAX_PEOPLE))
 
 detector-test: $(STAMP) ## Detector tests (fast; the export test runs with -m slow)
-	@$(PY) -m pytest -q tests/test_detector_pipeline.py tests/test_detector_model.py tests/test_detector_fixtures.py
+	@$(PY) -m pytest -q tests/test_detector_pipeline.py tests/test_detector_model.py tests/test_detector_fixtures.py tests/test_detector_graph.py
+
+detector-graph: $(STAMP) ## Print MediaPipe's pose-detection graphs from the pinned wheel (where the pipeline constants come from)
+	@$(PY) -m model.tools.mediapipe_graph

@@ -125,8 +125,9 @@ def test_letterbox_image_pads_black_and_keeps_the_frame():
     x, lb = ref.letterbox_image(frame)
     assert x.shape == (224, 224, 3) and x.dtype == np.float32
     assert lb.y0 == -50 and lb.scale == 200 / 224
-    np.testing.assert_allclose(x[60:164, 1:-1], 200.0, atol=1e-3)
-    assert 0 < x[100, 0, 0] < 200  # the edge column blends with the black outside, as bilinear sampling does
+    assert np.all(x[60:164, :-1] == 200.0) and np.all(x == np.rint(x))  # 8-bit values
+    # MediaPipe's geometry: column 0 reads the first pixel centre, column 223 reads past the last one
+    assert 0 < x[100, -1, 0] < 200
     assert np.all(x[:55] == 0.0) and np.all(x[-55:] == 0.0)  # rows whose centres lie beyond the frame edge
     with pytest.raises(ValueError, match="RGB"):
         ref.letterbox_image(np.zeros((10, 10)))

@@ -67,9 +67,11 @@ def build_detector_contract(model, *, fmt: str, artifact: str, precision: str, n
             "height": h,
             "width": w,
             "letterbox": {
-                "rule": "keep aspect ratio; the frame centred in a square of side max(W, H), scaled to 224x224; "
-                        "input pixel (u, v) samples the frame bilinearly at (x0 + s (u + 0.5), y0 + s (v + 0.5)) "
-                        "with s = max(W, H) / 224, x0 = W/2 - 112 s, y0 = H/2 - 112 s",
+                "rule": "keep aspect ratio; the frame centred in a square of side max(W, H), scaled to 224x224 "
+                        "with s = max(W, H) / 224, x0 = W/2 - 112 s, y0 = H/2 - 112 s; input pixel (u, v) is the frame "
+                        "sampled bilinearly at pixel index (x0 + s u, y0 + s v) with pixel centres at integers "
+                        "(MediaPipe's corner mapping), rounded to an integer; detections map back by "
+                        "frame = (x0, y0) + 224 s * normalised input coordinates",
                 "pad_rgb": [ref.PAD_VALUE] * 3,
                 "reference": "model/pipeline/detector.py letterbox, letterbox_image",
             },
