@@ -103,8 +103,8 @@ def test_port_matches_the_tflite_on_real_and_synthetic_inputs():
             boxes, logits = (t[0].numpy() for t in model(torch.from_numpy(x)))
         err, lerr = np.abs(boxes - ref_boxes), np.abs(logits[:, 0] - ref_logits)
         cand = scores(ref_logits) >= 0.1
-        # measured: all anchors <= 2.1e-3 px (<= 1e-5 of the output range), candidates <= 1.2e-4 px;
-        # logits <= 6e-4, candidates' <= 6e-6
+        # measured: all anchors <= 1.6e-3 px (<= 6.3e-6 of the output range), candidates <= 2.9e-4 px;
+        # logits <= 5.5e-4, candidates' <= 7.2e-6
         assert err.max() <= 5e-3 and err.max() <= 2e-5 * np.abs(ref_boxes).max(), name
         assert err[cand].max(initial=0.0) <= 1e-3 and lerr.max() <= 2e-3 and lerr[cand].max(initial=0.0) <= 1e-4, name
 

@@ -20,8 +20,9 @@ Steps, in order:
   detect_people() runs 3-5 and returns up to `max_people` people, highest score first.
 
 Conventions: x right, y down; frame pixels span [0, W] x [0, H] with pixel centres at i + 0.5
-(docs/DESIGN.md §5, the same as model/pipeline/crop.py). Computation is float64; the fixtures
-(tests/fixtures/detector_golden.json) hold this module's results to 1e-9.
+(docs/DESIGN.md §5, as model/pipeline/crop.py); only the letterbox's sampling follows MediaPipe's
+own pixel geometry instead (Letterbox.sampling_crop says why). Computation is float64; the
+fixtures (tests/fixtures/detector_golden.json) hold this module's results to 1e-9.
 """
 
 from __future__ import annotations
