@@ -85,7 +85,7 @@ def test_raw_outputs_are_the_detectors(fixture):
     _, weights = detector_files()
     model = build_detector(weights)
     frames = dict(fixture_frames())
-    for name, frame_name, _ in CASES[:2]:
+    for name, frame_name, _ in CASES[1:2]:  # two people, landscape
         case = next(c for c in fixture["cases"] if c["name"] == name)
         reg, logits, lb = run_detector(model, frames[frame_name])
         stored_reg, stored_logits = _raw(case)
