@@ -32,21 +32,23 @@ ablations: $(STAMP) ## The paper's two ablations on synthetic data (UV decoding 
 
 .PHONY: demo
 
-demo: $(STAMP) ## Draw VARIANT's predicted mesh over IMAGE (default: a synthetic test render) and from the side into artifacts/demo/demo.png
-	@$(PY) -m model.tools.demo --variant $(VARIANT) $(if $(IMAGE),--image $(IMAGE)) $(if $(CKPT),--ckpt $(CKPT)) $(if $(BOX),--box $(BOX))
+demo: $(STAMP) ## Every person's mesh over IMAGE (PNG + side view) or VIDEO (MP4, tracked) into artifacts/demo/, with demo.json; MAX_PEOPLE=2 BOX=x0,y0,x1,y1
+	@$(PY) -m model.tools.demo --variant $(VARIANT) $(if $(IMAGE),--image $(IMAGE)) $(if $(VIDEO),--video $(VIDEO)) \
+	  $(if $(CKPT),--ckpt $(CKPT)) $(if $(BOX),--box $(BOX)) $(if $(MAX_PEOPLE),--max-people $(MAX_PEOPLE))
 
 # Distillation: a teacher (the imported paper model or any checkpoint) labels your unlabelled photos or
 # video; a phone variant learns from it (model/train/distill.py).
 DISTILL_OUT ?= runs/distill/$(STUDENT)
 STUDENT ?= xs
 DISTILL_ARGS ?=
+LABEL_ARGS ?=
 
 .PHONY: distill
 
 distill: $(STAMP) ## Distil TEACHER=ckpt into STUDENT=xs on IMAGES=dir|video (NPROC=2 for torchrun; DISTILL_ARGS=...)
 	@if [ -z "$(TEACHER)" ] || [ -z "$(IMAGES)" ]; then \
 	  echo "usage: make distill TEACHER=teacher.safetensors IMAGES=folder|video.mp4 [STUDENT=xs] [DISTILL_ARGS=\"--max-steps 2000\"]"; exit 2; fi
-	@$(PY) -m model.train.distill label --teacher $(TEACHER) --images $(IMAGES) --out $(DISTILL_OUT)/labels
+	@$(PY) -m model.train.distill label --teacher $(TEACHER) --images $(IMAGES) --out $(DISTILL_OUT)/labels $(LABEL_ARGS)
 	@if [ -n "$(NPROC)" ]; then \
 	  $(PY) -m torch.distributed.run --standalone --nproc_per_node $(NPROC) -m model.train.distill train \
 	    --labels $(DISTILL_OUT)/labels --student $(STUDENT) --out $(DISTILL_OUT) $(if $(RESUME),--resume) $(DISTILL_ARGS); \

@@ -24,6 +24,40 @@ def test_demo_writes_input_overlay_and_side_view(tmp_path, template):
     assert main(["--image", str(tmp_path / "in.png"), "--variant", "tiny", "--ckpt", str(ckpt),
                  "--box", "1,2,3", "--out", str(out)]) == 2
     assert main(["--image", str(tmp_path / "nope.png"), "--variant", "tiny", "--ckpt", str(ckpt)]) == 2
+    # a given box: one person, reported in demo.json in frame pixels
+    js = tmp_path / "demo.json"
+    assert main(["--image", str(tmp_path / "in.png"), "--variant", "tiny", "--ckpt", str(ckpt), "--box",
+                 "30,10,90,150", "--out", str(out), "--json", str(js)]) == 0
+    import json
+
+    people = json.loads(js.read_text())["people"]
+    assert len(people) == 1 and people[0]["track_id"] == 1 and people[0]["box"][2] > people[0]["box"][0]
+    assert len(people[0]["joints"]) == 17 and len(people[0]["vertices"]) == template.num_vertices
+
+
+def test_demo_video_writes_an_mp4_and_per_frame_people(tmp_path, template):
+    import json
+
+    import cv2
+
+    from model.build import create_model
+    from model.checkpoint import save_checkpoint
+
+    video = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (160, 128))
+    for i in range(6):
+        frame = np.zeros((128, 160, 3), np.uint8)
+        frame[20:120, 40 + 4 * i:80 + 4 * i] = 200
+        writer.write(frame)
+    writer.release()
+    ckpt = tmp_path / "tiny.safetensors"
+    save_checkpoint(create_model("tiny", template), ckpt, variant="tiny", template=template, trained=False)
+    out, js = tmp_path / "demo.mp4", tmp_path / "demo.json"
+    assert main(["--video", str(video), "--variant", "tiny", "--ckpt", str(ckpt), "--out", str(out),
+                 "--json", str(js)]) == 0
+    assert out.stat().st_size > 0 and cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT) == 6
+    frames = json.loads(js.read_text())["frames"]
+    assert [f["frame"] for f in frames] == list(range(6))
 
 
 def test_compose_draws_the_mesh_where_it_is(template):

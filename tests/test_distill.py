@@ -26,7 +26,7 @@ def teacher_and_frames(tmp_path_factory, template):
     frames.mkdir()
     for i in range(30):
         Image.fromarray(render_template_body(120, 160, 3000 + i).astype(np.uint8)).save(frames / f"{i:03d}.png")
-    labels = label(ckpt, frames, root / "labels")
+    labels = label(ckpt, frames, root / "labels", use_detector=False)
     return ckpt, frames, labels, root
 
 
@@ -94,7 +94,7 @@ def test_a_video_is_labelled_frame_by_frame(teacher_and_frames, tmp_path):
     for png in sorted(frames.iterdir())[:8]:
         writer.write(np.asarray(Image.open(png))[:, :, ::-1].copy())
     writer.release()
-    out = label(ckpt, video, tmp_path / "labels", every=2)
+    out = label(ckpt, video, tmp_path / "labels", every=2, use_detector=False)
     index = json.loads((out / "labels.json").read_text())
     assert [r["source"] for r in index["records"]] == [f"clip_{i:06d}" for i in (0, 2, 4, 6)]
 
@@ -137,7 +137,7 @@ def test_a_student_of_non_commercial_weights_carries_their_licence(teacher_and_f
                               template=template, trained=True,
                               extra={"license": "research only", "commercial_use": "false",
                                      "license_notice": "non-commercial research purposes only"})
-    labels = label(teacher, frames, tmp_path / "labels", limit=12)
+    labels = label(teacher, frames, tmp_path / "labels", limit=12, use_detector=False)
     student = distill(DistillConfig(variant="tiny", batch_size=4, max_steps=2, warmup_steps=1), labels,
                       tmp_path / "student")
     lic = weights_license(get_variant("tiny"), read_checkpoint_info(student).metadata)

@@ -74,6 +74,7 @@ class Track:
     box: Box
     score: float
     filter: OneEuroFilter
+    detection_box: Box  # the detector box that started or last confirmed the track
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,9 @@ class Person:
     """One person's result in one frame."""
 
     id: int
-    box: Box  # the visible bounds of the mesh (detector box on a track's first frame if none)
+    box: Box  # the visible bounds of the mesh
     score: float  # the detector score that started or last confirmed the track
+    detection_box: Box  # that detector box
     crop: Crop  # the crop the model saw
     mesh: DecodedMesh  # frame pixels, vertices and joints smoothed
 
@@ -147,13 +149,14 @@ class FramePipeline:
             used_t.add(ti)
             used_d.add(di)
             self.tracks[ti].score = detections[di].score
+            self.tracks[ti].detection_box = list(detections[di].box)
         for di in sorted((i for i in range(len(detections)) if i not in used_d),
                          key=lambda i: (-detections[i].score, i)):
             if len(self.tracks) >= c.max_people:
                 break
             d = detections[di]
             self.tracks.append(Track(self.next_id, crop_from_box(d.box, c.in_w, c.in_h, c.box_scale), list(d.box),
-                                     d.score, OneEuroFilter(c.min_cutoff, c.beta, c.d_cutoff)))
+                                     d.score, OneEuroFilter(c.min_cutoff, c.beta, c.d_cutoff), list(d.box)))
             self.next_id += 1
 
     def process(self, frame: np.ndarray, t_seconds: float) -> FrameResult:
@@ -183,7 +186,7 @@ class FramePipeline:
             mesh = DecodedMesh(vertices=smooth[:nv], visible=mesh.visible, joints=smooth[nv:],
                                visible_bounds=mesh.visible_bounds, next_crop=mesh.next_crop)
             track.box = list(mesh.visible_bounds)
-            people.append(Person(track.id, track.box, track.score, crop, mesh))
+            people.append(Person(track.id, track.box, track.score, track.detection_box, crop, mesh))
             track.crop = blend_crops(track.crop, mesh.next_crop, c.crop_smoothing, c.in_w, c.in_h)
             kept.append(track)
         # Two tracks that converged on one person: the older (smaller id) stays.

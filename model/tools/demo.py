@@ -1,28 +1,39 @@
-"""`python -m model.tools.demo` (make demo): the predicted mesh drawn over an image, plus a side view.
+"""`python -m model.tools.demo` (make demo): every person's mesh drawn over an image or a video.
 
-The person box (default: the whole image) is cropped to the model's aspect exactly as the
-sample apps do (model.pipeline.crop), the network predicts the low-poly mesh, the template's
-upsampler lifts it to the full body mesh, and the numpy rasteriser draws it shaded: over the
-image (front) and turned 90 degrees about the vertical axis (side, from the subject's left).
-Written as one PNG: input | overlay | side view.
+The frame pipeline of the apps runs as its Python reference (model/pipeline/tracker.py): the person
+detector finds up to `--max-people` people (model/tools/detect.py; without `make detector`'s weights,
+or with `--box`, the whole image or the given box is the one person, and the console says so), each
+is cropped by the variant's crop convention, the network predicts its low-poly mesh, the template's
+upsampler lifts it to the full mesh, and the numpy rasteriser draws it shaded.
+
+- IMAGE: one PNG, input | overlay | side view (every person turned 90 degrees about the vertical axis).
+- VIDEO: an MP4 of the overlays with tracked, smoothed meshes and a per-frame timing line.
+Beside it, demo.json: per person (per frame for a video) the detector box [x0, y0, x1, y1] and score
+in frame pixels, the track id, the COCO-17 joints and the low-poly vertices in frame pixels and their
+visibility. Outputs are written whole or not at all.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
+from model.atomic import atomic_path
 from model.data.raster import rasterize
-from model.pipeline.crop import crop_from_box, crop_to_frame, sample_crop
+from model.pipeline.crop import sample_crop
+from model.pipeline.tracker import Detection, FramePipeline, PipelineConfig
 from model.registry import get_variant
 
 DEFAULT_TEST_IMAGE = Path("data/synthetic/test/images/000000.png")
 MESH_RGB = np.array([110.0, 190.0, 255.0])
+MAX_IMAGE_SIDE = 4096  # larger images are refused: the rasteriser and the detector work on the full frame
 
 
 def default_image() -> tuple[np.ndarray, str]:
@@ -32,20 +43,6 @@ def default_image() -> tuple[np.ndarray, str]:
     from model.data.synthetic import render_template_body
 
     return render_template_body(256, 192, seed=1000), "a render of the template body (seed 1000)"
-
-
-def predict_mesh(net: torch.nn.Module, template, image: np.ndarray, box=None) -> tuple[np.ndarray, np.ndarray]:
-    """Full-body mesh vertices (N, 3) in image pixels (z alike, away from the camera) and the
-    low-poly visibility (V,) of the person in `box` [x0, y0, x1, y1] (default: the whole image)."""
-    h_in, w_in = net.input_hw
-    h, w = image.shape[:2]
-    expand = 1.0 if box is None else get_variant(net.variant).crop.box_scale
-    crop = crop_from_box(box if box is not None else [0, 0, w, h], w_in, h_in, expand=expand)
-    x = torch.from_numpy(sample_crop(image, crop, w_in, h_in).transpose(2, 0, 1)[None].copy())
-    with torch.no_grad():
-        out = net(x, with_segmentation=False)
-    low = out["vertices"][0].double().numpy()
-    return crop_to_frame(template.upsample(low), crop), out["visibility"][0].numpy()
 
 
 def shade(vertices: np.ndarray, faces: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -71,53 +68,210 @@ def side_view(vertices: np.ndarray, height: int, width: int) -> np.ndarray:
     return turned
 
 
-def compose(image: np.ndarray, vertices: np.ndarray, faces: np.ndarray, alpha: float = 0.65) -> np.ndarray:
-    """input | overlay | side view, as one (H, 3W, 3) uint8 image."""
+def full_mesh(template, low: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The mesh to draw: the full mesh through the upsampler with its faces, or the low-poly points."""
+    try:
+        return template.upsample(low), (None if template.full_faces is None else np.asarray(template.full_faces))
+    except ValueError:  # a deploy template without an upsampler: draw what there is
+        return low, None
+
+
+def draw_people(image: np.ndarray, meshes: list[tuple[np.ndarray, np.ndarray | None]], side: bool,
+                alpha: float = 0.65) -> np.ndarray:
+    """The image with every mesh shaded over it (points where a mesh has no faces), and optionally the
+    side view of them all: (H, W, 3) or (H, 3W, 3) uint8."""
     h, w = image.shape[:2]
-    front, covered = shade(vertices, faces, h, w)
     overlay = image.astype(np.float64).copy()
-    overlay[covered] = (1 - alpha) * overlay[covered] + alpha * front[covered]
-    side, side_covered = shade(side_view(vertices, h, w), faces, h, w)
-    side[~side_covered] = 40.0
-    return np.clip(np.concatenate([image, overlay, side], axis=1), 0, 255).astype(np.uint8)
+    side_img = np.full((h, w, 3), 40.0)
+    for vertices, faces in meshes:
+        if faces is None:
+            for x, y in np.rint(vertices[:, :2]).astype(int):
+                if 0 <= x < w and 0 <= y < h:
+                    overlay[max(0, y - 1):y + 2, max(0, x - 1):x + 2] = MESH_RGB
+            continue
+        front, covered = shade(vertices, faces, h, w)
+        overlay[covered] = (1 - alpha) * overlay[covered] + alpha * front[covered]
+    if not side:
+        return np.clip(overlay, 0, 255).astype(np.uint8)
+    drawn = [(v, f) for v, f in meshes if f is not None]
+    if drawn:
+        sizes = np.cumsum([0] + [len(v) for v, _ in drawn])
+        vertices = np.concatenate([v for v, _ in drawn])
+        faces = np.concatenate([f + off for (_, f), off in zip(drawn, sizes)])
+        shaded, covered = shade(side_view(vertices, h, w), faces, h, w)
+        side_img[covered] = shaded[covered]
+    return np.clip(np.concatenate([image, overlay, side_img], axis=1), 0, 255).astype(np.uint8)
+
+
+def compose(image: np.ndarray, vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """input | overlay | side view of one mesh, as one (H, 3W, 3) uint8 image."""
+    return draw_people(image, [(vertices, faces)], side=True)
+
+
+class MeshRunner:
+    """The network of a variant as the pipeline's infer callback, timing its calls."""
+
+    def __init__(self, variant: str, ckpt: Path | None) -> None:
+        from model.build import build_deploy_model
+
+        self.spec = get_variant(variant)
+        ckpt = ckpt or self.spec.checkpoint
+        if ckpt is None or not Path(ckpt).is_file():
+            raise FileNotFoundError(f"no checkpoint for {variant} ({ckpt}); pass CKPT=... (`make import-paper` "
+                                    "writes the paper's)")
+        self.model = build_deploy_model(variant, str(ckpt))
+        self.template = self.model.template
+        self.model_ms = 0.0
+
+    def __call__(self, frame: np.ndarray, crops) -> list[dict[str, np.ndarray]]:
+        h, w = self.spec.input_hw
+        batch = np.stack([sample_crop(frame, c, w, h, pad=self.spec.crop.pad_rgb).transpose(2, 0, 1) for c in crops])
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            outs = self.model(torch.from_numpy(batch))
+        self.model_ms = (time.perf_counter() - t0) * 1e3
+        named = dict(zip(self.model.output_names, outs))
+        return [{k: v[i].double().numpy() for k, v in named.items()} for i in range(len(crops))]
+
+
+def make_pipeline(runner: MeshRunner, max_people: int, box: list[float] | None, frame_hw: tuple[int, int]):
+    """The frame pipeline with the detector (or the given box, or the whole frame) and the runner."""
+    from model.tools.detect import person_detector
+
+    h, w = runner.spec.input_hw
+    cfg = PipelineConfig(in_w=w, in_h=h, box_scale=runner.spec.crop.box_scale, max_people=max_people)
+    if box is not None:
+        return FramePipeline(cfg, lambda frame: [Detection(box, 1.0)], runner), "the given box"
+    detect = person_detector(max_people)
+    if detect is None:
+        fh, fw = frame_hw
+        print("note: no person detector (run `make detector` to fetch it): the whole frame is the one person",
+              file=sys.stderr)
+        return FramePipeline(cfg, lambda frame: [Detection([0.0, 0.0, float(fw), float(fh)], 1.0)], runner), \
+            "the whole frame (no detector)"
+    return FramePipeline(cfg, detect, runner), "the person detector"
+
+
+def person_record(person, visibility_threshold: float = 0.5) -> dict:
+    """demo.json entry of one person."""
+    mesh = person.mesh
+    return {"track_id": person.id, "box": [float(v) for v in person.detection_box], "score": person.score,
+            "mesh_box": [float(v) for v in person.box], "joints": mesh.joints.tolist(),
+            "vertices": mesh.vertices.tolist(), "visible": mesh.visible.tolist()}
+
+
+def _read_image(path: Path) -> np.ndarray:
+    if not path.is_file():
+        raise FileNotFoundError(f"image {path} not found")
+    with Image.open(path) as im:
+        if max(im.size) > MAX_IMAGE_SIDE or min(im.size) < 32:
+            raise ValueError(f"{path} is {im.size[0]}x{im.size[1]}; the demo takes images of 32 to "
+                             f"{MAX_IMAGE_SIDE} pixels a side (resize it first)")
+        return np.asarray(im.convert("RGB"), np.float32)
+
+
+def demo_image(image: np.ndarray, source: str, runner: MeshRunner, max_people: int, box, out: Path,
+               json_out: Path) -> str:
+    """One image: detect, mesh every person, draw; returns the summary line."""
+    pipeline, boxes_from = make_pipeline(runner, max_people, box, image.shape[:2])
+    result = pipeline.process(image, 0.0)
+    meshes = [full_mesh(runner.template, p.mesh.vertices) for p in result.people]
+    panel = draw_people(image, meshes, side=True)
+    with atomic_path(out) as tmp:
+        Image.fromarray(panel).save(tmp, format="PNG")
+    with atomic_path(json_out) as tmp:
+        Path(tmp).write_text(json.dumps({"source": source, "boxes_from": boxes_from,
+                                         "people": [person_record(p) for p in result.people]}) + "\n")
+    return (f"{source}: {len(result.people)} people from {boxes_from}; wrote {out} (input | overlay | side view), "
+            f"{json_out}")
+
+
+def demo_video(path: Path, runner: MeshRunner, max_people: int, out: Path, json_out: Path,
+               limit: int | None) -> str:
+    """A video: the tracked, smoothed meshes and a timing line on every frame, as an MP4."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise ValueError(f"{path}: OpenCV cannot open this video")
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    frames, pipeline, writer, index = [], None, None, 0
+    with atomic_path(out, suffix=out.suffix) as tmp:
+        try:
+            while limit is None or index < limit:
+                ok, bgr = cap.read()
+                if not ok:
+                    break
+                frame = bgr[:, :, ::-1].astype(np.float32)
+                if pipeline is None:
+                    pipeline, boxes_from = make_pipeline(runner, max_people, None, frame.shape[:2])
+                    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps,
+                                             (frame.shape[1], frame.shape[0]))
+                t0 = time.perf_counter()
+                result = pipeline.process(frame, index / fps)
+                total_ms = (time.perf_counter() - t0) * 1e3
+                drawn = draw_people(frame, [full_mesh(runner.template, p.mesh.vertices) for p in result.people],
+                                    side=False)
+                text = (f"frame {index}: {len(result.people)} people, model {runner.model_ms:.0f} ms, "
+                        f"pipeline {total_ms:.0f} ms{' (detected)' if result.detected else ''}")
+                cv2.putText(drawn, text, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 0), 2)
+                writer.write(np.ascontiguousarray(drawn[:, :, ::-1]))
+                frames.append({"frame": index, "t": index / fps, "detected": result.detected,
+                               "people": [person_record(p) for p in result.people]})
+                index += 1
+        finally:
+            cap.release()
+            if writer is not None:
+                writer.release()
+        if index == 0:
+            raise ValueError(f"{path}: no frame could be decoded")
+    with atomic_path(json_out) as tmp:
+        Path(tmp).write_text(json.dumps({"source": str(path), "boxes_from": boxes_from, "fps": fps,
+                                         "frames": frames}) + "\n")
+    ids = sorted({p["track_id"] for f in frames for p in f["people"]})
+    return f"{path}: {index} frames, track ids {ids} ({boxes_from}); wrote {out}, {json_out}"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    from model.build import create_model
-    from model.checkpoint import load_checkpoint
-    from model.template import load_template
-
     p = argparse.ArgumentParser(prog="python -m model.tools.demo", description=__doc__.splitlines()[0])
-    p.add_argument("--image", type=Path, default=None, help="default: " + str(DEFAULT_TEST_IMAGE))
-    p.add_argument("--box", default=None, help="person box x0,y0,x1,y1 in image pixels (default: whole image)")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--image", type=Path, default=None, help="default: " + str(DEFAULT_TEST_IMAGE))
+    src.add_argument("--video", type=Path, default=None, help="a video file (MP4 out)")
+    p.add_argument("--box", default=None, help="image: one person box x0,y0,x1,y1 (default: the detector)")
+    p.add_argument("--max-people", type=int, default=2)
+    p.add_argument("--frames", type=int, default=None, help="video: at most this many frames")
     p.add_argument("--variant", default="xs")
     p.add_argument("--ckpt", type=Path, default=None, help="default: the shipped checkpoint of the variant")
-    p.add_argument("--out", type=Path, default=Path("artifacts/demo/demo.png"))
+    p.add_argument("--out", type=Path, default=None, help="default: artifacts/demo/demo.png (.mp4 for a video)")
+    p.add_argument("--json", type=Path, default=Path("artifacts/demo/demo.json"))
     args = p.parse_args(argv)
     try:
-        if args.image is not None:
-            if not args.image.is_file():
-                raise FileNotFoundError(f"image {args.image} not found")
-            image, source = np.asarray(Image.open(args.image).convert("RGB"), np.float32), str(args.image)
-        else:
-            image, source = default_image()
+        if args.max_people < 1:
+            raise ValueError("--max-people must be at least 1")
         box = [float(v) for v in args.box.split(",")] if args.box else None
-        if box is not None and len(box) != 4:
-            raise ValueError(f"--box needs x0,y0,x1,y1, got {args.box!r}")
-        template = load_template()
-        net = create_model(args.variant, template).eval()
-        ckpt = args.ckpt or get_variant(args.variant).checkpoint
-        load_checkpoint(net, ckpt, variant=args.variant, template=template)
-        vertices, visibility = predict_mesh(net, template, image, box)
-        panel = compose(image, vertices, np.asarray(template.full_faces))
-    except (FileNotFoundError, ValueError, OSError) as exc:
+        if box is not None and (len(box) != 4 or box[2] <= box[0] or box[3] <= box[1]):
+            raise ValueError(f"--box needs x0,y0,x1,y1 with x1 > x0 and y1 > y0, got {args.box!r}")
+        runner = MeshRunner(args.variant, args.ckpt)
+        if args.video is not None:
+            if not args.video.is_file():
+                raise FileNotFoundError(f"video {args.video} not found")
+            out = args.out or Path("artifacts/demo/demo.mp4")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            line = demo_video(args.video, runner, args.max_people, out, args.json, args.frames)
+        else:
+            image, source = (_read_image(args.image), str(args.image)) if args.image else default_image()
+            out = args.out or Path("artifacts/demo/demo.png")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            line = demo_image(image, source, runner, args.max_people, box, out, args.json)
+    except (FileNotFoundError, ValueError, OSError) as exc:  # CheckpointError and TemplateError are ValueErrors
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(panel).save(args.out)
-    print(f"{source}: {int((visibility > 0.5).sum())}/{len(visibility)} vertices visible; "
-          f"wrote {args.out} (input | overlay | side view)")
+    print(line)
+    if not runner.spec.license.commercial_use:
+        print(f"LICENCE: {runner.spec.license.name}: non-commercial use only")
     return 0
 
 

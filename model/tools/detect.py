@@ -27,6 +27,25 @@ def detect_image(model, image: np.ndarray, max_people: int = ref.DEFAULT_MAX_PEO
     return ref.detect_people(regressors, logits, lb, max_people=max_people)
 
 
+def person_detector(max_people: int = ref.DEFAULT_MAX_PEOPLE):
+    """detect(frame) -> [tracker Detection] with the PyTorch detector, or None when `make detector` has not
+    fetched its weights (callers then say that they fall back to the whole frame)."""
+    from model.checkpoint import CheckpointError
+    from model.detector.build import build_detector
+    from model.pipeline.tracker import Detection
+
+    try:
+        model = build_detector()
+    except CheckpointError:
+        return None
+
+    def detect(frame: np.ndarray) -> list[Detection]:
+        rgb = np.clip(np.rint(frame), 0, 255).astype(np.uint8)
+        return [Detection(list(p.person_box), float(p.score)) for p in detect_image(model, rgb, max_people)]
+
+    return detect
+
+
 def draw(image: Image.Image, people: list[ref.Person]) -> Image.Image:
     """The image with every person's boxes and keypoints drawn."""
     out = image.copy()

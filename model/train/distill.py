@@ -141,16 +141,29 @@ def _fit(frame: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(frame).resize((round(w * s), round(h * s)), Image.Resampling.BILINEAR))
 
 
-def person_boxes(frame: np.ndarray) -> tuple[list[list[float]], str]:
-    """Person boxes [x0, y0, x1, y1] in `frame`, and where they came from. No person detector is part
-    of the pipeline yet, so the whole frame is the one box (said in the labels)."""
-    h, w = frame.shape[:2]
-    return [[0.0, 0.0, float(w), float(h)]], "whole frame (no person detector installed)"
+def box_finder(max_people: int = 4, use_detector: bool = True):
+    """frame -> (person boxes [x0, y0, x1, y1], where they came from): the person detector when `make
+    detector` has fetched it (frames where it finds nobody give no sample), else the whole frame."""
+    from model.tools.detect import person_detector
+
+    detect = person_detector(max_people) if use_detector else None
+    if detect is None:
+        if use_detector:
+            log("note: no person detector (run `make detector` to fetch it): every whole frame is one person")
+
+        def whole(frame: np.ndarray) -> tuple[list[list[float]], str]:
+            h, w = frame.shape[:2]
+            return [[0.0, 0.0, float(w), float(h)]], "whole frame (no person detector installed)"
+
+        return whole
+    return lambda frame: ([d.box for d in detect(frame)], "person detector (BlazePose, model/tools/detect.py)")
 
 
 # -- 1. labelling ------------------------------------------------------------------------------------
-def label(teacher: Path, source: Path, out_dir: Path, every: int = 1, limit: int | None = None) -> Path:
-    """Run the teacher on every person of every frame; write frames, labels and the teacher's template."""
+def label(teacher: Path, source: Path, out_dir: Path, every: int = 1, limit: int | None = None,
+          use_detector: bool = True) -> Path:
+    """Run the teacher on every person of every frame; write frames, labels and the teacher's template.
+    `use_detector=False`: every whole frame is one person (frames of a single person, filling it)."""
     from model.template.asset import save_template_arrays, template_arrays_of
 
     info = read_checkpoint_info(teacher)
@@ -162,11 +175,12 @@ def label(teacher: Path, source: Path, out_dir: Path, every: int = 1, limit: int
     (out_dir / "frames").mkdir(parents=True, exist_ok=True)
     records, verts, vis, joints = [], [], [], []
     box_source = ""
+    find_boxes = box_finder(use_detector=use_detector)
     for n, (name, frame) in enumerate(read_frames(source, every, limit)):
         frame = _fit(frame)
         file = f"{n:06d}.png"
         Image.fromarray(frame).save(out_dir / "frames" / file)
-        boxes, box_source = person_boxes(frame)
+        boxes, box_source = find_boxes(frame.astype(np.float32))
         for box in boxes:
             crop = crop_from_box(box, w, h, expand=spec.crop.box_scale)
             x = sample_crop(frame.astype(np.float32), crop, w, h, pad=spec.crop.pad_rgb)
@@ -179,6 +193,8 @@ def label(teacher: Path, source: Path, out_dir: Path, every: int = 1, limit: int
             records.append({"frame": file, "source": name, "box": box})
         if (n + 1) % 50 == 0:
             log(f"labelled {n + 1} frames ({len(records)} people)")
+    if not records:
+        raise DistillError(f"IMAGES={source}: the detector found nobody in any frame; nothing to learn from")
     arrays = {"vertices": np.stack(verts), "visibility": np.stack(vis)}
     if joints:
         arrays["joints"] = np.stack(joints)
@@ -404,6 +420,8 @@ def main(argv: list[str] | None = None) -> int:
     lab.add_argument("--out", type=Path, required=True)
     lab.add_argument("--every", type=int, default=1, help="video: keep every N-th frame; folder: every N-th image")
     lab.add_argument("--limit", type=int, default=None, help="at most this many frames")
+    lab.add_argument("--whole-frames", action="store_true",
+                     help="no detector: every frame is one person (single-person footage that fills the frame)")
     tr = sub.add_parser("train", help="train the student on the labels")
     tr.add_argument("--labels", type=Path, required=True)
     tr.add_argument("--student", default="xs")
@@ -423,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "label":
             if args.every < 1:
                 p.error("--every must be >= 1")
-            label(args.teacher, args.images, args.out, args.every, args.limit)
+            label(args.teacher, args.images, args.out, args.every, args.limit, use_detector=not args.whole_frames)
             return 0
         if not 0.0 <= args.synthetic_ratio < 1.0:
             p.error("--synthetic-ratio must be in [0, 1)")
