@@ -61,8 +61,8 @@ def plots(results: list[dict[str, Any]], out_dir: Path) -> list[Path]:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = [r for r in results if r["timings_ms"]["p50"] or r["timings_ms"]["mean"]]
-    labels = [f"{r['device']['name']}\n{r['runtime']['name']} {r['runtime']['accelerator'][:12]}\n"
-              f"{r['runtime']['precision']} b{r['method']['batch']}" for r in rows]
+    labels = [f"{r['artifact'].get('variant', '?')} @ {r['device']['name']}\n{r['runtime']['name']} "
+              f"{r['runtime']['accelerator'][:12]}\n{r['runtime']['precision']} b{r['method']['batch']}" for r in rows]
     values = [r["timings_ms"]["p50"] or r["timings_ms"]["mean"] for r in rows]
     colours = ["#bbbbbb" if r["runtime"]["functional_only"] else "#3b75af" for r in rows]
     fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(rows)), 4.5))
