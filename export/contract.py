@@ -128,13 +128,18 @@ def build_contract(
     return contract
 
 
-def validate_contract(contract: dict[str, Any]) -> None:
-    """Raise ContractError with the first schema violation, if any."""
+def check_schema(contract: dict[str, Any], schema: str, what: str = "contract") -> None:
+    """Raise ContractError naming the first place where `contract` breaks export/schemas/`schema`."""
     try:
-        jsonschema.validate(contract, load_schema("contract.schema.json"))
+        jsonschema.validate(contract, load_schema(schema))
     except jsonschema.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "<root>"
-        raise ContractError(f"contract invalid at {where}: {exc.message}") from None
+        raise ContractError(f"{what} invalid at {where}: {exc.message}") from None
+
+
+def validate_contract(contract: dict[str, Any]) -> None:
+    """Raise ContractError with the first schema violation, if any."""
+    check_schema(contract, "contract.schema.json")
     v = contract["template"]["num_vertices"]
     if contract["outputs"][0]["shape"] != [1, v, 3]:
         raise ContractError(f"vertices output shape {contract['outputs'][0]['shape']} does not match V={v}")

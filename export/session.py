@@ -51,7 +51,35 @@ def resolve_checkpoint(variant: str, ckpt: str | None) -> str | None:
     return None
 
 
-class ExportSession:
+class SessionBase:
+    """What every export session (the mesh's, the detector's) does the same way: check the op policy
+    before any conversion, and run an exported path on the golden inputs."""
+
+    variant: str
+    model: Any
+    inputs: list[np.ndarray]
+
+    def check_op_policy(self) -> None:
+        """Refuse to convert a graph with an op outside the NPU/GPU policy (docs/DESIGN.md §4)."""
+        from export.op_policy import check_module
+
+        t0 = time.perf_counter()
+        violations = check_module(self.model, self.model.example_input())
+        if violations:
+            listed = "; ".join(str(v) for v in violations[:5])
+            raise ExportError(f"{self.variant}: {len(violations)} op-policy violation(s), nothing converted: {listed}")
+        log(f"op policy: every op of the {self.variant} deploy graph is allowed ({time.perf_counter() - t0:.1f} s)")
+
+    def run_golden(self, run: Callable[[np.ndarray], dict], nhwc: bool = False) -> list[dict[str, np.ndarray]]:
+        """`run` on every golden input (NHWC-transposed if asked), outputs as numpy."""
+        outs = []
+        for x in self.inputs:
+            feed = x.transpose(0, 2, 3, 1).copy() if nhwc else x
+            outs.append({k: np.asarray(v) for k, v in run(feed).items()})
+        return outs
+
+
+class ExportSession(SessionBase):
     """Builds a variant's deploy graph once, checks its op policy, and collects parity rows and checks."""
 
     def __init__(self, variant: str, ckpt: str | None, out_root: Path, template: str | None = None) -> None:
@@ -86,24 +114,10 @@ class ExportSession:
         self.rows: list[PathParity] = []
         self.checks: dict[str, Any] = {}
 
-    def check_op_policy(self) -> None:
-        """Refuse to convert a graph with an op outside the NPU/GPU policy (docs/DESIGN.md §4)."""
-        from export.op_policy import check_module
-
-        t0 = time.perf_counter()
-        violations = check_module(self.model, self.model.example_input())
-        if violations:
-            listed = "; ".join(str(v) for v in violations[:5])
-            raise ExportError(f"{self.variant}: {len(violations)} op-policy violation(s), nothing converted: {listed}")
-        log(f"op policy: every op of the {self.variant} deploy graph is allowed ({time.perf_counter() - t0:.1f} s)")
-
     def parity(self, path: str, arithmetic: str, run: Callable[[np.ndarray], dict], nhwc: bool = False,
                gated: bool = True) -> PathParity:
         """Run `run` on every golden input and compare with PyTorch (gated by its arithmetic, or report only)."""
-        outs = []
-        for x in self.inputs:
-            feed = x.transpose(0, 2, 3, 1).copy() if nhwc else x
-            outs.append({k: np.asarray(v) for k, v in run(feed).items()})
+        outs = self.run_golden(run, nhwc)
         row = compare_outputs(path, arithmetic, self.reference, outs, fp32_max_px=self.spec.parity_fp32_max_px)
         if not gated:
             row.gate, row.passed, row.failures = "report only", None, []

@@ -11,10 +11,9 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-import jsonschema
 import numpy as np
 
-from export.contract import ContractError, load_schema, tool_versions
+from export.contract import ContractError, check_schema, tool_versions
 from model.detector import spec
 from model.pipeline import detector as ref
 
@@ -101,11 +100,7 @@ def build_detector_contract(model, *, fmt: str, artifact: str, precision: str, n
 
 def validate_detector_contract(contract: dict[str, Any]) -> None:
     """Raise ContractError with the first schema violation, if any."""
-    try:
-        jsonschema.validate(contract, load_schema("detector_contract.schema.json"))
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "<root>"
-        raise ContractError(f"detector contract invalid at {where}: {exc.message}") from None
+    check_schema(contract, "detector_contract.schema.json", "detector contract")
     n = contract["anchors"]["count"]
     if contract["outputs"][0]["shape"][1] != n or contract["outputs"][1]["shape"][1] != n:
         raise ContractError(f"output shapes {[o['shape'] for o in contract['outputs']]} do not have {n} anchors")

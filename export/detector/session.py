@@ -8,7 +8,6 @@ and GPU run, onnx.checker and onnxruntime parity.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 from export.detector.contract import build_detector_contract
 from export.detector.parity import DetectorParity, compare_detector
 from export.golden import run_torch
-from export.session import ExportError, log
+from export.session import ExportError, SessionBase, log
 from model.detector.frames import fixture_frames
 from model.pipeline.detector import letterbox_image
 
@@ -48,7 +47,7 @@ def golden_detector_inputs() -> tuple[list[str], list[np.ndarray]]:
     return names, inputs
 
 
-class DetectorSession:
+class DetectorSession(SessionBase):
     """Builds the detector's deploy graph once, checks its op policy, collects parity rows and checks."""
 
     variant = "detector"
@@ -73,24 +72,10 @@ class DetectorSession:
         self.rows: list[DetectorParity] = []
         self.checks: dict[str, Any] = {}
 
-    def check_op_policy(self) -> None:
-        """Refuse to convert a graph with an op outside the NPU/GPU policy (docs/DESIGN.md §4)."""
-        from export.op_policy import check_module
-
-        t0 = time.perf_counter()
-        violations = check_module(self.model, self.model.example_input())
-        if violations:
-            listed = "; ".join(str(v) for v in violations[:5])
-            raise ExportError(f"detector: {len(violations)} op-policy violation(s), nothing converted: {listed}")
-        log(f"op policy: every op of the detector deploy graph is allowed ({time.perf_counter() - t0:.1f} s)")
-
     def parity(self, path: str, arithmetic: str, run: Callable[[np.ndarray], dict], nhwc: bool = False,
                gated: bool = True) -> DetectorParity:
         """Run `run` on every golden input and compare boxes and scores with PyTorch."""
-        outs = []
-        for x in self.inputs:
-            feed = x.transpose(0, 2, 3, 1).copy() if nhwc else x
-            outs.append({k: np.asarray(v) for k, v in run(feed).items()})
+        outs = self.run_golden(run, nhwc)
         # The shared TFLite pipeline labels its GPU run "fp16"; that path computes in fp16 (parity.py's gates).
         gated_as = "fp16-gpu" if arithmetic == "fp16" and "gpu" in path else arithmetic
         row = compare_detector(path, gated_as, self.reference, outs, self.model.output_names)
