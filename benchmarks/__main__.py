@@ -1,7 +1,6 @@
 """Entry point: python -m benchmarks ... (see benchmarks/cli.py)."""
 
-import sys
-
 from benchmarks.cli import main
+from model.cli import run_main
 
-sys.exit(main())
+raise SystemExit(run_main(main))

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from model.cli import run_main
+
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     layers = [m for m in net.modules() if isinstance(m, SpatialArgSoftmax)]
     try:
         data = MeshPoseDataset(args.data, template)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     batch = data.batch(list(range(args.batch_size)), 0, 0)
@@ -63,4 +65,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(run_main(main))

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.results import ResultError, validate_result
+from model.cli import run_main
 
 
 def main(argv: list[str]) -> int:
@@ -31,4 +32,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    raise SystemExit(run_main(lambda: main(sys.argv[1:])))

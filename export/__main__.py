@@ -1,7 +1,6 @@
 """Entry point: python -m export ... (see export/cli.py)."""
 
-import sys
-
 from export.cli import main
+from model.cli import run_main
 
-sys.exit(main())
+raise SystemExit(run_main(main))

@@ -27,6 +27,9 @@ CHECKPOINT_FORMAT = "meshpose-checkpoint"
 CHECKPOINT_FORMAT_VERSION = "1"
 TEMPLATE_PREFIX = "template/"
 TEMPLATE_META_KEY = "template_meta"
+# The hash of every tensor (name, dtype, shape, bytes) in the header: a file whose weights were damaged
+# after it was written is refused by name instead of loading and giving NaNs or silently wrong meshes.
+WEIGHTS_HASH_KEY = "weights_sha256"
 
 
 class CheckpointError(ValueError):
@@ -54,6 +57,30 @@ def file_sha256(path: str | os.PathLike) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def weights_sha256(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over the tensors in name order: each name, dtype, shape and raw bytes."""
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().contiguous().cpu()
+        h.update(f"{name}|{t.dtype}|{list(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def _refuse_pickle(path: Path) -> None:
+    """Name a PyTorch pickle (torch.save) for what it is: such files can run code when loaded."""
+    with open(path, "rb") as f:
+        head = f.read(9)
+    if head[8:9] == b"{":  # safetensors: a little-endian u64 header length, then the JSON header
+        return
+    if head.startswith(b"PK\x03\x04") or head[:1] == b"\x80":
+        kind = "a zip archive (torch.save's format)" if head.startswith(b"PK") else "a Python pickle"
+        raise CheckpointError(
+            f"{path} is {kind}, not safetensors: pickles can execute code when loaded, so they are refused. "
+            f"Convert it where you trust it (torch.load(..., weights_only=True), then safetensors' save_file), "
+            f"or for the authors' release use `make import-paper`")
 
 
 def save_checkpoint(
@@ -84,6 +111,7 @@ def save_checkpoint(
     }
     meta.update(extra or {})
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    meta[WEIGHTS_HASH_KEY] = weights_sha256(tensors)  # the network's tensors; the template has its own hash
     if embed_template:
         from model.template.asset import template_arrays_of
 
@@ -100,6 +128,7 @@ def read_checkpoint_info(path: str | os.PathLike) -> CheckpointInfo:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
+    _refuse_pickle(path)
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = dict(f.metadata() or {})
@@ -127,6 +156,22 @@ def read_checkpoint_info(path: str | os.PathLike) -> CheckpointInfo:
     )
 
 
+def load_network_tensors(info: CheckpointInfo) -> dict[str, torch.Tensor]:
+    """The network's tensors of a checkpoint, verified against the weights hash in its header."""
+    try:
+        state = {k: v for k, v in load_file(str(info.path)).items() if not k.startswith(TEMPLATE_PREFIX)}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{info.path}: its tensors cannot be read ({exc}): the file is damaged") from None
+    recorded = info.metadata.get(WEIGHTS_HASH_KEY)
+    if recorded is None:
+        raise CheckpointError(f"{info.path} records no {WEIGHTS_HASH_KEY}, so its weights cannot be verified; "
+                              f"re-save it with this version (python -m model.tools.rehash_checkpoint {info.path})")
+    if weights_sha256(state) != recorded:
+        raise CheckpointError(f"{info.path}: its weights do not match the hash recorded when it was written "
+                              f"({recorded[:12]}): the file is damaged; fetch or export it again")
+    return state
+
+
 def load_checkpoint(model: torch.nn.Module, path: str | os.PathLike, *, variant: str, template) -> CheckpointInfo:
     """Load weights into `model` after checking that the file was made for this variant and template."""
     info = read_checkpoint_info(path)
@@ -141,7 +186,7 @@ def load_checkpoint(model: torch.nn.Module, path: str | os.PathLike, *, variant:
             f"(sha256 {info.template_sha256[:12]}), but the loaded template is {template.name} "
             f"v{template.version} (sha256 {template.sha256[:12]})"
         )
-    state = {k: v for k, v in load_file(str(info.path)).items() if not k.startswith(TEMPLATE_PREFIX)}
+    state = load_network_tensors(info)
     result = model.load_state_dict(state, strict=False)
     if result.missing_keys or result.unexpected_keys:
         raise CheckpointError(
@@ -160,7 +205,7 @@ def load_matching_weights(model: torch.nn.Module, path: str | os.PathLike, *, te
     `any_template` and the vertex counts differ, so that no vertex-indexed tensor can match in shape.
     """
     info = read_checkpoint_info(path)
-    state = {k: v for k, v in load_file(str(info.path)).items() if not k.startswith(TEMPLATE_PREFIX)}
+    state = load_network_tensors(info)
     theirs = state.get("vertexpose.heatmaps.weight")  # one heatmap per vertex: its rows count V
     other_count = any_template and theirs is not None and theirs.shape[0] != template.num_vertices
     if info.template_sha256 != template.sha256 and not other_count:

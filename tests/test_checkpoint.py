@@ -49,7 +49,7 @@ def test_refuses_foreign_and_corrupt_files(tmp_path, template):
     with pytest.raises(CheckpointError, match="not a MeshPose checkpoint"):
         read_checkpoint_info(plain)
     junk = tmp_path / "junk.safetensors"
-    junk.write_bytes(b"\x80\x04not a safetensors file at all")
+    junk.write_bytes(b"\x00\x01not a safetensors file at all")
     with pytest.raises(CheckpointError, match="not a safetensors checkpoint"):
         read_checkpoint_info(junk)
     with pytest.raises(CheckpointError, match="does not exist"):

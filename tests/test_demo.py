@@ -3,6 +3,7 @@
 import numpy as np
 from PIL import Image
 
+from model.cli import run_main
 from model.tools.demo import compose, main, side_view
 
 
@@ -15,17 +16,20 @@ def test_demo_writes_input_overlay_and_side_view(tmp_path, template):
     Image.fromarray(image).save(tmp_path / "in.png")
     ckpt = tmp_path / "tiny.safetensors"
     save_checkpoint(create_model("tiny", template), ckpt, variant="tiny", template=template, trained=False)
-    out = tmp_path / "demo.png"
+    out, js = tmp_path / "demo.png", tmp_path / "demo.json"
     assert main(["--image", str(tmp_path / "in.png"), "--variant", "tiny", "--ckpt", str(ckpt),
-                 "--out", str(out)]) == 0
+                 "--out", str(out), "--json", str(js)]) == 0
     panel = np.asarray(Image.open(out))
     assert panel.shape == (160, 360, 3)
     assert np.array_equal(panel[:, :120], image)
-    assert main(["--image", str(tmp_path / "in.png"), "--variant", "tiny", "--ckpt", str(ckpt),
-                 "--box", "1,2,3", "--out", str(out)]) == 2
-    assert main(["--image", str(tmp_path / "nope.png"), "--variant", "tiny", "--ckpt", str(ckpt)]) == 2
+    # a failed run answers in one line and leaves no earlier run's picture or JSON behind
+    assert out.is_file() and js.is_file()
+    assert run_main(lambda: main(["--image", str(tmp_path / "in.png"), "--variant", "tiny", "--ckpt", str(ckpt),
+                                  "--box", "1,2,3", "--out", str(out), "--json", str(js)])) == 2
+    assert not out.exists() and not js.exists()
+    assert run_main(lambda: main(["--image", str(tmp_path / "nope.png"), "--variant", "tiny", "--ckpt", str(ckpt),
+                                  "--out", str(out), "--json", str(js)])) == 2
     # a given box: one person, reported in demo.json in frame pixels
-    js = tmp_path / "demo.json"
     assert main(["--image", str(tmp_path / "in.png"), "--variant", "tiny", "--ckpt", str(ckpt), "--box",
                  "30,10,90,150", "--out", str(out), "--json", str(js)]) == 0
     import json

@@ -13,13 +13,13 @@ image x = x0 + dp_x * w / 256.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from model.cli import read_json, run_main
 from model.data.charts import ChartLocator
 
 DP_MASK_SIZE = 256
@@ -117,11 +117,8 @@ def _parse(ann: dict, locator: ChartLocator) -> DensePoseRecord:
 def load_densepose_coco(path: str | Path, template) -> tuple[list[DensePoseRecord], LoadSummary]:
     """Records of every usable annotation in a DensePose-COCO JSON file, and the load summary."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from err
-    if not isinstance(data, dict) or not isinstance(data.get("annotations"), list):
+    data = read_json(path, "DensePose-COCO file", ("annotations",))
+    if not isinstance(data["annotations"], list):
         raise ValueError(f"{path}: no 'annotations' list; not a COCO-style file")
     locator = ChartLocator(template)
     summary = LoadSummary()
@@ -161,4 +158,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_main(main))

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from model.cli import run_main
+
 SPLIT_SEEDS = {"train": 1000, "val": 2000, "test": 3000}
 DEFAULT_SIZES = {"train": 24000, "val": 500, "test": 500}
 COCO_KEYPOINT_SKELETON = [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7], [6, 8],
@@ -192,4 +194,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(run_main(main))

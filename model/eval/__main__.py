@@ -1,7 +1,6 @@
 """Entry point: python -m model.eval (see model/eval/run.py)."""
 
-import sys
-
+from model.cli import run_main
 from model.eval.run import main
 
-sys.exit(main())
+raise SystemExit(run_main(main))

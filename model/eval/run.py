@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from model.atomic import atomic_path
+from model.cli import remove_outputs
 from model.data.charts import ChartLocator
 from model.data.raster import rasterize
 from model.eval.densepose_eval import DensePoseScorer, mesh_surface_at, network_surface_at
@@ -181,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         from model.registry import get_variant
 
         args.ckpt = get_variant(args.variant).checkpoint
+    out = args.out or Path("artifacts") / args.variant / "eval.json"
+    remove_outputs(out)  # a failed evaluation must not leave an earlier one for the report to plot
     template = load_template()
     net = None
     if args.ckpt:
@@ -194,9 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     report = {"variant": args.variant, "checkpoint": str(args.ckpt) if args.ckpt else None,
               "checkpoint_sha256": info.sha256 if args.ckpt else None, "split": args.split,
               "headline": {"name": "keypoint AP (synthetic test)", "value": headline}, "results": result}
-    out = args.out or Path("artifacts") / args.variant / "eval.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1) + "\n")
+    with atomic_path(out) as tmp:
+        Path(tmp).write_text(json.dumps(report, indent=1) + "\n")
     print(markdown(result))
     print(f"\nWhere the 2D error is (px; per-sample medians for truncated ({100 * truncated_share:.0f}% of "
           f"samples: > {100 * TRUNCATED_OUTSIDE:.0f}% of vertices outside the crop) and whole-body crops):")

@@ -31,6 +31,7 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
+from model.cli import run_main
 from model.template.asset import DEFAULT_PATH, SCHEMA, TEMPLATE_NAME, TEMPLATE_VERSION, save_template_arrays
 from model.template.mesh_ops import closest_points, unique_edges, vertex_normals
 from model.template.parts import MIRROR_PART, PART_NAMES, SEGMENTS, segment_of_bone
@@ -492,4 +493,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(run_main(main))

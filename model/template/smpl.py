@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial import cKDTree
 
+from model.cli import run_main
 from model.template.asset import SMPL_TEMPLATE_NAME, TemplateError, save_template_arrays
 from model.template.build import (
     COCO17,
@@ -331,4 +332,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(run_main(main))

@@ -24,6 +24,7 @@ from safetensors.torch import save_file
 
 from model.atomic import atomic_path
 from model.checkpoint import file_sha256
+from model.cli import run_main
 from model.detector.spec import LICENSE_NOTICE, SOURCE, TFLITE_PATH, WEIGHTS_PATH
 from model.network.blazepose_detector import WEIGHTS_FORMAT, WEIGHTS_FORMAT_VERSION, BlazePoseDetector, ConvUnit
 
@@ -310,4 +311,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_main(main))

@@ -26,6 +26,7 @@ import torch
 from PIL import Image
 
 from model.atomic import atomic_path
+from model.cli import read_image, remove_outputs, run_main
 from model.data.raster import rasterize
 from model.pipeline.crop import sample_crop
 from model.pipeline.tracker import Detection, FramePipeline, PipelineConfig
@@ -33,7 +34,6 @@ from model.registry import get_variant
 
 DEFAULT_TEST_IMAGE = Path("data/synthetic/test/images/000000.png")
 MESH_RGB = np.array([110.0, 190.0, 255.0])
-MAX_IMAGE_SIDE = 4096  # larger images are refused: the rasteriser and the detector work on the full frame
 
 
 def default_image() -> tuple[np.ndarray, str]:
@@ -160,16 +160,6 @@ def person_record(person, visibility_threshold: float = 0.5) -> dict:
             "vertices": mesh.vertices.tolist(), "visible": mesh.visible.tolist()}
 
 
-def _read_image(path: Path) -> np.ndarray:
-    if not path.is_file():
-        raise FileNotFoundError(f"image {path} not found")
-    with Image.open(path) as im:
-        if max(im.size) > MAX_IMAGE_SIDE or min(im.size) < 32:
-            raise ValueError(f"{path} is {im.size[0]}x{im.size[1]}; the demo takes images of 32 to "
-                             f"{MAX_IMAGE_SIDE} pixels a side (resize it first)")
-        return np.asarray(im.convert("RGB"), np.float32)
-
-
 def demo_image(image: np.ndarray, source: str, runner: MeshRunner, max_people: int, box, out: Path,
                json_out: Path) -> str:
     """One image: detect, mesh every person, draw; returns the summary line."""
@@ -246,29 +236,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=None, help="default: artifacts/demo/demo.png (.mp4 for a video)")
     p.add_argument("--json", type=Path, default=Path("artifacts/demo/demo.json"))
     args = p.parse_args(argv)
-    try:
-        if args.max_people < 1:
-            raise ValueError("--max-people must be at least 1")
-        box = [float(v) for v in args.box.split(",")] if args.box else None
-        if box is not None and (len(box) != 4 or box[2] <= box[0] or box[3] <= box[1]):
-            raise ValueError(f"--box needs x0,y0,x1,y1 with x1 > x0 and y1 > y0, got {args.box!r}")
-        runner = MeshRunner(args.variant, args.ckpt)
-        if args.video is not None:
-            if not args.video.is_file():
-                raise FileNotFoundError(f"video {args.video} not found")
-            out = args.out or Path("artifacts/demo/demo.mp4")
-            out.parent.mkdir(parents=True, exist_ok=True)
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            line = demo_video(args.video, runner, args.max_people, out, args.json, args.frames)
-        else:
-            image, source = (_read_image(args.image), str(args.image)) if args.image else default_image()
-            out = args.out or Path("artifacts/demo/demo.png")
-            out.parent.mkdir(parents=True, exist_ok=True)
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            line = demo_image(image, source, runner, args.max_people, box, out, args.json)
-    except (FileNotFoundError, ValueError, OSError) as exc:  # CheckpointError and TemplateError are ValueErrors
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    out = args.out or Path("artifacts/demo/demo.mp4" if args.video is not None else "artifacts/demo/demo.png")
+    # A failed run must not leave the previous run's picture behind as if it were this one's.
+    remove_outputs(out, args.json)
+    if args.max_people < 1:
+        raise ValueError("--max-people must be at least 1")
+    box = [float(v) for v in args.box.split(",")] if args.box else None
+    if box is not None and (len(box) != 4 or box[2] <= box[0] or box[3] <= box[1]):
+        raise ValueError(f"--box needs x0,y0,x1,y1 with x1 > x0 and y1 > y0, got {args.box!r}")
+    if args.video is not None and not args.video.is_file():
+        raise FileNotFoundError(f"video {args.video} not found")
+    image, source = (None, None) if args.video is not None else (
+        (read_image(args.image).astype(np.float32), str(args.image)) if args.image else default_image())
+    runner = MeshRunner(args.variant, args.ckpt)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    if args.video is not None:
+        line = demo_video(args.video, runner, args.max_people, out, args.json, args.frames)
+    else:
+        line = demo_image(image, source, runner, args.max_people, box, out, args.json)
     print(line)
     if not runner.spec.license.commercial_use:
         print(f"LICENCE: {runner.spec.license.name}: non-commercial use only")
@@ -276,4 +262,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(run_main(main))

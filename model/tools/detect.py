@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from model.cli import read_image, run_main
 from model.pipeline import detector as ref
 
 OUT_DIR = Path("artifacts/detect")
@@ -77,11 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for path in args.images:
-        try:
-            image = Image.open(path).convert("RGB")
-        except OSError as exc:
-            print(f"error: cannot read {path}: {exc}", file=sys.stderr)
-            return 2
+        image = Image.fromarray(read_image(path))
         people = detect_image(model, np.asarray(image), args.max_people)
         print(f"{path} ({image.width}x{image.height}): {len(people)} people")
         for p in people:
@@ -94,4 +91,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_main(main))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from model.atomic import atomic_path
 from model.checkpoint import file_sha256
+from model.cli import run_main
 from model.detector.spec import CACHE_DIR, LICENSE_PATH, SOURCE, TFLITE_PATH
 
 
@@ -89,4 +90,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_main(main))

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from model.atomic import atomic_path
+from model.cli import run_main
 from model.detector.frames import fixture_frames
 from model.pipeline import detector as ref
 
@@ -136,4 +137,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_main(main))

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from model.checkpoint import file_sha256, save_checkpoint
+from model.cli import run_main
 from model.registry import get_variant
 
 KEY_TABLE = Path(__file__).resolve().parent / "paper_release_keys.json"
@@ -364,4 +365,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(run_main(main))

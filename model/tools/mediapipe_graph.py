@@ -16,6 +16,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+from model.cli import run_main
 from model.detector.spec import CACHE_DIR
 
 SUBGRAPHS = ("PoseDetectionCpu", "PoseDetectionToRoi")
@@ -157,4 +158,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_main(main))

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from model.cli import run_main
 from model.pipeline.crop import Crop, frame_to_crop
 from model.pipeline.tracker import Detection, FramePipeline, PipelineConfig
 
@@ -134,4 +135,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(run_main(main))

@@ -1,7 +1,6 @@
 """Entry point: python -m model.train (see model/train/loop.py)."""
 
-import sys
-
+from model.cli import run_main
 from model.train.loop import main
 
-sys.exit(main())
+raise SystemExit(run_main(main))

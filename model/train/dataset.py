@@ -8,12 +8,13 @@ depends only on those three numbers (what makes resuming a run bit-for-bit possi
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
+
+from model.cli import InputError, read_json
 
 # COCO-17 left/right swap under a horizontal flip.
 COCO_FLIP = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
@@ -26,9 +27,10 @@ class MeshPoseDataset:
                  colour_jitter: float = 0.2, scale_jitter: float = 0.0, rotation_deg: float = 0.0) -> None:
         self.dir = Path(split_dir)
         path = self.dir / "annotations.json"
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} not found; run `make data` first")
-        data = json.loads(path.read_text())
+        data = read_json(path, "annotations file", ("info", "images", "annotations"),
+                         hint="`make data` writes the synthetic splits")
+        if not isinstance(data["info"], dict) or not all(isinstance(data[k], list) for k in ("images", "annotations")):
+            raise InputError(f"annotations file {path}: 'info' must be an object, 'images' and 'annotations' lists")
         if data["info"].get("template_sha256") not in (None, template.sha256):
             raise ValueError(f"{path} was made for another template ({data['info']['template_sha256'][:12]})")
         self.images = {im["id"]: im for im in data["images"]}

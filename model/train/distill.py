@@ -37,6 +37,7 @@ from safetensors.numpy import load_file, save_file
 from model.atomic import atomic_path
 from model.build import build_deploy_model, create_model
 from model.checkpoint import read_checkpoint_info, save_checkpoint
+from model.cli import read_image, run_main
 from model.pipeline.crop import Crop, crop_from_box, crop_to_frame, frame_to_crop, sample_crop
 from model.registry import get_variant, weights_license
 from model.train import losses as L
@@ -104,10 +105,7 @@ def read_frames(source: Path, every: int = 1, limit: int | None = None) -> Itera
         if not files:
             raise DistillError(f"IMAGES={source} holds no image ({', '.join(sorted(IMAGE_SUFFIXES))})")
         for path in files[::every][:limit]:
-            try:
-                yield path.name, np.asarray(Image.open(path).convert("RGB"))
-            except OSError as exc:
-                raise DistillError(f"{path} is not a readable image: {exc}") from None
+            yield path.name, read_image(path, "frame")
         return
     if source.suffix.lower() not in VIDEO_SUFFIXES or not source.is_file():
         raise DistillError(f"IMAGES={source} is neither a folder of images nor a video file "
@@ -461,4 +459,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(run_main(main))

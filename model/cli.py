@@ -1,0 +1,110 @@
+"""What every command-line tool of the project does the same way with bad input.
+
+One error path: a tool's `main` raises, `run_main` prints one line (`error: <what, which file, what to
+do>`) and exits 2; Ctrl-C prints one line and exits 130; the traceback appears only with DEBUG=1.
+The readers below name the file in every message, so that line is enough to act on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# Larger images are refused: the rasteriser, the detector and the crops work on the full frame, and a
+# 10000x10000 photo spends minutes and >12 GB before failing. Smaller ones hold no person to mesh.
+MAX_IMAGE_SIDE = 4096
+MIN_IMAGE_SIDE = 32
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+class InputError(ValueError):
+    """Bad input from the user: the message names the file and what to do."""
+
+
+def debug_enabled() -> bool:
+    """True when DEBUG is set to anything but empty or 0 (then errors keep their traceback)."""
+    return os.environ.get("DEBUG", "") not in ("", "0")
+
+
+def run_main(main: Callable[[], int | None]) -> int:
+    """Run a tool's `main` and turn any exception into one line on stderr and an exit status."""
+    try:
+        return int(main() or 0)
+    except KeyboardInterrupt:
+        print("interrupted (Ctrl-C); files being written were discarded", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SystemExit:
+        raise
+    except Exception as exc:
+        if debug_enabled():
+            raise
+        print(f"error: {describe(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def describe(exc: BaseException) -> str:
+    """One line for an exception: the project's own messages as they are, others with their type."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, (ValueError, OSError)) or type(exc).__module__.split(".")[0] in ("model", "export",
+                                                                                         "benchmarks"):
+        if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in text:
+            text = f"{exc.filename}: {text}"
+        return text
+    return f"{type(exc).__name__}: {text} (unexpected; run again with DEBUG=1 for the traceback)"
+
+
+def read_json(path: str | os.PathLike, what: str, required: Iterable[str] = (), hint: str = "") -> Any:
+    """A JSON file's content, or InputError naming the file: missing, not JSON (truncated?), or
+    lacking one of the `required` top-level keys. `what` says what the file should be."""
+    path = Path(path)
+    tail = f"; {hint}" if hint else ""
+    if not path.is_file():
+        raise InputError(f"{what} {path} not found{tail}")
+    try:
+        data = json.loads(path.read_text())
+    except UnicodeDecodeError:
+        raise InputError(f"{what} {path} is not a text file{tail}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{what} {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}; "
+                         f"a truncated file?){tail}") from None
+    missing = [k for k in required if not isinstance(data, dict) or k not in data]
+    if missing:
+        raise InputError(f"{what} {path} lacks {', '.join(repr(k) for k in missing)}{tail}")
+    return data
+
+
+def read_image(path: str | os.PathLike, what: str = "image", max_side: int = MAX_IMAGE_SIDE,
+               min_side: int = MIN_IMAGE_SIDE) -> np.ndarray:
+    """An image file as RGB uint8 (H, W, 3), refused in one line when missing, unreadable, or of a size
+    outside [min_side, max_side] pixels a side (checked from the header, before decoding)."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} {path} not found")
+    try:
+        with warnings.catch_warnings():  # the size is checked below, before any pixel is decoded
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+        with im:
+            w, h = im.size
+            if max(w, h) > max_side or min(w, h) < min_side:
+                raise InputError(f"{what} {path} is {w}x{h}; images of {min_side} to {max_side} pixels a side are "
+                                 f"accepted (resize it first)")
+            return np.asarray(im.convert("RGB"))
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError) as exc:
+        raise InputError(f"{what} {path} is not a readable image ({' '.join(str(exc).split())})") from None
+
+
+def remove_outputs(*paths: str | os.PathLike) -> None:
+    """Remove a run's previous outputs before it writes new ones, so a failed run leaves nothing stale."""
+    for p in paths:
+        Path(p).unlink(missing_ok=True)
