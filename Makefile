@@ -16,7 +16,7 @@ export PYTHONPATH := $(CURDIR)
 # Tests and tools never reach a model hub at run time.
 export HF_HUB_OFFLINE := 1
 
-.PHONY: help venv lock test test-fast lint model-card template clean
+.PHONY: help venv lock test test-python lint model-card template clean
 
 help: ## List the targets
 	@echo "MeshPose mobile toolchain. Variables: VARIANT=$(VARIANT) CKPT=<path.safetensors> DEVICE=<name>"
@@ -42,7 +42,8 @@ test: $(STAMP) system-gpu ## Run the default test suite: ruff, the Kotlin and Sw
 	@echo ">> pytest (default suite: not slow)"
 	@$(PY) -m pytest -q -m "not slow"
 
-test-fast: $(STAMP) ## Python tests only
+test-python: $(STAMP) ## ruff and the Python suite alone (no Java, npm or Swift root needed)
+	@$(VENV)/bin/ruff check .
 	@$(PY) -m pytest -q -m "not slow"
 
 lint: $(STAMP) ## ruff check

@@ -10,8 +10,16 @@ CATALOGUE=$REPO/runtimes/android_kotlin/gradle/libs.versions.toml
 KOTLIN_VERSION=$(sed -n 's/^kotlin *= *"\([^"]*\)".*/\1/p' "$CATALOGUE")
 JVM_TARGET=$(sed -n 's/^jvmTarget *= *"\([^"]*\)".*/\1/p' "$CATALOGUE")
 [[ -n $KOTLIN_VERSION && -n $JVM_TARGET ]] || { echo "error: no 'kotlin' or 'jvmTarget' version in $CATALOGUE" >&2; exit 1; }
+# What must already be on the machine: say it in one line each, with how to get it.
+command -v java >/dev/null || { echo "error: java not found: the Kotlin core tests run on a JVM (Debian: sudo apt-get install default-jre-headless)" >&2; exit 1; }
+command -v npm >/dev/null || { echo "error: npm not found: kotlinc comes from the npm package kotlin-compiler (Debian: sudo apt-get install npm)" >&2; exit 1; }
 # One folder per version, so checkouts that declare different versions do not reinstall each other's.
-KROOT=${KOTLIN_ROOT:-/opt/meshpose-kotlin}/$KOTLIN_VERSION
+# /opt when it is writable (root), else the user's cache: the suite needs no root once junit4 is there.
+DEFAULT_KROOT=/opt/meshpose-kotlin
+if ! { mkdir -p "$DEFAULT_KROOT" 2>/dev/null && [[ -w $DEFAULT_KROOT ]]; } && [[ ! -x $DEFAULT_KROOT/$KOTLIN_VERSION/node_modules/kotlin-compiler/bin/kotlinc ]]; then
+  DEFAULT_KROOT=${XDG_CACHE_HOME:-$HOME/.cache}/meshpose-kotlin
+fi
+KROOT=${KOTLIN_ROOT:-$DEFAULT_KROOT}/$KOTLIN_VERSION
 KHOME=$KROOT/node_modules/kotlin-compiler
 OUT=$REPO/build/kotlin-core
 if [[ ! -x $KHOME/bin/kotlinc ]] || ! grep -q "\"version\": \"$KOTLIN_VERSION\"" "$KHOME/package.json"; then
@@ -27,6 +35,10 @@ if [[ ! -x $KHOME/bin/kotlinc ]] || ! grep -q "\"version\": \"$KOTLIN_VERSION\""
 fi
 echo ">> kotlinc $KOTLIN_VERSION (the app's declared Kotlin, $CATALOGUE)"
 if [[ ! -f /usr/share/java/junit4.jar ]]; then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "error: /usr/share/java/junit4.jar not found; installing it needs root once: sudo apt-get install junit4" >&2
+    exit 1
+  fi
   echo ">> installing junit4 (Debian)"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq junit4 >/dev/null
 fi

@@ -20,24 +20,39 @@ setup() {
   echo ">> installing swiftlang into the trixie root (about a minute, 3 GB)"
   chroot "$ROOT.partial" /bin/sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
     --no-install-recommends swiftlang libc6-dev libstdc++-14-dev >/dev/null"
+  mkdir -p "$ROOT.partial/repo" "$ROOT.partial/proc" "$ROOT.partial/dev"  # mount points of every test run
   mv "$ROOT.partial" "$ROOT"
 }
 
 run_test() {
   local pkg=$1
-  setup
-  mkdir -p "$ROOT/repo" "$ROOT/proc" "$ROOT/dev"
-  cleanup() {
-    umount "$ROOT/repo" 2>/dev/null || true
-    umount "$ROOT/dev" 2>/dev/null || true
-    umount "$ROOT/proc" 2>/dev/null || true
-  }
-  trap cleanup EXIT
-  mount --bind "$REPO" "$ROOT/repo"
-  mount -t proc proc "$ROOT/proc"
-  mount --bind /dev "$ROOT/dev"
-  chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/usr/libexec/swift/bin:/usr/bin:/bin \
-    /bin/bash -c "cd /repo/$pkg && swift test --disable-swift-testing --scratch-path /tmp/meshpose-swift-build 2>&1"
+  if [[ ! -x "$ROOT/usr/libexec/swift/bin/swift" || ! -d "$ROOT/repo" ]]; then
+    if [[ $(id -u) -ne 0 ]]; then
+      echo "error: the Swift root $ROOT is missing or incomplete; creating it needs root once (debootstrap, 3.3 GB): run \`sudo make swift-root\`, then make test runs as any user" >&2
+      exit 1
+    fi
+    setup
+    mkdir -p "$ROOT/repo" "$ROOT/proc" "$ROOT/dev"
+  fi
+  # Private namespaces: the mounts exist only for this run (nothing to clean up, no clash between
+  # checkouts testing at once), and a user namespace lets a non-root user mount and chroot.
+  local ns=(--mount)
+  [[ $(id -u) -eq 0 ]] || ns=(--user --map-root-user "${ns[@]}")
+  if ! unshare "${ns[@]}" true 2>/tmp/meshpose-unshare.$$; then
+    echo "error: cannot create private namespaces for the Swift root ($(tr '\n' ' ' < /tmp/meshpose-unshare.$$)); as a non-root user this needs unprivileged user namespaces (sysctl user.max_user_namespaces > 0); or run make test as root" >&2
+    rm -f /tmp/meshpose-unshare.$$
+    exit 1
+  fi
+  rm -f /tmp/meshpose-unshare.$$
+  # The build folder lives in the checkout, so two checkouts never share (or corrupt) one.
+  unshare "${ns[@]}" /bin/bash -c '
+    set -e
+    mount --bind "$1" "$2/repo"
+    mount --rbind /proc "$2/proc"
+    mount --rbind /dev "$2/dev"
+    exec chroot "$2" /usr/bin/env -i HOME=/tmp PATH=/usr/libexec/swift/bin:/usr/bin:/bin /bin/bash -c \
+      "cd /repo/$3 && swift test --disable-swift-testing --scratch-path /repo/build/swift-scratch 2>&1"' \
+    swift-root "$REPO" "$ROOT" "$pkg"
 }
 
 case "${1:-}" in
