@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.registry import UnknownDevice, devices, get_device
-from benchmarks.results import RESULTS_DIR, write_result
+from benchmarks.results import RESULTS_DIR, RUNS_DIR, new_run, write_result
 from benchmarks.runners import BenchError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -16,7 +16,8 @@ REPO = Path(__file__).resolve().parents[1]
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark of one device and append its results."""
     device = get_device(args.device)
-    results_dir = Path(args.results)
+    run_info = new_run(device["name"], args.variant)
+    results_dir = Path(args.results) / run_info["id"]  # one folder per run; raw outputs beside its results
     artifacts = Path(args.artifacts)
     artifact = artifacts / args.variant / device["artifact"].format(variant=args.variant)
     if device["platform"] == "linux":
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from benchmarks.report import markdown_table
 
     for r in results:
+        r["run"] = run_info
         path = write_result(r, results_dir)
         print(f"wrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}", file=sys.stderr)
     print(markdown_table(results))
@@ -71,11 +73,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--udid", default=None, help="iOS: device identifier (xcrun devicectl list devices)")
     p.add_argument("--app", default=None, help="iOS: path of the built .app to install first")
     p.add_argument("--artifacts", default=str(REPO / "artifacts"))
-    p.add_argument("--results", default=str(RESULTS_DIR))
+    p.add_argument("--results", default=str(RUNS_DIR), help="a folder per run is made here")
     p.add_argument("--quick", action="store_true", help="host: skip batched throughput (for CI)")
-    r = sub.add_parser("report", help="Markdown table and plots from the results")
-    r.add_argument("--results", default=str(RESULTS_DIR))
-    r.add_argument("--out", default=None)
+    r = sub.add_parser("report", help="Markdown tables (one per run) and plots from the results")
+    r.add_argument("--results", action="append", default=None,
+                   help=f"folders of runs (repeatable; default: {RESULTS_DIR.relative_to(REPO)} and "
+                        f"{RUNS_DIR.relative_to(REPO)})")
+    r.add_argument("--out", default=None, help="default: artifacts/bench/report")
+    pub = sub.add_parser("publish", help="copy a run into benchmarks/results and regenerate the committed report")
+    pub.add_argument("run_id")
+    pub.add_argument("--runs", default=str(RUNS_DIR))
     sub.add_parser("devices", help="list the registered devices")
     args = parser.parse_args(argv)
     try:
@@ -84,11 +91,18 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name:12s} {d['platform']:8s} {d['runtime']}/{d['accelerator']}  {d['model']}")
             return 0
         if args.cmd == "report":
-            from benchmarks.report import REPORT_DIR
+            from benchmarks.report import LOCAL_REPORT_DIR
             from benchmarks.report import main as report_main
 
-            path = report_main(Path(args.results), Path(args.out) if args.out else REPORT_DIR)
+            roots = [Path(p) for p in args.results] if args.results else [RESULTS_DIR, RUNS_DIR]
+            path = report_main(roots, Path(args.out) if args.out else LOCAL_REPORT_DIR)
             print(path.read_text())
+            print(f"wrote {path}", file=sys.stderr)
+            return 0
+        if args.cmd == "publish":
+            from benchmarks.report import publish
+
+            print(publish(args.run_id, Path(args.runs)))
             return 0
         return run(args)
     except (BenchError, UnknownDevice) as exc:

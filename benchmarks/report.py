@@ -1,14 +1,16 @@
-"""`make bench-report`: a Markdown table and PNG plots from benchmarks/results/*.json."""
+"""`make bench-report`: one Markdown section and latency plot per benchmark run, and FPS vs accuracy."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
-from benchmarks.results import RESULTS_DIR, load_results
+from benchmarks.results import RESULTS_DIR, RUNS_DIR, load_results
 
-REPORT_DIR = Path(__file__).resolve().parent / "report"
+REPORT_DIR = Path(__file__).resolve().parent / "report"  # the committed report: `make bench-publish` only
+LOCAL_REPORT_DIR = RUNS_DIR / "report"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
@@ -39,75 +41,155 @@ def markdown_table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _accuracy(variant: str | None) -> tuple[float, str] | None:
-    """(value, metric name) of a variant's headline accuracy from artifacts/<variant>/eval.json, if evaluated."""
-    if not variant:
+# An accuracy point needs an evaluation of the same weights on at least this many samples.
+MIN_EVAL_SAMPLES = 200
+
+
+def _eval_of(result: dict[str, Any]) -> tuple[float, str, int] | None:
+    """(value, metric, samples) for a row whose own weights were evaluated: artifacts/<variant>/eval.json of
+    the checkpoint the artifact was exported from, on enough samples, and only for fp32 rows (the fp32
+    artifacts are the evaluated network within the export's parity gates; fp16 and int8 were not evaluated)."""
+    variant = result["artifact"].get("variant")
+    ckpt = result["artifact"].get("checkpoint_sha256")
+    if not variant or not ckpt or result["runtime"]["precision"] != "fp32":
         return None
     path = ARTIFACTS / variant / "eval.json"
     if not path.is_file():
         return None
-    headline = json.loads(path.read_text()).get("headline") or {}
-    if headline.get("value") is None:
+    report = json.loads(path.read_text())
+    headline = report.get("headline") or {}
+    samples = ((report.get("results") or {}).get("model") or {}).get("samples") or 0
+    if report.get("checkpoint_sha256") != ckpt or headline.get("value") is None or samples < MIN_EVAL_SAMPLES:
         return None
-    return float(headline["value"]), str(headline.get("name") or "evaluation headline metric")
+    return float(headline["value"]), str(headline.get("name") or "accuracy"), int(samples)
 
 
-def plots(results: list[dict[str, Any]], out_dir: Path) -> list[Path]:
-    """latency.png (p50 per device/runtime) and fps_vs_accuracy.png (paper Figure 2 style)."""
+def _label(r: dict[str, Any]) -> str:
+    rt = r["runtime"]
+    return f"{rt['name']} {rt['accelerator'].split(' (')[0]} {rt['precision']} b{r['method']['batch']}"
+
+
+def latency_plot(run_id: str, results: list[dict[str, Any]], out_dir: Path) -> Path:
+    """Horizontal bars of one run's median latencies: fixed width, labels on the left, never cut off."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     rows = [r for r in results if r["timings_ms"]["p50"] or r["timings_ms"]["mean"]]
-    labels = [f"{r['artifact'].get('variant', '?')} @ {r['device']['name']}\n{r['runtime']['name']} "
-              f"{r['runtime']['accelerator'][:12]}\n{r['runtime']['precision']} b{r['method']['batch']}" for r in rows]
     values = [r["timings_ms"]["p50"] or r["timings_ms"]["mean"] for r in rows]
     colours = ["#bbbbbb" if r["runtime"]["functional_only"] else "#3b75af" for r in rows]
-    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(rows)), 4.5))
-    ax.bar(range(len(rows)), values, color=colours)
-    ax.set_xticks(range(len(rows)), labels, fontsize=7)
-    ax.set_yscale("log")
-    ax.set_ylabel("latency per batch, median ms (log scale; mean where no median)")
-    ax.set_title("MeshPose latency (grey: functional-only software GPU, not a phone figure)")
+    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.38 * len(rows)))
+    ax.barh(range(len(rows)), values, color=colours)
+    ax.set_yticks(range(len(rows)), [_label(r) for r in rows], fontsize=8)
+    ax.invert_yaxis()
+    for i, v in enumerate(values):
+        ax.text(v, i, f" {v:.2f}", va="center", fontsize=7)
+    ax.set_xscale("log")
+    ax.set_xlabel("median ms per batch (log scale; grey: software GPU, functional only)")
+    ax.set_title(f"run {run_id}", fontsize=9)
     fig.tight_layout()
-    latency = out_dir / "latency.png"
-    fig.savefig(latency, dpi=110)
+    path = out_dir / f"latency_{run_id}.png"
+    fig.savefig(path, dpi=100)
     plt.close(fig)
+    return path
 
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    metric_names: set[str] = set()
-    for r in rows:
-        found = _accuracy(r["artifact"].get("variant"))
-        if found is None or r["runtime"]["functional_only"] or r["method"]["batch"] != 1:
+
+def accuracy_plot(results: list[dict[str, Any]], out_dir: Path) -> tuple[Path, list[str]]:
+    """FPS vs accuracy of the batch-1 rows whose own weights were evaluated; returns the plot and one line
+    per row that could not be placed (and why)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    placed, metrics = 0, set()
+    for r in results:
+        if r["runtime"]["functional_only"] or r["method"]["batch"] != 1 or not r["fps"]:
             continue
-        acc, name = found
-        metric_names.add(name)
+        found = _eval_of(r)
+        if found is None:
+            continue
+        acc, metric, n = found
+        metrics.add(metric)
         ax.scatter(r["fps"], acc)
-        ax.annotate(f"{r['artifact'].get('variant')} {r['device']['name']} {r['runtime']['name']}", (r["fps"], acc),
-                    fontsize=7)
-    if not metric_names:
-        ax.text(0.5, 0.5, "accuracy: not evaluated\n(no artifacts/<variant>/eval.json yet)", ha="center",
-                va="center", transform=ax.transAxes)
+        ax.annotate(f"{r['artifact'].get('variant')} {_label(r)} (n={n})", (r["fps"], acc), fontsize=7)
+        placed += 1
+    if not placed:
+        ax.text(0.5, 0.5, f"no row has an evaluation of its own weights\n(eval.json of the same checkpoint, "
+                f">= {MIN_EVAL_SAMPLES} samples; fp32 rows only)", ha="center", va="center", transform=ax.transAxes)
     ax.set_xlabel("FPS (batch 1)")
-    ax.set_ylabel(" / ".join(sorted(metric_names)) if metric_names else "accuracy")
-    ax.set_title("FPS vs accuracy per variant")
+    ax.set_ylabel(" / ".join(sorted(metrics)) or "accuracy")
+    ax.set_title("FPS vs accuracy (fp16 and int8 artifacts are not evaluated, so not placed)", fontsize=9)
     fig.tight_layout()
-    fva = out_dir / "fps_vs_accuracy.png"
-    fig.savefig(fva, dpi=110)
+    path = out_dir / "fps_vs_accuracy.png"
+    fig.savefig(path, dpi=100)
     plt.close(fig)
-    return [latency, fva]
+    return path, placed
 
 
-def main(results_dir: Path = RESULTS_DIR, out_dir: Path = REPORT_DIR) -> Path:
-    """Write report.md and the plots; returns the report path."""
-    results = load_results(results_dir)
+def run_section(run_id: str, results: list[dict[str, Any]], image: str) -> list[str]:
+    """One run: when, where, how busy, its table, its speed-ups with their spread."""
+    first = results[0]
+    run = first.get("run") or {}
+    load = run.get("load_avg_1m")
+    lines = [f"## Run `{run_id}`", "",
+             f"{run.get('started_utc') or first['timestamp_utc']} · device {first['device']['name']} "
+             f"({first['device'].get('model') or first['device']['platform']}) · variant "
+             f"{first['artifact'].get('variant') or '–'} · load average at start "
+             f"{'–' if load is None else f'{load:.2f}'} on {run.get('cpu_count') or '?'} CPUs", ""]
+    lines += [markdown_table(results), ""]
+    ratios = [(r, r["interleaved"]) for r in results if r.get("interleaved")]
+    if ratios:
+        lines.append("Speed-ups over PyTorch eager, timed in interleaved rounds (median and interquartile range "
+                     "of per-round ratios):")
+        lines.append("")
+        for r, q in ratios:
+            flag = " **noisy: the rounds disagree**" if q["noisy"] else ""
+            lines.append(f"- {_label(r)}: {q['median']:.2f}x (IQR {q['iqr'][0]:.2f}-{q['iqr'][1]:.2f}, "
+                         f"{q['rounds']} rounds){flag}")
+    else:
+        lines.append("Runtimes in this run were timed one after another (before interleaved rounds): ratios "
+                     "between its rows include machine drift and are not reported.")
+    lines += ["", f"![latency {run_id}]({image})", ""]
+    return lines
+
+
+def main(roots: list[Path] | Path = RESULTS_DIR, out_dir: Path | None = None) -> Path:
+    """Write report.md (one section per run, newest first) and its plots into `out_dir`; returns its path."""
+    roots = [roots] if isinstance(roots, Path) else roots
+    out_dir = out_dir or LOCAL_REPORT_DIR
+    results = [r for root in roots if root.is_dir() for r in load_results(root)]
+    if not results:
+        raise ValueError(f"no benchmark results under {', '.join(str(r) for r in roots)}; run `make bench` first")
     out_dir.mkdir(parents=True, exist_ok=True)
-    pngs = plots(results, out_dir) if results else []
-    text = ["# Benchmark report", "", f"{len(results)} results from `{results_dir.name}/`.", "",
-            markdown_table(results), ""]
-    text += [f"![{p.stem}]({p.name})" for p in pngs]
+    for old in out_dir.glob("latency*.png"):
+        old.unlink()
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for r in results:
+        runs.setdefault(r["_run"], []).append(r)
+    text = ["# Benchmark report", "", f"{len(runs)} runs, {len(results)} results. Figures of one run were measured "
+            "side by side; compare runs with care (different days, different load).", ""]
+    for run_id in sorted(runs, reverse=True):
+        image = latency_plot(run_id, runs[run_id], out_dir)
+        text += run_section(run_id, runs[run_id], image.name)
+    fva, placed = accuracy_plot(results, out_dir)
+    text += ["## FPS vs accuracy", "", f"{placed} rows placed: only fp32 batch-1 rows whose checkpoint has an "
+             f"`eval.json` of at least {MIN_EVAL_SAMPLES} samples.", "", f"![fps vs accuracy]({fva.name})", ""]
     report = out_dir / "report.md"
-    report.write_text("\n".join(text) + "\n")
+    report.write_text("\n".join(text))
     return report
+
+
+def publish(run_id: str, runs_dir: Path = RUNS_DIR) -> str:
+    """Copy a run into the committed results and regenerate the committed report from them."""
+    src = runs_dir / run_id
+    if not src.is_dir():
+        known = ", ".join(sorted(p.name for p in runs_dir.glob("*") if p.is_dir() and p.name != "report")) or "none"
+        raise ValueError(f"no run {run_id!r} in {runs_dir} (runs there: {known})")
+    dst = RESULTS_DIR / run_id
+    if dst.exists():
+        raise ValueError(f"{dst} exists already: the published run is not overwritten")
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("raw"))
+    return f"published {run_id} to {dst}; report: {main([RESULTS_DIR], REPORT_DIR)}"

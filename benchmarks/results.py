@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from datetime import UTC, datetime
 from functools import cache
@@ -12,7 +13,9 @@ from typing import Any
 import jsonschema
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "result.schema.json"
+# Published runs (committed; changed only by `make bench-publish`) and new runs (the artifacts area).
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+RUNS_DIR = Path(__file__).resolve().parents[1] / "artifacts" / "bench"
 
 
 class ResultError(ValueError):
@@ -38,8 +41,16 @@ def now_utc() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def write_result(result: dict[str, Any], results_dir: Path = RESULTS_DIR) -> Path:
-    """Validate and append one result as its own JSON file; returns the path."""
+def new_run(device: str, variant: str) -> dict[str, Any]:
+    """Identity of one `make bench` run: every result it writes carries it and lies in its folder. The
+    load average at the start says how busy the machine was (a noisy run shows there first)."""
+    started = now_utc()
+    return {"id": f"{started.replace(':', '').replace('-', '')}_{device}_{variant}", "started_utc": started,
+            "load_avg_1m": os.getloadavg()[0], "cpu_count": os.cpu_count()}
+
+
+def write_result(result: dict[str, Any], results_dir: Path) -> Path:
+    """Validate and write one result as its own JSON file in `results_dir` (a run's folder); returns the path."""
     validate_result(result)
     results_dir.mkdir(parents=True, exist_ok=True)
     stamp = result["timestamp_utc"].replace(":", "").replace("-", "")
@@ -55,12 +66,17 @@ def write_result(result: dict[str, Any], results_dir: Path = RESULTS_DIR) -> Pat
     return path
 
 
-def load_results(results_dir: Path = RESULTS_DIR) -> list[dict[str, Any]]:
-    """Every valid result in the folder (invalid files are reported, not guessed at)."""
+def load_results(root: Path = RESULTS_DIR) -> list[dict[str, Any]]:
+    """Every result under `root`: a run's folder, or a folder of run folders. Each gets `_run` (its run id)
+    and `_file`. Invalid files are reported, not guessed at."""
     out = []
-    for path in sorted(results_dir.glob("*.json")):
+    for path in sorted(root.glob("*.json")) + sorted(root.glob("*/*.json")):
         data = json.loads(path.read_text())
-        validate_result(data)
+        try:
+            validate_result(data)
+        except ResultError as exc:
+            raise ResultError(f"{path}: {exc}") from None
         data["_file"] = path.name
+        data["_run"] = (data.get("run") or {}).get("id") or (path.parent.name if path.parent != root else root.name)
         out.append(data)
     return out

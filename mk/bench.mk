@@ -8,15 +8,19 @@ BENCH_ARGS = --device $(DEVICE) --variant $(VARIANT) --runs $(RUNS) --warmup $(W
 	--mode $(MODE) $(if $(BENCHMARK_MODEL),--benchmark-model $(BENCHMARK_MODEL)) $(if $(SERIAL),--serial $(SERIAL)) \
 	$(if $(UDID),--udid $(UDID)) $(if $(APP),--app $(APP))
 
-.PHONY: bench bench-report bench-ci bench-devices
+.PHONY: bench bench-report bench-publish bench-ci bench-devices
 
-bench: $(STAMP) ## Benchmark DEVICE (default host) for VARIANT; results in benchmarks/results/
+bench: $(STAMP) ## Benchmark DEVICE (default host) for VARIANT; one folder per run in artifacts/bench/
 	@if [ "$(DEVICE)" = "host" ]; then $(MAKE) --no-print-directory export-tflite export-onnx VARIANT=$(VARIANT) $(if $(filter paper,$(VARIANT)),,INT8=1); fi
 	@echo ">> bench DEVICE=$(DEVICE) VARIANT=$(VARIANT)"
 	@$(PY) -m benchmarks run $(BENCH_ARGS)
 
-bench-report: $(STAMP) ## Markdown table + plots (benchmarks/report/) from every stored result
+bench-report: $(STAMP) ## One table + latency plot per run (published and local) into artifacts/bench/report/
 	@$(PY) -m benchmarks report
+
+bench-publish: $(STAMP) ## Copy run RUN=<id> into benchmarks/results/ and regenerate the committed benchmarks/report/
+	@test -n "$(RUN)" || { echo "error: pass RUN=<run id> (folders in artifacts/bench/)" >&2; exit 2; }
+	@$(PY) -m benchmarks publish $(RUN)
 
 bench-devices: $(STAMP) ## List the registered devices
 	@$(PY) -m benchmarks devices

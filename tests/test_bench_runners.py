@@ -152,7 +152,7 @@ def test_unparsed_output_is_saved_raw(fake_adb, model_files, monkeypatch, tmp_pa
 
 def test_android_app_mode_pulls_and_validates(fake_adb, monkeypatch, tmp_path):
     monkeypatch.setenv("FAKE_ADB_DEVICES", "FAKE123\tdevice")
-    sample = json.loads(next((Path(__file__).parent.parent / "benchmarks" / "results").glob("*_fp32_b1.json"))
+    sample = json.loads(next((Path(__file__).parent.parent / "benchmarks" / "results").glob("*/*_fp32_b1.json"))
                         .read_text())
     sample["device"] = {"name": "pixel8", "platform": "android", "model": "Pixel 8", "os": "Android 15"}
     app_json = tmp_path / "app.json"
@@ -171,7 +171,7 @@ def test_android_app_mode_keeps_an_incomplete_result(fake_adb, monkeypatch, tmp_
 
     monkeypatch.setenv("FAKE_ADB_DEVICES", "FAKE123\tdevice")
     monkeypatch.setenv("ADB", str(fake_adb))
-    sample = json.loads(next((Path(__file__).parent.parent / "benchmarks" / "results").glob("*_fp32_b1.json"))
+    sample = json.loads(next((Path(__file__).parent.parent / "benchmarks" / "results").glob("*/*_fp32_b1.json"))
                         .read_text())
     sample["device"] = {"name": "pixel8", "platform": "android", "model": "Pixel 8", "os": "Android 15"}
     sample["complete"] = False
@@ -186,7 +186,7 @@ def test_android_app_mode_keeps_an_incomplete_result(fake_adb, monkeypatch, tmp_
     code = main(["run", "--device", "pixel8", "--mode", "app", "--runs", "50", "--variant", "xs",
                  "--results", str(out_dir)])
     assert code == 3
-    stored = [json.loads(f.read_text()) for f in out_dir.glob("*.json")]
+    stored = [json.loads(f.read_text()) for f in out_dir.glob("*/*.json")]  # in the run's folder
     assert len(stored) == 1 and stored[0]["complete"] is False
 
 
@@ -216,9 +216,14 @@ def test_committed_host_results_validate_and_render(tmp_path):
     src = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
     results = load_results(src)
     assert any(r["runtime"]["functional_only"] for r in results)  # the lavapipe GPU row is labelled
-    report = report_main(src, tmp_path)
+    runs = sorted({r["_run"] for r in results})
+    assert len(runs) >= 2 and all((src / run).is_dir() for run in runs)  # every result lies in its run's folder
+    report = report_main([src], tmp_path)
     text = report.read_text()
-    assert "functional only" in text and (tmp_path / "latency.png").stat().st_size > 1000
+    assert "functional only" in text and all(f"## Run `{run}`" in text for run in runs)
+    assert "timed one after another" in text  # the earlier, sequential runs say their ratios are not reported
+    for run in runs:
+        assert (tmp_path / f"latency_{run}.png").stat().st_size > 1000
     assert (tmp_path / "fps_vs_accuracy.png").is_file()
 
 
@@ -233,16 +238,27 @@ def tiny_artifacts(tmp_path_factory):
 
 
 def test_host_runner_short_run_on_tiny(tiny_artifacts, tmp_path, monkeypatch):
+    from benchmarks.report import main as report_main
+
     monkeypatch.setenv("MESHPOSE_BENCH_GPU", "0")
     code = bench_main(["run", "--device", "host", "--variant", "tiny", "--runs", "10", "--warmup", "2", "--quick",
                        "--artifacts", str(tiny_artifacts), "--results", str(tmp_path)])
     assert code == 0
     results = load_results(tmp_path)
+    assert len({r["_run"] for r in results}) == 1 and all(r["run"]["id"] == results[0]["_run"] for r in results)
     runtimes = {(r["runtime"]["name"], r["runtime"]["precision"]) for r in results}
     assert {("tflite", "fp32"), ("tflite", "fp16-weights"), ("pytorch", "fp32"), ("onnxruntime", "fp32")} <= runtimes
     fp32 = next(r for r in results if r["runtime"]["name"] == "tflite" and r["runtime"]["precision"] == "fp32")
     assert fp32["end_to_end_ms"]["p50"] > 0 and 0 < fp32["roofline"]["ratio"] < 1.5
     assert fp32["timings_ms"]["p50"] > 0 and os.path.basename(fp32["artifact"]["file"]) == "meshpose_tiny.tflite"
+    # every batch-1 CPU runtime was timed in the same interleaved rounds as PyTorch, its speed-up with a spread
+    torch_row = next(r for r in results if r["runtime"]["name"] == "pytorch" and r["method"]["batch"] == 1)
+    assert torch_row.get("interleaved") is None and torch_row["method"]["timed_runs"] == fp32["method"]["timed_runs"]
+    q = fp32["interleaved"]
+    assert q["baseline"] == "PyTorch eager b1" and q["rounds"] == 3 and len(q["per_round"]) == 3
+    assert q["iqr"][0] <= q["median"] <= q["iqr"][1]
+    report = report_main([tmp_path], tmp_path / "report")
+    assert "Speed-ups over PyTorch eager" in report.read_text()
 
 
 def test_frame_pipeline_matches_reference_sampling():
@@ -262,14 +278,26 @@ def test_big_core_mask():
     assert big_core_mask({}) == "ff"
 
 
-def test_accuracy_comes_from_the_evaluation_file_or_not_at_all(tmp_path, monkeypatch):
+def test_accuracy_comes_from_an_evaluation_of_the_same_weights_or_not_at_all(tmp_path, monkeypatch):
     import benchmarks.report as report
 
     monkeypatch.setattr(report, "ARTIFACTS", tmp_path)
-    assert report._accuracy("xs") is None  # not evaluated: nothing is made up
+    row = {"artifact": {"variant": "xs", "checkpoint_sha256": "abc"}, "runtime": {"precision": "fp32"}}
+    assert report._eval_of(row) is None  # not evaluated: nothing is made up
     (tmp_path / "xs").mkdir()
-    (tmp_path / "xs" / "eval.json").write_text(json.dumps(
-        {"variant": "xs", "headline": {"name": "keypoint AP (synthetic test)", "value": 41.5}}))
-    assert report._accuracy("xs") == (41.5, "keypoint AP (synthetic test)")
-    (tmp_path / "xs" / "eval.json").write_text(json.dumps({"variant": "xs", "headline": {"value": None}}))
-    assert report._accuracy("xs") is None
+
+    def evaluation(sha: str, samples: int, value: float | None = 41.5) -> None:
+        (tmp_path / "xs" / "eval.json").write_text(json.dumps(
+            {"variant": "xs", "checkpoint_sha256": sha, "results": {"model": {"samples": samples}},
+             "headline": {"name": "keypoint AP (synthetic test)", "value": value}}))
+
+    evaluation("abc", 500)
+    assert report._eval_of(row) == (41.5, "keypoint AP (synthetic test)", 500)
+    evaluation("abc", 16)  # too few samples to stand for the model
+    assert report._eval_of(row) is None
+    evaluation("other", 500)  # another checkpoint's evaluation
+    assert report._eval_of(row) is None
+    evaluation("abc", 500, None)
+    assert report._eval_of(row) is None
+    evaluation("abc", 500)
+    assert report._eval_of({**row, "runtime": {"precision": "int8"}}) is None  # int8 was not evaluated

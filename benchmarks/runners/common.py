@@ -48,9 +48,12 @@ def artifact_info(path: Path, variant: str | None) -> dict[str, Any]:
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     for f in files:
         h.update(f.read_bytes())
-    contract = path.with_name(path.name + ".contract.json")
-    version = json.loads(contract.read_text())["contract_version"] if contract.is_file() else None
-    return {"file": path.name, "sha256": h.hexdigest(), "variant": variant, "contract_version": version}
+    contract_path = path.with_name(path.name + ".contract.json")
+    contract = json.loads(contract_path.read_text()) if contract_path.is_file() else {}
+    return {"file": path.name, "sha256": h.hexdigest(), "variant": variant,
+            "contract_version": contract.get("contract_version"),
+            # which weights: the accuracy plot places a row only beside an evaluation of these
+            "checkpoint_sha256": (contract.get("checkpoint") or {}).get("sha256")}
 
 
 def base_result(device: dict, runtime: dict, artifact: dict, method: dict, first_ms: float | None,

@@ -10,12 +10,14 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from benchmarks.interleave import Contender, interleave, speedup
 from benchmarks.runners import BenchError
 from benchmarks.runners.common import artifact_info, base_result, sustained, time_calls
 from benchmarks.stats import fps_from_p50, summarize_ms, sustained_trend
@@ -76,6 +78,19 @@ class FramePipeline:
         return decode_outputs(out["vertices"][0], out["visibility"][0], joints, self.crop, self.in_w, self.in_h)
 
 
+@dataclass
+class Prepared:
+    """A runtime loaded and fed, ready to time, with what its result records about it."""
+
+    contender: Contender
+    load_ms: float
+    runtime: dict[str, Any]
+    artifact: dict[str, Any]
+    batch: int = 1
+    notes: str = ""
+    handles: dict[str, Any] = field(default_factory=dict)  # runtime objects the extras need
+
+
 class HostRunner:
     """Runs every host runtime on the exported artifacts of one variant."""
 
@@ -85,15 +100,25 @@ class HostRunner:
         if not (self.dir / f"meshpose_{variant}.tflite").is_file():
             raise BenchError(f"no exported model in {self.dir}; run `make export-tflite export-onnx VARIANT={variant}`")
 
-    def _method(self, warmup: int, runs: int, batch: int = 1, sustained_s: float | None = None) -> dict:
-        return {"warmup_runs": warmup, "timed_runs": runs, "batch": batch, "sustained_seconds": sustained_s,
-                "cooldown_seconds": None}
+    def result(self, p: Prepared, warmup: int, sustained_s: float | None = None) -> dict[str, Any]:
+        """The schema-shaped result of a prepared runtime from the calls it was timed for."""
+        samples = p.contender.samples
+        method = {"warmup_runs": warmup, "timed_runs": len(samples), "batch": p.batch,
+                  "sustained_seconds": sustained_s or None, "cooldown_seconds": None}
+        return base_result(self.device, p.runtime, p.artifact, method, p.contender.first_ms, p.load_ms, samples,
+                           "benchmarks.runners.host", notes=p.notes)
 
-    def tflite(self, precision: str, warmup: int, runs: int, sustained_s: float, e2e: bool) -> dict[str, Any]:
-        """XNNPACK model-only latency (tensors set once, invoke() timed) and optionally end to end."""
+    def measure(self, p: Prepared, warmup: int, runs: int) -> dict[str, Any]:
+        """Time a prepared runtime on its own (rows that are not compared in rounds)."""
+        first, samples = time_calls(p.contender.call, warmup, runs)
+        p.contender.first_ms, p.contender.rounds = first, [samples]
+        return self.result(p, warmup)
+
+    def prepare_tflite(self, precision: str) -> Prepared:
+        """XNNPACK interpreter with its input set once: a call is one invoke()."""
         from ai_edge_litert.interpreter import Interpreter
 
-        from export.tflite.run import _dequantize, _quantize
+        from export.tflite.run import _quantize
 
         name = {"fp32": "", "fp16": "_fp16", "int8": "_int8"}[precision]
         path = self.dir / f"meshpose_{self.variant}{name}.tflite"
@@ -105,38 +130,38 @@ class HostRunner:
         interp.allocate_tensors()
         load_ms = (time.perf_counter() - t0) * 1e3
         inp = interp.get_input_details()[0]
-        outs = interp.get_output_details()
-        shape = inp["shape"]
-        interp.set_tensor(inp["index"], _quantize(np.full(shape, 127.0, np.float32), inp))
-        first, samples = time_calls(interp.invoke, warmup, runs)
-        res = base_result(
-            self.device,
-            {"name": "tflite", "version": _version("ai-edge-litert"), "accelerator": "xnnpack",
-             "precision": "fp16-weights" if precision == "fp16" else precision, "threads": self.threads,
-             "functional_only": False},
-            artifact_info(path, self.variant), self._method(warmup, runs, 1, sustained_s or None), first, load_ms,
-            samples, "benchmarks.runners.host",
-        )
+        interp.set_tensor(inp["index"], _quantize(np.full(inp["shape"], 127.0, np.float32), inp))
+        label = "fp16-weights" if precision == "fp16" else precision
+        return Prepared(Contender(f"TFLite XNNPACK {label}", interp.invoke), load_ms,
+                        {"name": "tflite", "version": _version("ai-edge-litert"), "accelerator": "xnnpack",
+                         "precision": label, "threads": self.threads, "functional_only": False},
+                        artifact_info(path, self.variant), handles={"interp": interp, "input": inp})
+
+    def tflite_extras(self, p: Prepared, result: dict[str, Any], warmup: int, runs: int, sustained_s: float) -> None:
+        """Sustained back-to-back FPS and the end-to-end frame time (crop, model, decode) of a TFLite row."""
+        from export.tflite.run import _dequantize, _quantize
+
+        interp, inp = p.handles["interp"], p.handles["input"]
         if sustained_s:
             fps, stamps = sustained(interp.invoke, sustained_s)
-            res["sustained"] = {"seconds": sustained_s, "fps": fps, "trend": sustained_trend(stamps, 1.0)}
-        if e2e:
-            names = {d["name"]: d for d in outs}
-            by_contract = {k: next(d for n, d in names.items() if k in n)
-                           for k in ("vertices", "visibility", "joints") if any(k in n for n in names)}
-            pipe = FramePipeline(int(shape[3]), int(shape[2]))
+            result["sustained"] = {"seconds": sustained_s, "fps": fps, "trend": sustained_trend(stamps, 1.0)}
+            result["method"]["sustained_seconds"] = sustained_s
+        names = {d["name"]: d for d in interp.get_output_details()}
+        by_contract = {k: next(d for n, d in names.items() if k in n)
+                       for k in ("vertices", "visibility", "joints") if any(k in n for n in names)}
+        shape = inp["shape"]
+        pipe = FramePipeline(int(shape[3]), int(shape[2]))
 
-            def frame_step():
-                interp.set_tensor(inp["index"], _quantize(pipe.preprocess(), inp))
-                interp.invoke()
-                return pipe.decode({k: _dequantize(interp.get_tensor(d["index"]), d) for k, d in by_contract.items()})
+        def frame_step():
+            interp.set_tensor(inp["index"], _quantize(pipe.preprocess(), inp))
+            interp.invoke()
+            return pipe.decode({k: _dequantize(interp.get_tensor(d["index"]), d) for k, d in by_contract.items()})
 
-            _, e2e_samples = time_calls(frame_step, warmup, runs)
-            s = summarize_ms(e2e_samples)
-            res["end_to_end_ms"] = {"p50": s["p50"], "p90": s["p90"], "p99": s["p99"],
-                                    "ratio_to_model_p50": s["p50"] / res["timings_ms"]["p50"],
-                                    "frame": f"{FRAME_WH[0]}x{FRAME_WH[1]} uint8 RGB"}
-        return res
+        _, e2e_samples = time_calls(frame_step, warmup, runs)
+        s = summarize_ms(e2e_samples)
+        result["end_to_end_ms"] = {"p50": s["p50"], "p90": s["p90"], "p99": s["p99"],
+                                   "ratio_to_model_p50": s["p50"] / result["timings_ms"]["p50"],
+                                   "frame": f"{FRAME_WH[0]}x{FRAME_WH[1]} uint8 RGB"}
 
     def tflite_gpu(self, warmup: int, runs: int) -> dict[str, Any]:
         """LiteRT CompiledModel on the GPU accelerator over lavapipe: functional only."""
@@ -159,19 +184,17 @@ class HostRunner:
             model.run_by_index(0, ins, outs)
             return outs[0].read(n_out, np.float32)
 
-        first, samples = time_calls(run_and_read, warmup, runs)
-        res = base_result(
-            self.device,
-            {"name": "litert", "version": _version("ai-edge-litert"), "accelerator": "gpu (lavapipe software Vulkan)",
-             "precision": "fp16", "threads": None, "functional_only": True},
-            artifact_info(path, self.variant), self._method(warmup, runs), first, load_ms, samples,
-            "benchmarks.runners.host",
-            notes="software Vulkan on the CPU: checks delegation and fp16 numerics; NOT a phone GPU figure",
-        )
+        p = Prepared(Contender("LiteRT GPU (lavapipe)", run_and_read), load_ms,
+                     {"name": "litert", "version": _version("ai-edge-litert"),
+                      "accelerator": "gpu (lavapipe software Vulkan)", "precision": "fp16", "threads": None,
+                      "functional_only": True},
+                     artifact_info(path, self.variant),
+                     notes="software Vulkan on the CPU: checks delegation and fp16 numerics; NOT a phone GPU figure")
+        res = self.measure(p, warmup, runs)
         res["delegation"] = {"fully_delegated": bool(model.is_fully_accelerated())}
         return res
 
-    def onnxruntime(self, warmup: int, runs: int, batch: int = 1) -> dict[str, Any]:
+    def prepare_onnxruntime(self, batch: int = 1) -> Prepared:
         """ONNX Runtime CPU EP; batch > 1 exports a batch-N ONNX on the fly (static shapes)."""
         import onnxruntime as ort
 
@@ -184,17 +207,12 @@ class HostRunner:
         t0 = time.perf_counter()
         sess = ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
         load_ms = (time.perf_counter() - t0) * 1e3
-        shape = sess.get_inputs()[0].shape
-        feed = {"image": np.full(shape, 127.0, np.float32)}
-        first, samples = time_calls(lambda: sess.run(None, feed), warmup, runs)
-        return base_result(
-            self.device,
-            {"name": "onnxruntime", "version": ort.__version__, "accelerator": "cpu", "precision": "fp32",
-             "threads": self.threads, "functional_only": False},
-            artifact_info(path, self.variant), self._method(warmup, runs, batch), first, load_ms, samples,
-            "benchmarks.runners.host",
-            notes="" if batch == 1 else f"batch-{batch} ONNX exported from the same checkpoint for throughput",
-        )
+        feed = {"image": np.full(sess.get_inputs()[0].shape, 127.0, np.float32)}
+        return Prepared(Contender(f"ONNX Runtime CPU b{batch}", lambda: sess.run(None, feed)), load_ms,
+                        {"name": "onnxruntime", "version": ort.__version__, "accelerator": "cpu",
+                         "precision": "fp32", "threads": self.threads, "functional_only": False},
+                        artifact_info(path, self.variant), batch,
+                        "" if batch == 1 else f"batch-{batch} ONNX exported from the same checkpoint for throughput")
 
     def _batched_onnx(self, batch: int) -> Path:
         from export.onnx.convert import export_onnx
@@ -205,8 +223,8 @@ class HostRunner:
         out = Path(tempfile.mkdtemp()) / f"meshpose_{self.variant}_b{batch}.onnx"
         return export_onnx(model, x, out)
 
-    def pytorch(self, warmup: int, runs: int, batch: int = 1) -> dict[str, Any]:
-        """PyTorch eager on the deploy graph (same checkpoint as the artifacts)."""
+    def prepare_pytorch(self, batch: int = 1) -> Prepared:
+        """PyTorch eager on the deploy graph (same checkpoint as the artifacts), in inference mode."""
         from model.build import build_deploy_model
 
         torch.set_num_threads(self.threads)
@@ -214,16 +232,17 @@ class HostRunner:
         model = build_deploy_model(self.variant, _ckpt_of(self.dir, self.variant))
         load_ms = (time.perf_counter() - t0) * 1e3
         x = torch.full((batch, *model.input_shape[1:]), 127.0)
-        with torch.inference_mode():
-            first, samples = time_calls(lambda: model(x), warmup, runs)
+
+        def call():
+            with torch.inference_mode():
+                return model(x)
+
         onnx = self.dir / f"meshpose_{self.variant}.onnx"
-        return base_result(
-            self.device,
-            {"name": "pytorch", "version": torch.__version__, "accelerator": "cpu", "precision": "fp32",
-             "threads": self.threads, "functional_only": False},
-            artifact_info(onnx, self.variant) if onnx.is_file() else {"file": "deploy graph", "variant": self.variant},
-            self._method(warmup, runs, batch), first, load_ms, samples, "benchmarks.runners.host",
-        )
+        return Prepared(Contender(f"PyTorch eager b{batch}", call), load_ms,
+                        {"name": "pytorch", "version": torch.__version__, "accelerator": "cpu", "precision": "fp32",
+                         "threads": self.threads, "functional_only": False},
+                        artifact_info(onnx, self.variant) if onnx.is_file() else
+                        {"file": "deploy graph", "variant": self.variant}, batch)
 
     def roofline(self, result: dict[str, Any]) -> None:
         """Attach MACs / latency against the measured fp32 matmul peak (same threads, same run)."""
@@ -263,30 +282,48 @@ def _version(pkg: str) -> str | None:
         return None
 
 
+def rounds_for(runs: int) -> tuple[int, int]:
+    """(rounds, calls per round) for about `runs` timed calls per runtime: at least 3 rounds (a spread
+    needs them), at most 10, and at least 3 calls a round."""
+    rounds = max(3, min(10, runs // 10))
+    return rounds, max(3, -(-runs // rounds))
+
+
 def run_host(device: dict, variant: str, artifacts: Path, *, runs: int, warmup: int, sustained_s: float,
              quick: bool = False) -> list[dict[str, Any]]:
-    """Every host measurement for one variant, side by side in one process."""
+    """Every host measurement for one variant in one process; the batch-1 CPU runtimes in interleaved
+    rounds, their speed-ups over PyTorch as medians of per-round ratios with their spread."""
     runner = HostRunner(device, variant, artifacts)
-    results = []
-    log(f"host: TFLite XNNPACK fp32 ({runs} runs, {runner.threads} threads) + end to end")
-    fp32 = runner.tflite("fp32", warmup, runs, sustained_s, e2e=True)
-    runner.roofline(fp32)
-    results.append(fp32)
-    for precision in ("fp16", "int8"):
-        name = {"fp16": "_fp16", "int8": "_int8"}[precision]
-        if (runner.dir / f"meshpose_{variant}{name}.tflite").is_file():
-            log(f"host: TFLite XNNPACK {precision}")
-            results.append(runner.tflite(precision, warmup, runs, 0, e2e=False))
-    log("host: PyTorch eager")
-    results.append(runner.pytorch(warmup, max(10, runs // 2)))
+    cpu = [runner.prepare_tflite("fp32")]
+    for precision, suffix in (("fp16", "_fp16"), ("int8", "_int8")):
+        if (runner.dir / f"meshpose_{variant}{suffix}.tflite").is_file():
+            cpu.append(runner.prepare_tflite(precision))
+    torch_row = runner.prepare_pytorch()
+    cpu.append(torch_row)
     if (runner.dir / f"meshpose_{variant}.onnx").is_file():
-        log("host: ONNX Runtime")
-        results.append(runner.onnxruntime(warmup, runs))
+        cpu.append(runner.prepare_onnxruntime())
+    rounds, per_round = rounds_for(runs)
+    log(f"host: {len(cpu)} runtimes interleaved in {rounds} rounds of {per_round} calls "
+        f"({runner.threads} threads): " + ", ".join(p.contender.name for p in cpu))
+    interleave([p.contender for p in cpu], rounds, per_round, warmup, progress=log)
+    results = [runner.result(p, warmup) for p in cpu]
+    for p, r in zip(cpu, results):
+        if p is not torch_row:
+            ratio = speedup(p.contender, torch_row.contender)
+            r["interleaved"] = ratio.as_dict()
+            log(f"host: {ratio}")
+    fp32 = results[0]
+    log("host: TFLite XNNPACK fp32 end to end" + (f" and {sustained_s:.0f} s sustained" if sustained_s else ""))
+    runner.tflite_extras(cpu[0], fp32, warmup, runs, sustained_s)
+    runner.roofline(fp32)
     if not quick:
         log(f"host: batched throughput (batch {THROUGHPUT_BATCH}): PyTorch, ONNX Runtime")
-        results.append(runner.pytorch(2, max(5, runs // 10), THROUGHPUT_BATCH))
+        batched = [runner.prepare_pytorch(THROUGHPUT_BATCH)]
         if (runner.dir / f"meshpose_{variant}.onnx").is_file():
-            results.append(runner.onnxruntime(2, max(5, runs // 10), THROUGHPUT_BATCH))
+            batched.append(runner.prepare_onnxruntime(THROUGHPUT_BATCH))
+        b_rounds, b_per_round = rounds_for(max(5, runs // 10))
+        interleave([p.contender for p in batched], b_rounds, b_per_round, 2, progress=log)
+        results += [runner.result(p, 2) for p in batched]
     from model.registry import get_variant
 
     if get_variant(variant).gpu_precision != "fp16":
@@ -298,10 +335,9 @@ def run_host(device: dict, variant: str, artifacts: Path, *, runs: int, warmup: 
             results.append(runner.tflite_gpu(warmup, max(5, runs // 10)))
         except Exception as exc:  # a missing Vulkan device is reported, the CPU figures stand
             log(f"host: GPU path skipped: {exc}")
-    torch_p50 = next(r for r in results if r["runtime"]["name"] == "pytorch")["timings_ms"]["p50"]
-    fp32["notes"] = (f"side by side in one run: PyTorch eager p50 {torch_p50:.2f} ms, "
-                     f"TFLite XNNPACK p50 {fp32['timings_ms']['p50']:.2f} ms "
-                     f"(speed-up {torch_p50 / fp32['timings_ms']['p50']:.2f}x)")
-    for r in results:
-        r["fps"] = fps_from_p50(r["timings_ms"]["p50"], r["method"]["batch"])
+    r = fp32["interleaved"]
+    fp32["notes"] = (f"interleaved with PyTorch eager in {r['rounds']} rounds: {r['median']:.2f}x faster "
+                     f"(IQR {r['iqr'][0]:.2f}-{r['iqr'][1]:.2f})" + ("; NOISY" if r["noisy"] else ""))
+    for res in results:
+        res["fps"] = fps_from_p50(res["timings_ms"]["p50"], res["method"]["batch"])
     return results
