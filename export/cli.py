@@ -12,13 +12,16 @@ parses arguments, stages the output and prints the result.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 from export.parity import markdown_table
 from export.report import write_common, write_model_card, write_report
 from export.session import ExportError, ExportSession, log
 from export.staging import staged_output
+from model.cli import third_party_output_to
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -30,19 +33,25 @@ def run(args: argparse.Namespace) -> int:
     from export.tflite.pipeline import export_tflite
 
     formats = ["onnx", "tflite", "coreml"] if args.format == "all" else [args.format]
-    session = ExportSession(args.variant, args.ckpt, Path(args.out), template=args.template)
-    log(f"exporting {session.name} ({', '.join(formats)}) to {session.out_dir}")
-    with staged_output(session.out_dir) as stage:
-        for fmt in formats:
-            if fmt == "coreml":
-                export_coreml(session, stage, args.compress)
-            elif fmt == "tflite":
-                export_tflite(session, stage, args.int8, args.nhwc, not args.no_gpu)
-            elif fmt == "onnx":
-                export_onnx_artifact(session, stage)
-        write_common(session, stage)
-        write_report(session, stage)
-        write_model_card(session, stage)
+    # Converters print hundreds of INFO lines and harmless plugin-loading failures: into a log, unless VERBOSE=1.
+    log_path = Path(args.out) / "logs" / f"export_{args.variant}.log"
+    verbose = os.environ.get("VERBOSE", "") not in ("", "0")
+    if not verbose:
+        log(f"converter output goes to {log_path} (VERBOSE=1 shows it here)")
+    with nullcontext() if verbose else third_party_output_to(log_path):
+        session = ExportSession(args.variant, args.ckpt, Path(args.out), template=args.template)
+        log(f"exporting {session.name} ({', '.join(formats)}) to {session.out_dir}")
+        with staged_output(session.out_dir) as stage:
+            for fmt in formats:
+                if fmt == "coreml":
+                    export_coreml(session, stage, args.compress)
+                elif fmt == "tflite":
+                    export_tflite(session, stage, args.int8, args.nhwc, not args.no_gpu)
+                elif fmt == "onnx":
+                    export_onnx_artifact(session, stage)
+            write_common(session, stage)
+            write_report(session, stage)
+            write_model_card(session, stage)
     failed = [r for r in session.rows if r.passed is False]
     print(markdown_table(session.rows))
     for k, v in session.checks.items():

@@ -7,7 +7,6 @@ op policy (export/op_policy.py) is checked here, before any converter runs.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 from export.contract import build_contract
 from export.golden import golden_inputs, run_torch
 from export.parity import PathParity, compare_outputs
+from model.cli import say
 
 NUM_CALIBRATION = 16
 
@@ -27,8 +27,8 @@ class ExportError(RuntimeError):
 
 
 def log(msg: str) -> None:
-    """Progress line on stderr."""
-    print(f">> {msg}", file=sys.stderr, flush=True)
+    """Progress line on the terminal (also while converters' own output goes to the export log)."""
+    say(f">> {msg}")
 
 
 def resolve_checkpoint(variant: str, ckpt: str | None) -> str | None:

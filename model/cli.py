@@ -11,7 +11,8 @@ import json
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,49 @@ MAX_IMAGE_SIDE = 4096
 MIN_IMAGE_SIDE = 32
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
+
+
+_terminal: list = []  # the real stderr while third-party output goes to a log (innermost last)
+_last_log: list[Path] = []  # where run_main sends what libraries print while the interpreter shuts down
+
+
+def say(msg: str) -> None:
+    """A line for the user on the terminal, also while third-party output is sent to a log file."""
+    print(msg, file=_terminal[-1] if _terminal else sys.stderr, flush=True)
+
+
+@contextmanager
+def third_party_output_to(log_path: str | os.PathLike) -> Iterator[Path]:
+    """Send everything libraries print (C++ logs on file descriptors 1 and 2, Python prints, warnings)
+    to `log_path` (appended); the tool's own lines still reach the terminal through `say`.
+
+    Converters print hundreds of INFO lines and plugin-loading failures that look like errors and are
+    not; the log keeps them for when something does go wrong.
+    """
+    log_path = Path(log_path)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    terminal = os.fdopen(os.dup(saved[1]), "w", buffering=1)
+    py_streams = sys.stdout, sys.stderr
+    _last_log[:] = [log_path]
+    with open(log_path, "a", buffering=1) as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        sys.stdout = sys.stderr = log
+        _terminal.append(terminal)
+        try:
+            yield log_path
+        finally:
+            _terminal.pop()
+            log.flush()
+            sys.stdout, sys.stderr = py_streams
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+            terminal.close()
 
 
 class InputError(ValueError):
@@ -37,7 +81,9 @@ def debug_enabled() -> bool:
 def run_main(main: Callable[[], int | None]) -> int:
     """Run a tool's `main` and turn any exception into one line on stderr and an exit status."""
     try:
-        return int(main() or 0)
+        code = int(main() or 0)
+        _shutdown_output_to_log()
+        return code
     except KeyboardInterrupt:
         print("interrupted (Ctrl-C); files being written were discarded", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -48,6 +94,19 @@ def run_main(main: Callable[[], int | None]) -> int:
             raise
         print(f"error: {describe(exc)}", file=sys.stderr)
         return EXIT_ERROR
+
+
+def _shutdown_output_to_log() -> None:
+    """Libraries that logged into a third-party log also print when their objects are destroyed at exit
+    (LiteRT's accelerator registry): those lines go to the same log, not under the tool's last line."""
+    if not _last_log or _terminal:
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    fd = os.open(_last_log[0], os.O_WRONLY | os.O_APPEND)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
 
 
 def describe(exc: BaseException) -> str:

@@ -177,3 +177,21 @@ def test_unexpected_errors_are_one_line_and_debug_keeps_the_traceback(capsys, mo
     monkeypatch.setenv("DEBUG", "1")
     with pytest.raises(ZeroDivisionError):
         run_main(bug)
+
+
+def test_third_party_output_goes_to_the_log_and_progress_to_the_terminal(tmp_path, capfd):
+    import os
+
+    from model.cli import say, third_party_output_to
+
+    log = tmp_path / "logs" / "export.log"
+    with third_party_output_to(log):
+        os.write(2, b"native plugin noise\n")  # what C++ libraries write
+        print("python converter noise")
+        say(">> progress")
+    out, err = capfd.readouterr()
+    assert ">> progress" in err and "noise" not in out + err
+    text = log.read_text()
+    assert "native plugin noise" in text and "python converter noise" in text and "progress" not in text
+    print("after")  # the streams are back
+    assert capfd.readouterr().out == "after\n"
