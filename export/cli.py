@@ -66,10 +66,26 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def rerun(args: argparse.Namespace) -> int:
+    """`make parity`: the parity table of the artifacts already exported, re-measured."""
+    from export.rerun import rerun_parity
+
+    log_path = Path(args.out) / "logs" / f"parity_{args.variant}.log"
+    with third_party_output_to(log_path):
+        session = rerun_parity(args.variant, args.ckpt, Path(args.out))
+    print(markdown_table(session.rows))
+    failed = [r.path for r in session.rows if r.passed is False]
+    if failed:
+        print(f"PARITY GATE FAILED for {failed}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m export", description=__doc__.splitlines()[0])
-    parser.add_argument("format", choices=["coreml", "tflite", "onnx", "all"])
+    parser.add_argument("format", choices=["coreml", "tflite", "onnx", "all", "parity"],
+                        help="parity: re-run the artifacts already exported, convert nothing")
     parser.add_argument("--variant", default="xs")
     parser.add_argument("--ckpt", default=None, help="safetensors checkpoint (default: the shipped one)")
     parser.add_argument("--template", default=None,
@@ -88,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     from model.template import TemplateError
 
     try:
-        return run(args)
+        return rerun(args) if args.format == "parity" else run(args)
     except (ExportError, CheckpointError, TemplateError, ContractError, GpuUnavailable, UnsupportedMilOp) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -19,8 +19,8 @@ export: $(STAMP) system-gpu ## Every format for VARIANT, with one merged parity 
 	@echo ">> export all formats: VARIANT=$(VARIANT)"
 	@$(PY) -m export all $(EXPORT_ARGS) $(if $(COMPRESS),--compress $(COMPRESS)) $(if $(INT8),--int8)
 
-parity: export ## Re-run every exported path on the golden inputs and print the parity table
-	@cat artifacts/$(VARIANT)/parity.md
+parity: $(STAMP) ## Re-run the artifacts already exported on the golden inputs (converts nothing) and print one table
+	@$(PY) -m export parity --variant $(VARIANT) $(if $(CKPT),--ckpt $(CKPT))
 
 fixtures: ## Refresh the committed app fixtures (tests/fixtures/*_xs.*) from an xs export
 	@$(MAKE) --no-print-directory export-onnx VARIANT=xs

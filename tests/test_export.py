@@ -11,6 +11,7 @@ import torch
 
 from export.cli import main as export_main
 from export.contract import ContractError, load_schema, validate_contract
+from model.cli import run_main
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -31,6 +32,30 @@ def test_every_artifact_with_its_contract(exported):
         assert contract["artifact"] == name
         assert contract["checkpoint"]["trained"] is False  # no shipped tiny checkpoint: said plainly
     assert not list(exported.glob(".staging-*")) and not list(exported.glob(".*.tmp"))
+
+
+def test_make_parity_reruns_the_artifacts_without_converting(exported, capsys):
+    from model.build import create_model
+    from model.checkpoint import save_checkpoint
+    from model.template import load_template
+
+    before = {p: p.read_bytes() for p in exported.rglob("*") if p.is_file()}
+    assert export_main(["parity", "--variant", "tiny", "--out", str(exported.parent)]) == 0
+    table = capsys.readouterr().out
+    report = {r["path"]: r for r in json.loads((exported / "parity.json").read_text())["paths"]}
+    for path in ("onnxruntime-cpu", "tflite-xnnpack", "tflite-fp16w-xnnpack", "coreml-fp16-numpy-sim"):
+        row = next(line for line in table.splitlines() if line.startswith(f"| {path} |"))
+        assert f"| {report[path]['err2d_max_px']:.4f} |" in row  # the same figures as at export time
+    assert table.count("| path |") == 1  # one table
+    # nothing converted or changed (coremltools rewrites the package manifest on load, with the same bytes)
+    assert {p: p.read_bytes() for p in exported.rglob("*") if p.is_file()} == before
+    # artifacts of other weights are refused, not compared
+    other = exported.parent / "other.safetensors"
+    save_checkpoint(create_model("tiny", load_template()), other, variant="tiny", template=load_template(),
+                    trained=True)
+    assert run_main(lambda: export_main(["parity", "--variant", "tiny", "--ckpt", str(other),
+                                         "--out", str(exported.parent)])) == 2
+    assert "were exported from checkpoint" in capsys.readouterr().err
 
 
 def test_parity_report_gates_pass_and_cover_every_path(exported):
