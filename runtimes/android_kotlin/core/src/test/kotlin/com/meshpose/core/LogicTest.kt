@@ -55,6 +55,8 @@ class LogicTest {
     @Test
     fun appErrorsHaveMessagesAndRecoverability() {
         assertTrue(AppError.MissingModel("meshpose_xs.tflite").userMessage.contains("meshpose_xs.tflite"))
+        val detector = AppError.MissingDetector("blazepose_detector.tflite").userMessage
+        assertTrue(detector.contains("blazepose_detector.tflite") && detector.contains("make export-detector"))
         assertTrue(AppError.CameraPermissionDenied().userMessage.contains("Camera permission"))
         val gpu = AppError.AcceleratorUnavailable("GPU", "no OpenCL")
         assertTrue(gpu.recoverable && gpu.userMessage.contains("CPU") && gpu.userMessage.contains("no OpenCL"))
