@@ -8,7 +8,8 @@ test-android: $(STAMP) ## Compile runtimes/android_kotlin/core, run its JUnit te
 	@echo ">> Kotlin benchmark result JSON against benchmarks/schema/result.schema.json"
 	@$(PY) -m benchmarks.validate build/kotlin-core/out/*.json
 
-android-fixtures: $(STAMP) ## Regenerate the Kotlin sampler's parity fixture from model/pipeline/crop.py
+android-fixtures: $(STAMP) ## Regenerate the Kotlin sampler's parity fixture (model/pipeline/crop.py) and the detector contract fixture (export/detector/contract.py)
 	@$(PY) runtimes/android_kotlin/tools/make_sampler_fixture.py
+	@PYTHONPATH=. $(PY) runtimes/android_kotlin/tools/make_detector_contract_fixture.py
 
 test-native:: test-android

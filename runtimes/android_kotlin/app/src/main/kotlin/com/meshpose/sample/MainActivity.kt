@@ -26,21 +26,14 @@ import androidx.core.content.ContextCompat
 import androidx.core.view.ViewCompat
 import androidx.core.view.WindowInsetsCompat
 import com.meshpose.core.AppError
-import com.meshpose.core.Box
-import com.meshpose.core.Decoder
-import com.meshpose.core.InputSampler
-import com.meshpose.core.OneEuroFilter
-import com.meshpose.core.PersonTracker
 import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
 
 /**
- * Live camera -> person crop -> LiteRT (GPU, CPU fallback shown on screen) -> mesh overlay, with
- * FPS and latency on screen; or, with the `benchmark_runs` extra, the benchmark mode.
- *
- * Person detection: the first frame (and every re-detection) uses the whole frame as the person
- * box, a documented choice that needs no second model; from then on the crop follows the mesh
- * ([PersonTracker]) and falls back to the whole frame when visibility collapses.
+ * Camera, views and lifecycle only: each camera frame goes to [LivePipeline] (person detector -> core
+ * FramePipeline -> mesh model per person, LiteRT GPU with an on-screen CPU fallback) and its people to
+ * the overlay, with FPS and latency on screen; or, with the `benchmark_runs` extra, the benchmark mode.
+ * Without the detector the live mode does not start: the screen names the missing file and how to make it.
  */
 class MainActivity : ComponentActivity() {
     private lateinit var root: FrameLayout
@@ -50,13 +43,12 @@ class MainActivity : ComponentActivity() {
     // Set on one thread, read on another (UI / analysis): volatile.
     @Volatile private var overlay: GLSurfaceView? = null
     @Volatile private var runner: ModelRunner? = null
+    @Volatile private var detector: DetectorRunner? = null
+    @Volatile private var live: LivePipeline? = null
     @Volatile private var renderer: MeshOverlayRenderer? = null
     private val analysisExecutor: ExecutorService = Executors.newSingleThreadExecutor()
 
     // Analysis-thread state.
-    private val smoother = OneEuroFilter(minCutoff = 1.5, beta = 0.02)
-    private var tracker: PersonTracker? = null
-    private var sampler: InputSampler? = null
     private var frameBytes = ByteArray(0)
     private var lastFrameNs = 0L
     private var fpsAvg = 0.0
@@ -90,16 +82,35 @@ class MainActivity : ComponentActivity() {
             runner = loaded
             loaded.fallback?.let { showError(it) } // CPU fallback: said on screen and in the log, app keeps running
             val c = loaded.contract
-            tracker = PersonTracker(c.inputWidth, c.inputHeight)
-            sampler = InputSampler(c.inputWidth, c.inputHeight, c.nhwc)
+            val label = "MeshPose ${c.variant} on ${acceleratorLabel(loaded)}${if (c.trained) "" else " (UNTRAINED model)"}"
+            if (bench != null) {
+                runOnUiThread { status.text = label; runBenchmark(loaded, bench) }
+                return@execute
+            }
+            val det = loadDetector(intent.getStringExtra(EXTRA_DETECTOR) ?: DetectorRunner.DEFAULT_DETECTOR) ?: return@execute
+            detector = det
+            live = LivePipeline(loaded, det)
             runOnUiThread {
-                status.text = "MeshPose ${c.variant} on ${acceleratorLabel(loaded)}${if (c.trained) "" else " (UNTRAINED model)"}"
-                if (bench != null) runBenchmark(loaded, bench) else {
-                    addOverlay(MeshOverlayRenderer(c.faces))
-                    requestCameraOrStart()
-                }
+                status.text = label
+                addOverlay(MeshOverlayRenderer(c.faces))
+                requestCameraOrStart()
             }
         }
+    }
+
+    /** The person detector, or null after showing why not (no whole-frame fallback: it would hide the problem). */
+    private fun loadDetector(name: String): DetectorRunner? {
+        runOnUiThread { status.text = "Loading the person detector $name…" }
+        val error = try {
+            return DetectorRunner.load(this, name).also { d -> d.fallback?.let { showError(it) } }
+        } catch (e: ModelLoadException) {
+            e.error
+        } catch (e: Exception) {
+            AppError.InferenceFailed("the person detector could not be loaded: ${e.message ?: e}")
+        }
+        showError(error)
+        runOnUiThread { status.text = "MeshPose: no person detector, live mode stopped" }
+        return null
     }
 
     private fun buildViews() {
@@ -214,31 +225,16 @@ class MainActivity : ComponentActivity() {
     private fun analyze(image: ImageProxy) {
         try {
             val run = runner ?: return
-            val trk = tracker ?: return
-            val smp = sampler ?: return
+            val pipeline = live ?: return
             val plane = image.planes[0]
-            val w = image.width
-            val h = image.height
             val buffer = plane.buffer
             if (frameBytes.size != buffer.remaining()) frameBytes = ByteArray(buffer.remaining())
             buffer.get(frameBytes)
-            if (trk.needsDetection) {
-                trk.startFrom(Box(0.0, 0.0, w.toDouble(), h.toDouble()))
-                smoother.reset() // the mesh jumps on re-detection: do not smooth across it
-            }
-            val crop = trk.crop ?: return
+            val frame = CameraFrame(frameBytes, image.width, image.height, plane.rowStride)
             val start = System.nanoTime()
-            val input = smp.sample(frameBytes, w, h, plane.rowStride, crop)
-            val t0 = System.nanoTime()
-            val out = run.run(input)
-            val modelMs = (System.nanoTime() - t0) / 1e6
-            val c = run.contract
-            val mesh = Decoder.decode(out.vertices, out.visibility, out.joints, crop, c.inputWidth, c.inputHeight,
-                c.visibilityThreshold)
-            trk.update(mesh)
-            val smooth = mesh.copy(vertices = smoother.filter(mesh.vertices, image.imageInfo.timestamp / 1e9))
+            val result = pipeline.process(frame, image.imageInfo.timestamp / 1e9)
             val e2eMs = (System.nanoTime() - start) / 1e6
-            renderer?.submit(smooth, w, h)
+            renderer?.submit(result.people, frame.width, frame.height)
             overlay?.requestRender()
             val now = System.nanoTime()
             if (lastFrameNs != 0L) {
@@ -247,13 +243,15 @@ class MainActivity : ComponentActivity() {
             }
             lastFrameNs = now
             val text = String.format(
-                "%s  %.1f FPS  model %.1f ms  end-to-end %.1f ms  visible %d/%d%s", acceleratorLabel(run), fpsAvg, modelMs,
-                e2eMs, mesh.numVisible, mesh.visible.size, if (trk.needsDetection) "  (re-detecting)" else "",
+                "%s  %.1f FPS  end-to-end %.1f ms  mesh %.1f ms x %d  %s  people %s", acceleratorLabel(run), fpsAvg, e2eMs,
+                pipeline.meshMs, result.crops.size,
+                if (result.detected) String.format("detector %.1f ms", pipeline.detectorMs) else "tracking",
+                if (result.people.isEmpty()) "none" else result.people.joinToString(",") { "#${it.id}" },
             )
             runOnUiThread { status.text = text }
             if (lastError != null) {
                 lastError = null
-                runOnUiThread { if (run.fallback == null) banner.visibility = View.GONE }
+                runOnUiThread { if (run.fallback == null && detector?.fallback == null) banner.visibility = View.GONE }
             }
         } catch (e: Exception) {
             val msg = e.message ?: e.toString()
@@ -288,12 +286,18 @@ class MainActivity : ComponentActivity() {
 
     override fun onDestroy() {
         // Close the model on the thread that uses it, after any frame in flight.
-        analysisExecutor.execute { runner?.close(); runner = null }
+        analysisExecutor.execute {
+            live = null
+            detector?.close(); detector = null
+            runner?.close(); runner = null
+        }
         analysisExecutor.shutdown()
         super.onDestroy()
     }
 
     companion object {
         private const val TAG = "MeshPose"
+        /** `--es detector <file>`: another detector export than [DetectorRunner.DEFAULT_DETECTOR]. */
+        const val EXTRA_DETECTOR = "detector"
     }
 }

@@ -3,8 +3,8 @@ package com.meshpose.sample
 import android.opengl.GLES20
 import android.opengl.GLSurfaceView
 import android.util.Log
-import com.meshpose.core.DecodedMesh
 import com.meshpose.core.Letterbox
+import com.meshpose.core.Person
 import java.nio.ByteBuffer
 import java.nio.ByteOrder
 import java.nio.FloatBuffer
@@ -12,11 +12,12 @@ import javax.microedition.khronos.egl.EGLConfig
 import javax.microedition.khronos.opengles.GL10
 
 /**
- * OpenGL ES 2 overlay: the mesh's edges between visible vertices, drawn over the camera preview.
- * Frame pixels go to the screen through the preview's letterbox (FIT_CENTER), then to clip space.
+ * OpenGL ES 2 overlay: each person's mesh edges between visible vertices, one colour per track id, drawn
+ * over the camera preview. Frame pixels go to the screen through the preview's letterbox (FIT_CENTER),
+ * then to clip space.
  */
 class MeshOverlayRenderer(faces: List<IntArray>) : GLSurfaceView.Renderer {
-    @Volatile private var mesh: DecodedMesh? = null
+    @Volatile private var people: List<Person> = emptyList()
     @Volatile private var frameW = 0
     @Volatile private var frameH = 0
     private var program = 0
@@ -33,18 +34,18 @@ class MeshOverlayRenderer(faces: List<IntArray>) : GLSurfaceView.Renderer {
     private val lineBuffer: FloatBuffer =
         ByteBuffer.allocateDirect(edges.size * 2 * 4).order(ByteOrder.nativeOrder()).asFloatBuffer()
 
-    /** Called from the analysis thread with the newest mesh (frame pixels) and the frame size. */
-    fun submit(mesh: DecodedMesh?, frameW: Int, frameH: Int) {
+    /** Called from the analysis thread with the newest people (meshes in frame pixels) and the frame size. */
+    fun submit(people: List<Person>, frameW: Int, frameH: Int) {
         this.frameW = frameW
         this.frameH = frameH
-        this.mesh = mesh
+        this.people = people
     }
 
     override fun onSurfaceCreated(gl: GL10?, config: EGLConfig?) {
         GLES20.glClearColor(0f, 0f, 0f, 0f)
         program = link(
             "attribute vec2 aPos; void main() { gl_Position = vec4(aPos, 0.0, 1.0); }",
-            "precision mediump float; void main() { gl_FragColor = vec4(0.2, 1.0, 0.4, 0.9); }",
+            "precision mediump float; uniform vec4 uColor; void main() { gl_FragColor = uColor; }",
         )
     }
 
@@ -55,9 +56,29 @@ class MeshOverlayRenderer(faces: List<IntArray>) : GLSurfaceView.Renderer {
 
     override fun onDrawFrame(gl: GL10?) {
         GLES20.glClear(GLES20.GL_COLOR_BUFFER_BIT)
-        val m = mesh ?: return
-        if (program == 0 || frameW <= 0 || frameH <= 0) return
+        val shown = people
+        if (program == 0 || frameW <= 0 || frameH <= 0 || shown.isEmpty()) return
         val lb = Letterbox(frameW, frameH, viewW, viewH)
+        GLES20.glUseProgram(program)
+        val loc = GLES20.glGetAttribLocation(program, "aPos")
+        val color = GLES20.glGetUniformLocation(program, "uColor")
+        GLES20.glEnableVertexAttribArray(loc)
+        GLES20.glLineWidth(2f)
+        for (person in shown) {
+            val n = fillEdges(person, lb)
+            if (n == 0) continue
+            // A track keeps its colour while it lives; a new id (a re-found person) gets the next one.
+            val c = COLORS[(person.id - 1) % COLORS.size]
+            GLES20.glUniform4f(color, c[0], c[1], c[2], 0.9f)
+            GLES20.glVertexAttribPointer(loc, 2, GLES20.GL_FLOAT, false, 0, lineBuffer)
+            GLES20.glDrawArrays(GLES20.GL_LINES, 0, n)
+        }
+        GLES20.glDisableVertexAttribArray(loc)
+    }
+
+    /** Puts [person]'s visible edges into [lineBuffer] (clip space); returns the number of line ends. */
+    private fun fillEdges(person: Person, lb: Letterbox): Int {
+        val m = person.mesh
         lineBuffer.clear()
         var n = 0
         for (k in edges.indices step 2) {
@@ -69,15 +90,8 @@ class MeshOverlayRenderer(faces: List<IntArray>) : GLSurfaceView.Renderer {
             }
             n += 2
         }
-        if (n == 0) return
         lineBuffer.position(0)
-        GLES20.glUseProgram(program)
-        val loc = GLES20.glGetAttribLocation(program, "aPos")
-        GLES20.glEnableVertexAttribArray(loc)
-        GLES20.glVertexAttribPointer(loc, 2, GLES20.GL_FLOAT, false, 0, lineBuffer)
-        GLES20.glLineWidth(2f)
-        GLES20.glDrawArrays(GLES20.GL_LINES, 0, n)
-        GLES20.glDisableVertexAttribArray(loc)
+        return n
     }
 
     /** Compiles and links the shaders; returns 0 (and logs why) on failure, so nothing is drawn. */
@@ -106,5 +120,8 @@ class MeshOverlayRenderer(faces: List<IntArray>) : GLSurfaceView.Renderer {
 
     companion object {
         private const val TAG = "MeshPose"
+        /** Track colours (RGB): green, orange, blue, magenta. */
+        private val COLORS = arrayOf(floatArrayOf(0.2f, 1.0f, 0.4f), floatArrayOf(1.0f, 0.6f, 0.1f),
+            floatArrayOf(0.3f, 0.6f, 1.0f), floatArrayOf(1.0f, 0.3f, 0.8f))
     }
 }

@@ -13,8 +13,8 @@ import java.io.File
 import java.io.IOException
 import java.io.InputStream
 
-/** Raw outputs of one inference, in the contract's units (crop pixels). */
-class RawOutputs(val vertices: FloatArray, val visibility: FloatArray, val joints: FloatArray)
+/** The mesh model's output tensors of one inference, in the contract's units (crop pixels). */
+class MeshTensors(val vertices: FloatArray, val visibility: FloatArray, val joints: FloatArray)
 
 /**
  * Where the .tflite and its .contract.json come from: the app's external files directory
@@ -72,10 +72,10 @@ class ModelRunner private constructor(
         ModelIO.OUTPUTS.take(contract.outputs.size).associateWith { model.createOutputBuffer(it) }
 
     /** One inference on an input laid out as the contract says (NCHW or NHWC float RGB in [0, 255]). */
-    fun run(input: FloatArray): RawOutputs {
+    fun run(input: FloatArray): MeshTensors {
         inputs.getValue(ModelIO.INPUT).writeFloat(input)
         model.run(inputs, outputs)
-        return RawOutputs(
+        return MeshTensors(
             outputs.getValue(ModelIO.VERTICES).readFloat(),
             outputs.getValue(ModelIO.VISIBILITY).readFloat(),
             outputs[ModelIO.JOINTS]?.readFloat() ?: FloatArray(0),

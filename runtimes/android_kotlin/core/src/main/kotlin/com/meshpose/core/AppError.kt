@@ -7,6 +7,12 @@ sealed class AppError(val userMessage: String) {
             "Model file '$file' is missing. Export it (make export-tflite) and copy it with its .contract.json " +
                 "into app/src/main/assets/ (or adb push both to the app's files directory).",
         )
+    class MissingDetector(file: String) :
+        AppError(
+            "Person detector '$file' is missing, so no one can be found in the frame. Export it (make export-detector) " +
+                "and copy it with its .contract.json from artifacts/detector/ into app/src/main/assets/ " +
+                "(or adb push both to the app's files directory).",
+        )
     class BadContract(reason: String) : AppError("The model contract cannot be used: $reason")
     class CameraPermissionDenied :
         AppError("Camera permission was refused. Allow it in Settings > Apps > MeshPose to see the live mesh.")

@@ -14,16 +14,18 @@ data class DecodedMesh(
 object Decoder {
     /**
      * vertices (V*3) and joints (J*3) in crop pixels with root-relative depth, visibility (V):
-     * x_f = x0 + s x, y_f = y0 + s y, z_f = s z; visible = visibility >= threshold.
+     * x_f = x0 + s x, y_f = y0 + s y, z_f = s z; visible = visibility >= threshold; the next crop is
+     * the visible bounds enlarged by [expand] (the contract's crop.box_scale).
      */
     fun decode(
-        vertices: FloatArray,
-        visibility: FloatArray,
-        joints: FloatArray,
+        vertices: DoubleArray,
+        visibility: DoubleArray,
+        joints: DoubleArray,
         crop: Crop,
         inW: Int,
         inH: Int,
         threshold: Double = 0.5,
+        expand: Double = Geometry.DEFAULT_EXPAND,
     ): DecodedMesh {
         require(vertices.size == 3 * visibility.size) { "vertices (${vertices.size}) must be 3 x visibility (${visibility.size})" }
         require(joints.size % 3 == 0) { "joints must hold (x, y, z) triples" }
@@ -35,12 +37,26 @@ object Decoder {
             visible = visible,
             joints = mapPoints(joints, crop),
             visibleBounds = bounds,
-            nextCrop = Geometry.nextCrop(bounds, visible.count { it }, visible.size, inW, inH),
+            nextCrop = Geometry.nextCrop(bounds, visible.count { it }, visible.size, inW, inH, expand),
         )
     }
 
-    private fun mapPoints(p: FloatArray, crop: Crop): DoubleArray = DoubleArray(p.size) { i ->
-        val s = crop.scale * p[i].toDouble()
+    /** [decode] of float model outputs (widened exactly to doubles). */
+    fun decode(
+        vertices: FloatArray,
+        visibility: FloatArray,
+        joints: FloatArray,
+        crop: Crop,
+        inW: Int,
+        inH: Int,
+        threshold: Double = 0.5,
+        expand: Double = Geometry.DEFAULT_EXPAND,
+    ): DecodedMesh = decode(vertices.toDoubles(), visibility.toDoubles(), joints.toDoubles(), crop, inW, inH, threshold, expand)
+
+    private fun FloatArray.toDoubles() = DoubleArray(size) { this[it].toDouble() }
+
+    private fun mapPoints(p: DoubleArray, crop: Crop): DoubleArray = DoubleArray(p.size) { i ->
+        val s = crop.scale * p[i]
         when (i % 3) {
             0 -> crop.x0 + s
             1 -> crop.y0 + s

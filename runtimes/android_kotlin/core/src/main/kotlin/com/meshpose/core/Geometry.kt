@@ -50,10 +50,29 @@ object Geometry {
     }
 
     /** Next frame's crop from this frame's visible bounds; null means "re-detect the person". */
-    fun nextCrop(bounds: Box?, numVisible: Int, numVertices: Int, inW: Int, inH: Int): Crop? {
+    fun nextCrop(bounds: Box?, numVisible: Int, numVertices: Int, inW: Int, inH: Int, expand: Double = DEFAULT_EXPAND): Crop? {
         if (bounds == null || numVisible < MIN_VISIBLE_FRACTION * numVertices) return null
         if (bounds.width <= 0 || bounds.height <= 0) return null
-        return cropFromBox(bounds, inW, inH)
+        return cropFromBox(bounds, inW, inH, expand)
+    }
+
+    /** Intersection over union of two boxes (0 when the union has no area), as model/pipeline/tracker.py `iou`. */
+    fun iou(a: Box, b: Box): Double {
+        val ix = max(0.0, min(a.x1, b.x1) - max(a.x0, b.x0))
+        val iy = max(0.0, min(a.y1, b.y1) - max(a.y0, b.y0))
+        val inter = ix * iy
+        val union = (a.x1 - a.x0) * (a.y1 - a.y0) + (b.x1 - b.x0) * (b.y1 - b.y0) - inter
+        return if (union > 0) inter / union else 0.0
+    }
+
+    /** Crop whose centre and scale are (1 - weight) a + weight b: blending corners would drift the box. */
+    fun blendCrops(a: Crop, b: Crop, weight: Double, inW: Int, inH: Int): Crop {
+        val acx = a.x0 + a.scale * inW / 2; val acy = a.y0 + a.scale * inH / 2
+        val bcx = b.x0 + b.scale * inW / 2; val bcy = b.y0 + b.scale * inH / 2
+        val s = weight * b.scale + (1 - weight) * a.scale
+        val cx = weight * bcx + (1 - weight) * acx
+        val cy = weight * bcy + (1 - weight) * acy
+        return Crop(cx - s * inW / 2, cy - s * inH / 2, s)
     }
 }
 

@@ -13,6 +13,10 @@ class OneEuroFilter(
     var beta: Double = 0.01,
     var dCutoff: Double = 1.0,
 ) {
+    init {
+        checkParameters()
+    }
+
     private var prev: DoubleArray? = null
     private var prevDeriv: DoubleArray? = null
     private var prevT: Double = 0.0
@@ -22,11 +26,17 @@ class OneEuroFilter(
         return 1.0 / (1.0 + tau / dt)
     }
 
-    /** Filters one sample (any length, fixed across calls) taken at time [tSeconds]. */
+    // At construction as in model/pipeline/smoothing.py, and per sample because the parameters are mutable.
+    private fun checkParameters() = require(minCutoff > 0 && dCutoff > 0 && beta >= 0) {
+        "One Euro parameters must be minCutoff > 0, dCutoff > 0, beta >= 0 (got $minCutoff, $dCutoff, $beta)"
+    }
+
+    /**
+     * Filters one sample (any length, fixed across calls) taken at time [tSeconds]; the same arithmetic,
+     * in the same order, as model/pipeline/smoothing.py, so the sequence fixture matches to rounding.
+     */
     fun filter(x: DoubleArray, tSeconds: Double): DoubleArray {
-        require(minCutoff > 0 && dCutoff > 0 && beta >= 0) {
-            "One Euro parameters must be minCutoff > 0, dCutoff > 0, beta >= 0 (got $minCutoff, $dCutoff, $beta)"
-        }
+        checkParameters()
         // A new length, or time not moving forward (a restarted clock), starts a new history.
         val p = prev
         if (p == null || p.size != x.size || tSeconds <= prevT) {
@@ -38,8 +48,7 @@ class OneEuroFilter(
         val pd = prevDeriv!!
         val out = DoubleArray(x.size)
         for (i in x.indices) {
-            val d = (x[i] - p[i]) / dt
-            val dHat = ad * d + (1 - ad) * pd[i]
+            val dHat = ad * (x[i] - p[i]) / dt + (1 - ad) * pd[i]
             val a = alpha(minCutoff + beta * abs(dHat), dt)
             out[i] = a * x[i] + (1 - a) * p[i]
             pd[i] = dHat

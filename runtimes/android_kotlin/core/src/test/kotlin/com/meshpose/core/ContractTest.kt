@@ -54,12 +54,16 @@ class ContractTest {
 
     @Test
     fun exportedTfliteContractsInArtifactsAreAccepted() {
-        // Present only after `make export-tflite`; the committed fixture above covers a clean checkout.
+        // Present only after `make export-tflite` / `make export-detector`; the committed fixtures cover a clean checkout.
         val found = File(Fixtures.repo, "artifacts").walkTopDown().filter { it.name.endsWith(".tflite.contract.json") }.toList()
         for (f in found) {
-            val c = ModelContract.parse(f.readText())
-            c.requireFormat("tflite")
-            assertEquals(f.name.removeSuffix(".contract.json"), c.artifact)
+            val text = f.readText()
+            val artifact = if (Json.parse(text).asObject(f.name)["kind"] == DetectorContract.KIND) {
+                DetectorContract.parse(text).also { it.requireFormat("tflite") }.artifact
+            } else {
+                ModelContract.parse(text).also { it.requireFormat("tflite") }.artifact
+            }
+            assertEquals(f.name.removeSuffix(".contract.json"), artifact)
         }
     }
 

@@ -2,13 +2,12 @@ package com.meshpose.core
 
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
-import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Test
 import kotlin.math.abs
 import kotlin.random.Random
 
-/** Smoothing, tracking and on-screen errors. */
+/** Smoothing and on-screen errors (tracking: FramePipelineTest, SequenceFixtureTest). */
 class LogicTest {
     @Test
     fun oneEuroKeepsAConstantSignalAndDampsJitter() {
@@ -53,46 +52,11 @@ class LogicTest {
         OneEuroFilter(minCutoff = 0.0).filter(doubleArrayOf(1.0), 0.0)
     }
 
-    private fun meshWithVisible(n: Int, visible: Int, crop: Crop) = Decoder.decode(
-        FloatArray(3 * n) { i -> if (i % 3 == 2) 0f else (40 + (i / 3) % 100).toFloat() },
-        FloatArray(n) { if (it < visible) 0.9f else 0.1f },
-        FloatArray(3), crop, 192, 256,
-    )
-
-    @Test
-    fun trackerFollowsTheMeshAndAsksForDetectionWhenVisibilityCollapses() {
-        val t = PersonTracker(192, 256, smoothing = 1.0)
-        assertTrue(t.needsDetection)
-        t.startFrom(Box(800.0, 100.0, 1100.0, 1000.0))
-        val crop = t.crop!!
-        val mesh = meshWithVisible(514, 300, crop)
-        assertTrue(t.update(mesh))
-        assertFalse(t.needsDetection)
-        assertEquals(mesh.nextCrop, t.crop) // smoothing 1: the new crop as is
-        assertTrue(t.update(meshWithVisible(514, 52, crop))) // 52 >= 10% of 514: still tracking
-        assertFalse(t.update(meshWithVisible(514, 51, crop))) // 51 < 10% of 514
-        assertTrue(t.needsDetection)
-        assertNull(t.crop)
-    }
-
-    @Test
-    fun trackerSmoothingBlendsCentreAndScale() {
-        val t = PersonTracker(192, 256, smoothing = 0.5)
-        t.startFrom(Box(0.0, 0.0, 192.0, 256.0))
-        val before = t.crop!!
-        val mesh = meshWithVisible(514, 514, Crop(100.0, 0.0, 1.0))
-        t.update(mesh)
-        val after = t.crop!!
-        val target = mesh.nextCrop!!
-        assertEquals((before.scale + target.scale) / 2, after.scale, 1e-9)
-        fun centre(c: Crop) = Pair(c.x0 + c.scale * 96, c.y0 + c.scale * 128)
-        assertEquals((centre(before).first + centre(target).first) / 2, centre(after).first, 1e-9)
-        assertEquals((centre(before).second + centre(target).second) / 2, centre(after).second, 1e-9)
-    }
-
     @Test
     fun appErrorsHaveMessagesAndRecoverability() {
         assertTrue(AppError.MissingModel("meshpose_xs.tflite").userMessage.contains("meshpose_xs.tflite"))
+        val detector = AppError.MissingDetector("blazepose_detector.tflite").userMessage
+        assertTrue(detector.contains("blazepose_detector.tflite") && detector.contains("make export-detector"))
         assertTrue(AppError.CameraPermissionDenied().userMessage.contains("Camera permission"))
         val gpu = AppError.AcceleratorUnavailable("GPU", "no OpenCL")
         assertTrue(gpu.recoverable && gpu.userMessage.contains("CPU") && gpu.userMessage.contains("no OpenCL"))
