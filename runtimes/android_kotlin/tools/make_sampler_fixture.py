@@ -20,6 +20,7 @@ OUT = Path(__file__).resolve().parents[1] / "core/src/test/resources/sampler_cas
 FRAME_W, FRAME_H = 13, 9
 ROW_PAD = 8  # bytes of padding per row, as CameraX adds: catches a sampler that ignores the stride
 IN_W, IN_H = 6, 8
+PAPER_PAD = (127.5, 0.0, 0.0)
 CROPS = {
     "identity_corner": Crop(0.0, 0.0, 1.0),
     "downscale_inside": Crop(0.5, 0.25, 1.1),
@@ -39,12 +40,16 @@ def build() -> dict:
     cases = []
     for name, crop in CROPS.items():
         hwc = sample_crop(rgba[..., :3], crop, IN_W, IN_H)
-        cases.append({"name": name, "crop": crop.to_dict(), "hwc": [round(float(v), 6) for v in hwc.ravel()]})
+        # the release's pad for `paper` (crop.pad_rgb), where a crop reaches outside the frame
+        padded_hwc = sample_crop(rgba[..., :3], crop, IN_W, IN_H, pad=PAPER_PAD)
+        cases.append({"name": name, "crop": crop.to_dict(), "hwc": [round(float(v), 6) for v in hwc.ravel()],
+                      "hwc_paper_pad": [round(float(v), 6) for v in padded_hwc.ravel()]})
     return {
         "generator": "runtimes/android_kotlin/tools/make_sampler_fixture.py (model.pipeline.crop.sample_crop)",
         "frame": {"width": FRAME_W, "height": FRAME_H, "row_stride": FRAME_W * 4 + ROW_PAD,
                   "rgba": padded.ravel().tolist()},
         "input": {"width": IN_W, "height": IN_H},
+        "paper_pad_rgb": list(PAPER_PAD),
         "cases": cases,
     }
 

@@ -55,7 +55,7 @@ object BenchmarkMode {
         val bitmap = context.assets.open(IMAGE_ASSET).use { BitmapFactory.decodeStream(it) }
             ?: throw IllegalStateException("cannot decode assets/$IMAGE_ASSET")
         val rgba = rgbaOf(bitmap)
-        val sampler = InputSampler(c.inputWidth, c.inputHeight, c.nhwc)
+        val sampler = InputSampler(c.inputWidth, c.inputHeight, c.nhwc, c.crop.padRgb)
         // The golden image is a model-input-sized person crop: map it onto the input whole.
         val crop = Crop(0.0, 0.0, bitmap.width.toDouble() / c.inputWidth)
         val rec = BenchmarkRecorder(req.warmup, req.runs, req.sustainedSeconds.toDouble())

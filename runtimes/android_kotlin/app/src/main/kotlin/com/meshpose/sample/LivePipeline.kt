@@ -20,7 +20,8 @@ class CameraFrame(val rgba: ByteArray, val width: Int, val height: Int, val rowS
  * Call from one thread (the analysis executor).
  */
 class LivePipeline(private val mesh: ModelRunner, private val detector: DetectorRunner, maxPeople: Int = DEFAULT_MAX_PEOPLE) {
-    private val meshSampler = InputSampler(mesh.contract.inputWidth, mesh.contract.inputHeight, mesh.contract.nhwc)
+    private val meshSampler = InputSampler(mesh.contract.inputWidth, mesh.contract.inputHeight, mesh.contract.nhwc,
+        mesh.contract.crop.padRgb)
     private val detectorSampler = InputSampler(PersonDetector.INPUT_SIZE, PersonDetector.INPUT_SIZE, detector.contract.nhwc)
     private val anchors = PersonDetector.generateAnchors()
 

@@ -5,12 +5,16 @@ import kotlin.math.floor
 /**
  * Camera RGBA frame -> model input (model/pipeline/crop.py `sample_crop`, docs/CONTRACTS.md §3):
  * pixel (u, v) of the input samples the frame bilinearly at (x0 + s (u + 0.5), y0 + s (v + 0.5)),
- * frame pixel centres at integer + 0.5; samples outside the frame read 0. Output is float RGB
+ * frame pixel centres at integer + 0.5; samples outside the frame read [padRgb] (the contract's
+ * crop.pad_rgb: 0 for our variants, the release's (127.5, 0, 0) for `paper`). Output is float RGB
  * in [0, 255] (the graph normalises), laid out NCHW or NHWC as the contract says.
  */
-class InputSampler(val inW: Int, val inH: Int, val nhwc: Boolean) {
+class InputSampler(val inW: Int, val inH: Int, val nhwc: Boolean, padRgb: List<Double> = listOf(0.0, 0.0, 0.0)) {
+    private val pad = FloatArray(3) { padRgb[it].toFloat() }
+
     init {
         require(inW > 0 && inH > 0) { "model input size ${inW}x$inH must be positive" }
+        require(padRgb.size == 3) { "padRgb needs 3 values (R, G, B), got ${padRgb.size}" }
     }
 
     /** Reused between frames: the analysis loop must not allocate a new input every frame. */
@@ -50,5 +54,5 @@ class InputSampler(val inW: Int, val inH: Int, val nhwc: Boolean) {
     }
 
     private fun px(rgba: ByteArray, w: Int, h: Int, stride: Int, x: Int, y: Int, c: Int): Float =
-        if (x < 0 || y < 0 || x >= w || y >= h) 0f else (rgba[y * stride + 4 * x + c].toInt() and 0xff).toFloat()
+        if (x < 0 || y < 0 || x >= w || y >= h) pad[c] else (rgba[y * stride + 4 * x + c].toInt() and 0xff).toFloat()
 }

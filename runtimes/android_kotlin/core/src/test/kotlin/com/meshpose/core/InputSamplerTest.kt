@@ -24,6 +24,17 @@ class InputSamplerTest {
     }
 
     @Test
+    fun outsideTheFrameReadsTheContractsPad() {
+        val pad = fx.list("paper_pad_rgb").map { it as Double }
+        val sampler = InputSampler(inW, inH, nhwc = true, padRgb = pad)
+        for (case in fx.list("cases").map { it.asMap() }) {
+            val got = sampler.sample(rgba, frame.int("width"), frame.int("height"), frame.int("row_stride"), crop(case))
+            val want = case["hwc_paper_pad"].asDoubles()
+            for (i in want.indices) assertEquals("${case.str("name")}[$i]", want[i], got[i].toDouble(), 1e-3)
+        }
+    }
+
+    @Test
     fun nchwIsTheSameSamplesInPlanes() {
         val nchw = InputSampler(inW, inH, nhwc = false)
         val plane = inW * inH
