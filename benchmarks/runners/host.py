@@ -137,15 +137,11 @@ class HostRunner:
                          "precision": label, "threads": self.threads, "functional_only": False},
                         artifact_info(path, self.variant), handles={"interp": interp, "input": inp})
 
-    def tflite_extras(self, p: Prepared, result: dict[str, Any], warmup: int, runs: int, sustained_s: float) -> None:
-        """Sustained back-to-back FPS and the end-to-end frame time (crop, model, decode) of a TFLite row."""
+    def end_to_end(self, p: Prepared) -> Contender:
+        """One camera frame through a TFLite row: crop and resize, set the input, invoke, decode."""
         from export.tflite.run import _dequantize, _quantize
 
         interp, inp = p.handles["interp"], p.handles["input"]
-        if sustained_s:
-            fps, stamps = sustained(interp.invoke, sustained_s)
-            result["sustained"] = {"seconds": sustained_s, "fps": fps, "trend": sustained_trend(stamps, 1.0)}
-            result["method"]["sustained_seconds"] = sustained_s
         names = {d["name"]: d for d in interp.get_output_details()}
         by_contract = {k: next(d for n, d in names.items() if k in n)
                        for k in ("vertices", "visibility", "joints") if any(k in n for n in names)}
@@ -157,11 +153,22 @@ class HostRunner:
             interp.invoke()
             return pipe.decode({k: _dequantize(interp.get_tensor(d["index"]), d) for k, d in by_contract.items()})
 
-        _, e2e_samples = time_calls(frame_step, warmup, runs)
-        s = summarize_ms(e2e_samples)
+        return Contender(f"{p.contender.name} end to end", frame_step)
+
+    @staticmethod
+    def attach_end_to_end(result: dict[str, Any], e2e: Contender, model: Contender) -> None:
+        """End-to-end figures of a row, and its ratio to model-only time from the same rounds."""
+        s = summarize_ms(e2e.samples)
+        ratios = [float(np.median(a) / np.median(b)) for a, b in zip(e2e.rounds, model.rounds)]
         result["end_to_end_ms"] = {"p50": s["p50"], "p90": s["p90"], "p99": s["p99"],
-                                   "ratio_to_model_p50": s["p50"] / result["timings_ms"]["p50"],
+                                   "ratio_to_model_p50": float(np.median(ratios)),
                                    "frame": f"{FRAME_WH[0]}x{FRAME_WH[1]} uint8 RGB"}
+
+    def sustained_fps(self, p: Prepared, result: dict[str, Any], seconds: float) -> None:
+        """Back-to-back runs for `seconds`: the FPS trend (throttling on phones; load here)."""
+        fps, stamps = sustained(p.contender.call, seconds)
+        result["sustained"] = {"seconds": seconds, "fps": fps, "trend": sustained_trend(stamps, 1.0)}
+        result["method"]["sustained_seconds"] = seconds
 
     def tflite_gpu(self, warmup: int, runs: int) -> dict[str, Any]:
         """LiteRT CompiledModel on the GPU accelerator over lavapipe: functional only."""
@@ -302,10 +309,12 @@ def run_host(device: dict, variant: str, artifacts: Path, *, runs: int, warmup: 
     cpu.append(torch_row)
     if (runner.dir / f"meshpose_{variant}.onnx").is_file():
         cpu.append(runner.prepare_onnxruntime())
+    e2e = runner.end_to_end(cpu[0])
     rounds, per_round = rounds_for(runs)
-    log(f"host: {len(cpu)} runtimes interleaved in {rounds} rounds of {per_round} calls "
-        f"({runner.threads} threads): " + ", ".join(p.contender.name for p in cpu))
-    interleave([p.contender for p in cpu], rounds, per_round, warmup, progress=log)
+    timed = [p.contender for p in cpu] + [e2e]
+    log(f"host: {len(timed)} runtimes interleaved in {rounds} rounds of {per_round} calls "
+        f"({runner.threads} threads): " + ", ".join(c.name for c in timed))
+    interleave(timed, rounds, per_round, warmup, progress=log)
     results = [runner.result(p, warmup) for p in cpu]
     for p, r in zip(cpu, results):
         if p is not torch_row:
@@ -313,8 +322,10 @@ def run_host(device: dict, variant: str, artifacts: Path, *, runs: int, warmup: 
             r["interleaved"] = ratio.as_dict()
             log(f"host: {ratio}")
     fp32 = results[0]
-    log("host: TFLite XNNPACK fp32 end to end" + (f" and {sustained_s:.0f} s sustained" if sustained_s else ""))
-    runner.tflite_extras(cpu[0], fp32, warmup, runs, sustained_s)
+    runner.attach_end_to_end(fp32, e2e, cpu[0].contender)
+    if sustained_s:
+        log(f"host: TFLite XNNPACK fp32 {sustained_s:.0f} s sustained")
+        runner.sustained_fps(cpu[0], fp32, sustained_s)
     runner.roofline(fp32)
     if not quick:
         log(f"host: batched throughput (batch {THROUGHPUT_BATCH}): PyTorch, ONNX Runtime")
