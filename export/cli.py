@@ -12,16 +12,13 @@ parses arguments, stages the output and prints the result.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from contextlib import nullcontext
 from pathlib import Path
 
 from export.parity import markdown_table
 from export.report import write_common, write_model_card, write_report
-from export.session import ExportError, ExportSession, log
+from export.session import ExportError, ExportSession, converter_output, log
 from export.staging import staged_output
-from model.cli import third_party_output_to
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -33,12 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from export.tflite.pipeline import export_tflite
 
     formats = ["onnx", "tflite", "coreml"] if args.format == "all" else [args.format]
-    # Converters print hundreds of INFO lines and harmless plugin-loading failures: into a log, unless VERBOSE=1.
-    log_path = Path(args.out) / "logs" / f"export_{args.variant}.log"
-    verbose = os.environ.get("VERBOSE", "") not in ("", "0")
-    if not verbose:
-        log(f"converter output goes to {log_path} (VERBOSE=1 shows it here)")
-    with nullcontext() if verbose else third_party_output_to(log_path):
+    with converter_output(Path(args.out), f"export_{args.variant}"):
         session = ExportSession(args.variant, args.ckpt, Path(args.out), template=args.template)
         log(f"exporting {session.name} ({', '.join(formats)}) to {session.out_dir}")
         with staged_output(session.out_dir) as stage:
@@ -70,8 +62,7 @@ def rerun(args: argparse.Namespace) -> int:
     """`make parity`: the parity table of the artifacts already exported, re-measured."""
     from export.rerun import rerun_parity
 
-    log_path = Path(args.out) / "logs" / f"parity_{args.variant}.log"
-    with third_party_output_to(log_path):
+    with converter_output(Path(args.out), f"parity_{args.variant}"):
         session = rerun_parity(args.variant, args.ckpt, Path(args.out))
     print(markdown_table(session.rows))
     failed = [r.path for r in session.rows if r.passed is False]

@@ -7,8 +7,10 @@ op policy (export/op_policy.py) is checked here, before any converter runs.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import numpy as np
 from export.contract import build_contract
 from export.golden import golden_inputs, run_torch
 from export.parity import PathParity, compare_outputs
-from model.cli import say
+from model.cli import say, third_party_output_to
 
 NUM_CALIBRATION = 16
 
@@ -29,6 +31,16 @@ class ExportError(RuntimeError):
 def log(msg: str) -> None:
     """Progress line on the terminal (also while converters' own output goes to the export log)."""
     say(f">> {msg}")
+
+
+def converter_output(out_root: Path, name: str):
+    """Where converters' own output goes: a log under `out_root`/logs (said once), or the terminal with VERBOSE=1.
+    Converters print hundreds of INFO lines and harmless plugin-loading failures that read like errors."""
+    if os.environ.get("VERBOSE", "") not in ("", "0"):
+        return nullcontext()
+    path = out_root / "logs" / f"{name}.log"
+    log(f"converter output goes to {path} (VERBOSE=1 shows it here)")
+    return third_party_output_to(path)
 
 
 def resolve_checkpoint(variant: str, ckpt: str | None) -> str | None:

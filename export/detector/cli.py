@@ -21,7 +21,7 @@ from export.contract import write_json_atomic
 from export.detector.contract import ANCHORS_FILE, anchors_payload
 from export.detector.parity import DetectorParity, markdown_table
 from export.detector.session import DetectorSession
-from export.session import ExportError, log
+from export.session import ExportError, converter_output, log
 from export.staging import staged_output
 
 REPO = Path(__file__).resolve().parents[2]
@@ -99,22 +99,23 @@ def run(args: argparse.Namespace) -> int:
     if not LICENSE_PATH.is_file():
         raise ExportError(f"{LICENSE_PATH} is missing; run `make detector` first")
     formats = ["onnx", "tflite", "coreml"] if args.format == "all" else [args.format]
-    session = DetectorSession(args.weights, Path(args.out))
-    log(f"exporting {session.name} ({', '.join(formats)}) to {session.out_dir}")
-    with staged_output(session.out_dir) as stage:
-        for fmt in formats:
-            if fmt == "coreml":
-                export_coreml(session, stage, args.compress)
-                for pkg in sorted(stage.glob("*.mlpackage")):
-                    contract = json.loads((stage / f"{pkg.name}.contract.json").read_text())
-                    describe_coreml(pkg, contract)
-            elif fmt == "tflite":
-                export_tflite(session, stage, args.int8, args.nhwc, not args.no_gpu)
-            elif fmt == "onnx":
-                export_onnx_artifact(session, stage)
-        write_json_atomic(stage / ANCHORS_FILE, anchors_payload())
-        shutil.copyfile(LICENSE_PATH, stage / "LICENSE.mediapipe")
-        write_detector_report(session, stage)
+    with converter_output(Path(args.out), "export_detector"):
+        session = DetectorSession(args.weights, Path(args.out))
+        log(f"exporting {session.name} ({', '.join(formats)}) to {session.out_dir}")
+        with staged_output(session.out_dir) as stage:
+            for fmt in formats:
+                if fmt == "coreml":
+                    export_coreml(session, stage, args.compress)
+                    for pkg in sorted(stage.glob("*.mlpackage")):
+                        contract = json.loads((stage / f"{pkg.name}.contract.json").read_text())
+                        describe_coreml(pkg, contract)
+                elif fmt == "tflite":
+                    export_tflite(session, stage, args.int8, args.nhwc, not args.no_gpu)
+                elif fmt == "onnx":
+                    export_onnx_artifact(session, stage)
+            write_json_atomic(stage / ANCHORS_FILE, anchors_payload())
+            shutil.copyfile(LICENSE_PATH, stage / "LICENSE.mediapipe")
+            write_detector_report(session, stage)
     failed = [r for r in session.rows if r.passed is False]
     print(markdown_table(session.rows))
     for k, v in session.checks.items():
