@@ -70,8 +70,18 @@ final class LogicTests: XCTestCase {
 
     func testAppErrorsHaveMessages() {
         XCTAssertTrue(AppError.missingModel("meshpose_xs").description.contains("meshpose_xs"))
+        let detector = AppError.missingDetector("blazepose_detector.mlpackage").description
+        XCTAssertTrue(detector.contains("blazepose_detector.mlpackage") && detector.contains("make export-detector"))
         XCTAssertTrue(AppError.cameraPermissionDenied.description.contains("Camera access"))
         XCTAssertTrue(AppError.acceleratorUnavailable("x").recoverable)
         XCTAssertFalse(AppError.inferenceFailed("x").recoverable)
+    }
+
+    func testEveryTrackIdHasAColourThatRepeatsAfterThePalette() {
+        let n = TrackPalette.colors.count
+        XCTAssertEqual(TrackPalette.color(for: 1), TrackPalette.colors[0])
+        XCTAssertNotEqual(TrackPalette.color(for: 1), TrackPalette.color(for: 2))
+        XCTAssertEqual(TrackPalette.color(for: 2 + n), TrackPalette.color(for: 2))
+        XCTAssertEqual(TrackPalette.color(for: 0), TrackPalette.colors[n - 1])
     }
 }
