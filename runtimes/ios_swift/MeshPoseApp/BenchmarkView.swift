@@ -52,12 +52,13 @@ func runBenchmark(runs: Int, warmup: Int, deviceName: String?) -> String {
 
 /// Warm-up and timed predictions on the bundled image through the same crop path as the camera.
 private func measure(_ runner: ModelRunner, runs: Int, warmup: Int) throws -> (BenchmarkRecorder, Double) {
-    let processor = FrameProcessor(runner: runner)
+    let c = runner.contract
+    let renderer = CropRenderer(width: c.inputWidth, height: c.inputHeight, pad: c.crop.padRGB, highQualityDownsample: true)
     guard let image = UIImage(named: "golden_input")?.cgImage else { throw AppError.missingModel("golden_input.png") }
-    let frame = try FrameProcessor.makeIOSurfaceBuffer(width: image.width, height: image.height)
+    let frame = try CropRenderer.makeIOSurfaceBuffer(width: image.width, height: image.height)
     CIContext().render(CIImage(cgImage: image), to: frame)
-    let crop = Crop(x0: 0, y0: 0, scale: Double(image.width) / Double(runner.contract.inputWidth))
-    let input = try processor.cropToInput(frame, crop: crop)
+    let crop = Crop(x0: 0, y0: 0, scale: Double(image.width) / Double(c.inputWidth))
+    let input = try renderer.render(frame, crop: crop)
     let rec = BenchmarkRecorder(warmupRuns: warmup, timedRuns: runs)
     rec.loadMs = runner.loadMs
     let t0 = CFAbsoluteTimeGetCurrent()

@@ -3,16 +3,21 @@ import CoreML
 import Foundation
 import MeshPoseKit
 
-/// AVFoundation capture (BGRA frames) feeding the FrameProcessor; publishes meshes, FPS, latency, errors.
+/// AVFoundation capture (BGRA frames) feeding the FrameProcessor; publishes the people, FPS, latencies, errors.
 @MainActor
 final class CameraController: NSObject, ObservableObject {
-    @Published var mesh: DecodedMesh?
+    @Published var people: [Person] = []
     @Published var frameSize = CGSize(width: 1, height: 1)
     @Published var fps = 0.0
     @Published var modelMs = 0.0
+    @Published var detectorMs = 0.0
     @Published var error: AppError?
+    /// Why the latest model load failed (a missing detector, say); cleared by the next successful load.
+    @Published var loadError: AppError?
     @Published var faces: [[Int]] = []
     @Published var computeUnits: MLComputeUnits = .cpuAndNeuralEngine
+    /// The exported BlazePose detector unless the user picks Vision's human rectangles.
+    @Published var detectorChoice: DetectorChoice = .blazePose
     @Published var computePlan = ""
 
     @Published var loading = false
@@ -39,26 +44,38 @@ final class CameraController: NSObject, ObservableObject {
         }
     }
 
-    /// (Re)loads the model with the selected compute units off the main actor (Core ML compiles it, seconds
-    /// the first time on the Neural Engine); frames keep using the previous model until the new one is ready.
-    /// A failure becomes an on-screen error.
+    /// (Re)loads the mesh model and the chosen person detector with the selected compute units off the main actor
+    /// (Core ML compiles them, seconds the first time on the Neural Engine) and starts a new frame pipeline (new
+    /// track ids); frames keep using the previous pipeline until the new one is ready. A failure, such as a
+    /// detector missing from the bundle, stops the pipeline (no fallback to another detector) and is shown on screen.
     func loadModel() {
         loadGeneration += 1
-        let generation = loadGeneration, units = computeUnits
+        let generation = loadGeneration, units = computeUnits, choice = detectorChoice
         loading = true
         Task {
             do {
                 let runner = try await ModelRunner.load(computeUnits: units)
+                let detector: PersonDetecting
+                switch choice {
+                case .blazePose:
+                    detector = try await DetectorRunner.load(computeUnits: units,
+                                                             maxPeople: FrameProcessor.defaultMaxPeople)
+                case .vision:
+                    detector = VisionPersonDetector()
+                }
                 guard generation == loadGeneration else { return }
-                processorSlot.set(FrameProcessor(runner: runner))
+                processorSlot.set(try FrameProcessor(runner: runner, detector: detector))
+                loadError = nil
                 faces = runner.contract.faces
                 loading = false
                 let plan = await ComputePlanReport.detached(for: runner)
                 if generation == loadGeneration { computePlan = plan }
             } catch {
                 guard generation == loadGeneration else { return }
+                processorSlot.set(nil)
+                people = []
                 loading = false
-                self.error = (error as? AppError) ?? .inferenceFailed("\(error)")
+                loadError = (error as? AppError) ?? .inferenceFailed("\(error)")
             }
         }
     }
@@ -92,9 +109,10 @@ extension CameraController: AVCaptureVideoDataOutputSampleBufferDelegate {
             let dt = lastFrame > 0 ? t - lastFrame : 0
             lastFrame = t
             Task { @MainActor in
-                self.mesh = result.mesh
+                self.people = result.people
                 self.frameSize = result.frameSize
                 self.modelMs = result.modelMs
+                self.detectorMs = result.detectorMs
                 if dt > 0 { self.fps = 0.9 * self.fps + 0.1 / dt }
             }
         } catch {

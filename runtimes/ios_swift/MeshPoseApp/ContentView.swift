@@ -3,18 +3,19 @@ import CoreML
 import MeshPoseKit
 import SwiftUI
 
-/// Camera preview, mesh overlay, FPS/latency readout, compute-unit switch, error banner.
+/// Camera preview, mesh overlay (one colour per tracked person), FPS/latency readout, compute-unit and detector
+/// switches, error banner.
 struct ContentView: View {
     @StateObject private var camera = CameraController()
 
     var body: some View {
         ZStack {
             CameraPreview(session: camera.session).ignoresSafeArea()
-            MeshOverlayView(mesh: camera.mesh, faces: camera.faces, frameSize: camera.frameSize).ignoresSafeArea()
+            MeshOverlayView(people: camera.people, faces: camera.faces, frameSize: camera.frameSize).ignoresSafeArea()
             VStack {
                 HStack {
-                    Text(String(format: "%.1f FPS  model %.1f ms  %@", camera.fps, camera.modelMs,
-                                camera.computeUnits.label))
+                    Text(String(format: "%.1f FPS  model %.1f ms  detector %.1f ms  %@  %ld people", camera.fps,
+                                camera.modelMs, camera.detectorMs, camera.computeUnits.label, camera.people.count))
                         .font(.system(.footnote, design: .monospaced))
                         .padding(6).background(.black.opacity(0.6)).foregroundStyle(.white)
                     Spacer()
@@ -26,8 +27,16 @@ struct ContentView: View {
                     .pickerStyle(.segmented).frame(width: 180)
                     .onChange(of: camera.computeUnits) { camera.loadModel() }
                 }
+                HStack {
+                    Spacer()
+                    Picker("Detector", selection: $camera.detectorChoice) {
+                        ForEach(DetectorChoice.allCases, id: \.self) { Text($0.rawValue).tag($0) }
+                    }
+                    .pickerStyle(.segmented).frame(width: 180)
+                    .onChange(of: camera.detectorChoice) { camera.loadModel() }
+                }
                 if camera.loading {
-                    Text("Loading the model for \(camera.computeUnits.label)…").font(.caption)
+                    Text("Loading the models for \(camera.computeUnits.label)…").font(.caption)
                         .foregroundStyle(.white).padding(4).background(.black.opacity(0.5))
                 }
                 if !camera.computePlan.isEmpty {
@@ -35,7 +44,7 @@ struct ContentView: View {
                         .padding(4).background(.black.opacity(0.5))
                 }
                 Spacer()
-                if let error = camera.error {
+                ForEach([camera.loadError, camera.error].compactMap { $0 }, id: \.description) { error in
                     Text(error.description).padding().frame(maxWidth: .infinity)
                         .background(.red.opacity(0.85)).foregroundStyle(.white)
                 }

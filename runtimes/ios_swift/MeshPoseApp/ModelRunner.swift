@@ -3,13 +3,6 @@ import CoreVideo
 import Foundation
 import MeshPoseKit
 
-/// Raw outputs of one inference, in the contract's units (crop pixels).
-struct RawOutputs {
-    let vertices: [Float]
-    let visibility: [Float]
-    let joints: [Float]
-}
-
 /// Loads the exported .mlpackage (compiled into the app bundle as .mlmodelc) and its contract,
 /// and runs it with the chosen compute units (default: CPU and Neural Engine).
 /// Immutable after init; predictions run on one queue at a time (the capture queue or the benchmark task).
@@ -51,19 +44,20 @@ final class ModelRunner: @unchecked Sendable {
         self.computeUnits = computeUnits
     }
 
-    /// One prediction on a BGRA/RGB pixel buffer of the contract's input size.
+    /// One prediction on a BGRA/RGB pixel buffer of the contract's input size: the raw outputs in the contract's
+    /// units (crop pixels), as doubles for MeshPoseKit's FramePipeline.
     func run(_ pixelBuffer: CVPixelBuffer) throws -> RawOutputs {
         let input = try MLDictionaryFeatureProvider(dictionary: [ModelIO.input: MLFeatureValue(pixelBuffer: pixelBuffer)])
         let out = try model.prediction(from: input)
-        func floats(_ name: String) throws -> [Float] {
+        func values(_ name: String) throws -> [Double] {
             guard let array = out.featureValue(for: name)?.multiArrayValue else {
                 throw AppError.inferenceFailed("output \(name) missing")
             }
-            return try Self.readFloats(array, name: name)
+            return try Self.readFloats(array, name: name).map(Double.init)
         }
         // Contract v2: a model without a landmarker (the authors' release without SMPL) has no joints output.
-        return RawOutputs(vertices: try floats(ModelIO.vertices), visibility: try floats(ModelIO.visibility),
-                          joints: contract.hasJoints ? try floats(ModelIO.joints) : [])
+        return RawOutputs(vertices: try values(ModelIO.vertices), visibility: try values(ModelIO.visibility),
+                          joints: contract.hasJoints ? try values(ModelIO.joints) : [])
     }
 }
 

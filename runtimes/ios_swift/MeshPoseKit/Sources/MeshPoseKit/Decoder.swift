@@ -1,6 +1,6 @@
 import Foundation
 
-/// Raw model outputs of one frame mapped to frame pixels (the decoding of model/pipeline/decode.py).
+/// Raw model outputs of one crop mapped to frame pixels (the decoding of model/pipeline/decode.py).
 public struct DecodedMesh: Sendable {
     public var vertices: [Double]  // xyz-interleaved, frame pixels, z scaled alike
     public var visible: [Bool]
@@ -11,24 +11,27 @@ public struct DecodedMesh: Sendable {
 }
 
 public enum Decoder {
-    /// x_f = x0 + s x, y_f = y0 + s y, z_f = s z; visible = visibility >= threshold.
-    public static func decode(vertices: [Float], visibility: [Float], joints: [Float], crop: Crop,
-                              inW: Int, inH: Int, threshold: Double = 0.5) -> DecodedMesh {
+    /// x_f = x0 + s x, y_f = y0 + s y, z_f = s z; visible = visibility >= threshold; the next crop is the visible
+    /// bounds' crop enlarged by `expand` (the contract's crop.box_scale). Vertices and joints are xyz-interleaved.
+    public static func decode(vertices: [Double], visibility: [Double], joints: [Double], crop: Crop,
+                              inW: Int, inH: Int, threshold: Double = 0.5,
+                              expand: Double = Geometry.defaultExpand) -> DecodedMesh {
         precondition(vertices.count == 3 * visibility.count, "vertices must be 3 x visibility")
         let v = map(vertices, crop)
-        let visible = visibility.map { Double($0) >= threshold }
+        let visible = visibility.map { $0 >= threshold }
         let bounds = Geometry.visibleBounds(v, visible)
         let n = visible.lazy.filter { $0 }.count
         return DecodedMesh(vertices: v, visible: visible, joints: map(joints, crop), visibleBounds: bounds,
-                           nextCrop: Geometry.nextCrop(bounds, numVisible: n, numVertices: visible.count, inW: inW, inH: inH))
+                           nextCrop: Geometry.nextCrop(bounds, numVisible: n, numVertices: visible.count,
+                                                       inW: inW, inH: inH, expand: expand))
     }
 
-    private static func map(_ p: [Float], _ c: Crop) -> [Double] {
+    private static func map(_ p: [Double], _ c: Crop) -> [Double] {
         p.enumerated().map { i, value in
-            let s = c.scale * Double(value)
+            let s = value * c.scale
             switch i % 3 {
-            case 0: return c.x0 + s
-            case 1: return c.y0 + s
+            case 0: return s + c.x0
+            case 1: return s + c.y0
             default: return s
             }
         }

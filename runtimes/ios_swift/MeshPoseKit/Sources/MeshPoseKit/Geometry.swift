@@ -46,11 +46,32 @@ public enum Geometry {
         return b
     }
 
-    /// Next frame's crop from this frame's visible bounds; nil means "re-detect the person".
-    public static func nextCrop(_ bounds: Box?, numVisible: Int, numVertices: Int, inW: Int, inH: Int) -> Crop? {
+    /// Next frame's crop from this frame's visible bounds, enlarged by `expand`; nil means "re-detect the person".
+    public static func nextCrop(_ bounds: Box?, numVisible: Int, numVertices: Int, inW: Int, inH: Int,
+                                expand: Double = defaultExpand) -> Crop? {
         guard let b = bounds, Double(numVisible) >= minVisibleFraction * Double(numVertices),
               b.width > 0, b.height > 0 else { return nil }
-        return cropFromBox(b, inW: inW, inH: inH)
+        return cropFromBox(b, inW: inW, inH: inH, expand: expand)
+    }
+
+    /// Intersection over union of two boxes (0 when either has no area), as model/pipeline/tracker.py `iou`.
+    public static func iou(_ a: Box, _ b: Box) -> Double {
+        let ix = max(0.0, min(a.x1, b.x1) - max(a.x0, b.x0))
+        let iy = max(0.0, min(a.y1, b.y1) - max(a.y0, b.y0))
+        let inter = ix * iy
+        let union = (a.x1 - a.x0) * (a.y1 - a.y0) + (b.x1 - b.x0) * (b.y1 - b.y0) - inter
+        return union > 0 ? inter / union : 0
+    }
+
+    /// The crop whose centre and scale are (1 - weight) a + weight b (blending corners would drift), as
+    /// model/pipeline/tracker.py `blend_crops`.
+    public static func blend(_ a: Crop, _ b: Crop, weight: Double, inW: Int, inH: Int) -> Crop {
+        let w = Double(inW), h = Double(inH)
+        let acx = a.x0 + a.scale * w / 2, acy = a.y0 + a.scale * h / 2
+        let bcx = b.x0 + b.scale * w / 2, bcy = b.y0 + b.scale * h / 2
+        let s = weight * b.scale + (1 - weight) * a.scale
+        let cx = weight * bcx + (1 - weight) * acx, cy = weight * bcy + (1 - weight) * acy
+        return Crop(x0: cx - s * w / 2, y0: cy - s * h / 2, scale: s)
     }
 }
 

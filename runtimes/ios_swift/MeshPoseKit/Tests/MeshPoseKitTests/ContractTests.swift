@@ -64,4 +64,32 @@ final class ContractTests: XCTestCase {
             XCTAssertThrowsError(try ModelContract.parse(Data(bad.utf8)), bad)
         }
     }
+
+    /// The fields of export/detector/contract.py's contract that DetectorContract reads (no exported detector
+    /// contract is stored under tests/fixtures, so this mirrors build_detector_contract's layout).
+    private func detectorContract(_ edit: (inout [String: Any]) -> Void = { _ in }) throws -> Data {
+        var root: [String: Any] = [
+            "contract_version": 1, "kind": "person_detector", "name": "blazepose_detector",
+            "input": ["name": "image", "shape": [1, 3, 224, 224], "layout": "NCHW", "dtype": "image", "height": 224,
+                      "width": 224],
+            "outputs": [["name": "regressors", "shape": [1, 2254, 12], "units": "input pixels"],
+                        ["name": "scores", "shape": [1, 2254, 1], "units": "logit"]],
+        ]
+        edit(&root)
+        return try JSONSerialization.data(withJSONObject: root)
+    }
+
+    func testDetectorContractGivesTheNamesAndChecksTheAnchors() throws {
+        let c = try DetectorContract.parse(try detectorContract())
+        XCTAssertEqual(c.inputName, "image")
+        XCTAssertEqual([c.regressorsName, c.scoresName], ["regressors", "scores"])
+        XCTAssertEqual(c.numAnchors, 2254)
+        let wrong: [(inout [String: Any]) -> Void] = [
+            { $0["kind"] = "mesh" }, { $0["contract_version"] = 2 }, { $0["input"] = ["name": "image", "width": 256, "height": 256] },
+            { $0["outputs"] = [["name": "regressors", "shape": [1, 896, 12]], ["name": "scores", "shape": [1, 896, 1]]] },
+            { $0["outputs"] = [["name": "regressors", "shape": [1, 2254, 12]]] },
+        ]
+        for edit in wrong { XCTAssertThrowsError(try DetectorContract.parse(try detectorContract(edit))) }
+        XCTAssertThrowsError(try DetectorContract.parse(Data("[]".utf8)))
+    }
 }

@@ -30,9 +30,8 @@ final class GoldenFixtureTests: XCTestCase {
             let cr = try XCTUnwrap(c["crop"] as? [String: NSNumber])
             let crop = Crop(x0: cr["x0"]!.doubleValue, y0: cr["y0"]!.doubleValue, scale: cr["scale"]!.doubleValue)
             let raw = try XCTUnwrap(c["raw"] as? [String: Any])
-            let mesh = Decoder.decode(vertices: points(raw["vertices"]).map { Float($0) },
-                                      visibility: doubles(raw["visibility"]).map { Float($0) },
-                                      joints: points(raw["joints"]).map { Float($0) },
+            let mesh = Decoder.decode(vertices: points(raw["vertices"]), visibility: doubles(raw["visibility"]),
+                                      joints: points(raw["joints"]),
                                       crop: crop, inW: inW, inH: inH, threshold: threshold)
             let dec = try XCTUnwrap(c["decoded"] as? [String: Any])
             let want = points(dec["vertices"])

@@ -2,8 +2,8 @@ import XCTest
 @testable import MeshPoseKit
 
 final class LogicTests: XCTestCase {
-    func testOneEuroKeepsConstantSignalAndDampsJitter() {
-        let f = OneEuroFilter(minCutoff: 1, beta: 0)
+    func testOneEuroKeepsConstantSignalAndDampsJitter() throws {
+        let f = try OneEuroFilter(minCutoff: 1, beta: 0)
         for i in 0..<30 { XCTAssertEqual(f.filter([5], t: Double(i) / 30)[0], 5, accuracy: 1e-12) }
         f.reset()
         var rng = SystemRandomNumberGenerator()
@@ -16,8 +16,8 @@ final class LogicTests: XCTestCase {
         XCTAssertLessThan(outVar, 0.5 * rawVar)
     }
 
-    func testOneEuroFollowsFastMotionWithBeta() {
-        let slow = OneEuroFilter(minCutoff: 0.5, beta: 0), fast = OneEuroFilter(minCutoff: 0.5, beta: 1)
+    func testOneEuroFollowsFastMotionWithBeta() throws {
+        let slow = try OneEuroFilter(minCutoff: 0.5, beta: 0), fast = try OneEuroFilter(minCutoff: 0.5, beta: 1)
         var eSlow = 0.0, eFast = 0.0
         for i in 0..<60 {
             let x = 20.0 * Double(i)
@@ -25,22 +25,6 @@ final class LogicTests: XCTestCase {
             eFast = abs(fast.filter([x], t: Double(i) / 30)[0] - x)
         }
         XCTAssertLessThan(eFast, eSlow)
-    }
-
-    private func mesh(visible: Int, of n: Int, crop: Crop) -> DecodedMesh {
-        Decoder.decode(vertices: (0..<(3 * n)).map { $0 % 3 == 2 ? 0 : Float(40 + ($0 / 3) % 100) },
-                       visibility: (0..<n).map { $0 < visible ? 0.9 : 0.1 }, joints: [0, 0, 0], crop: crop,
-                       inW: 192, inH: 256)
-    }
-
-    func testTrackerFollowsMeshAndAsksForDetectionWhenVisibilityCollapses() throws {
-        let t = PersonTracker(inW: 192, inH: 256, smoothing: 1)
-        XCTAssertTrue(t.needsDetection)
-        t.start(from: Box(x0: 800, y0: 100, x1: 1100, y1: 1000))
-        let crop = try XCTUnwrap(t.crop)
-        XCTAssertTrue(t.update(mesh(visible: 300, of: 514, crop: crop)))
-        XCTAssertFalse(t.update(mesh(visible: 20, of: 514, crop: crop)))
-        XCTAssertTrue(t.needsDetection)
     }
 
     func testPercentilesMatchNumpy() throws {
@@ -86,8 +70,18 @@ final class LogicTests: XCTestCase {
 
     func testAppErrorsHaveMessages() {
         XCTAssertTrue(AppError.missingModel("meshpose_xs").description.contains("meshpose_xs"))
+        let detector = AppError.missingDetector("blazepose_detector.mlpackage").description
+        XCTAssertTrue(detector.contains("blazepose_detector.mlpackage") && detector.contains("make export-detector"))
         XCTAssertTrue(AppError.cameraPermissionDenied.description.contains("Camera access"))
         XCTAssertTrue(AppError.acceleratorUnavailable("x").recoverable)
         XCTAssertFalse(AppError.inferenceFailed("x").recoverable)
+    }
+
+    func testEveryTrackIdHasAColourThatRepeatsAfterThePalette() {
+        let n = TrackPalette.colors.count
+        XCTAssertEqual(TrackPalette.color(for: 1), TrackPalette.colors[0])
+        XCTAssertNotEqual(TrackPalette.color(for: 1), TrackPalette.color(for: 2))
+        XCTAssertEqual(TrackPalette.color(for: 2 + n), TrackPalette.color(for: 2))
+        XCTAssertEqual(TrackPalette.color(for: 0), TrackPalette.colors[n - 1])
     }
 }

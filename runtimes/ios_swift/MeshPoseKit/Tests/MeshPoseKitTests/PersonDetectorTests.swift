@@ -29,13 +29,7 @@ final class PersonDetectorTests: XCTestCase {
             XCTAssertEqual(lb.x0, (stored["x0"] as! NSNumber).doubleValue, accuracy: 1e-9, name)
             XCTAssertEqual(lb.y0, (stored["y0"] as! NSNumber).doubleValue, accuracy: 1e-9, name)
             XCTAssertEqual(lb.scale, (stored["scale"] as! NSNumber).doubleValue, accuracy: 1e-12, name)
-            let raw = try XCTUnwrap(c["raw"] as? [String: Any])
-            let logits = doubles(raw["score_logits"])
-            var regressors = [Double](repeating: 0, count: logits.count * PersonDetector.numCoords)
-            for (k, row) in try XCTUnwrap(raw["regressors"] as? [String: Any]) {
-                let start = try XCTUnwrap(Int(k)) * PersonDetector.numCoords
-                for (i, v) in doubles(row).enumerated() { regressors[start + i] = v }
-            }
+            let (regressors, logits) = try rawOutputs(c)
             let people = try XCTUnwrap(PersonDetector.detectPeople(
                 regressors: regressors, logits: logits, letterbox: lb, maxPeople: (c["max_people"] as! NSNumber).intValue,
                 threshold: (c["threshold"] as! NSNumber).doubleValue, anchors: anchors))
@@ -54,6 +48,68 @@ final class PersonDetectorTests: XCTestCase {
             }
         }
         XCTAssertTrue(sawEmpty, "the empty frame is one of the cases")
+    }
+
+    /// The fixture stores the regressor rows that matter by anchor index (the rest are zeros).
+    private func rawOutputs(_ c: [String: Any]) throws -> (regressors: [Double], logits: [Double]) {
+        let raw = try XCTUnwrap(c["raw"] as? [String: Any])
+        let logits = doubles(raw["score_logits"])
+        var regressors = [Double](repeating: 0, count: logits.count * PersonDetector.numCoords)
+        for (k, row) in try XCTUnwrap(raw["regressors"] as? [String: Any]) {
+            let start = try XCTUnwrap(Int(k)) * PersonDetector.numCoords
+            for (i, v) in doubles(row).enumerated() { regressors[start + i] = v }
+        }
+        return (regressors, logits)
+    }
+
+    /// The glue the app uses: raw outputs and frame size -> the frame pipeline's detections, which are Python's
+    /// person boxes and scores (model/tools/detect.py person_detector) for every case.
+    func testDetectionsAreThePythonPersonBoxesAndScores() throws {
+        let fx = try Fixtures.json("detector_golden.json")
+        let anchors = PersonDetector.generateAnchors()
+        for c in try XCTUnwrap(fx["cases"] as? [[String: Any]]) {
+            let name = try XCTUnwrap(c["name"] as? String)
+            let frame = try XCTUnwrap(c["frame"] as? [String: NSNumber])
+            let (regressors, logits) = try rawOutputs(c)
+            let got = try XCTUnwrap(PersonDetector.detections(
+                regressors: regressors, logits: logits, frameWidth: frame["width"]!.intValue,
+                frameHeight: frame["height"]!.intValue, maxPeople: (c["max_people"] as! NSNumber).intValue,
+                threshold: (c["threshold"] as! NSNumber).doubleValue, anchors: anchors))
+            let want = try XCTUnwrap((c["decoded"] as? [String: Any])?["people"] as? [[String: Any]])
+            XCTAssertEqual(got.count, want.count, name)
+            for (g, w) in zip(got, want) {
+                XCTAssertEqual(g.score, (w["score"] as! NSNumber).doubleValue, accuracy: 1e-6, name)
+                close([g.box.x0, g.box.y0, g.box.x1, g.box.y1], doubles(w["person_box"]), name)
+            }
+        }
+        XCTAssertNil(PersonDetector.detections(regressors: [], logits: [], frameWidth: 640, frameHeight: 480))
+        XCTAssertNil(PersonDetector.detections(regressors: [Double](repeating: 0, count: 2254 * 12),
+                                               logits: [Double](repeating: 0, count: 2254), frameWidth: 0, frameHeight: 480))
+    }
+
+    /// samplingCrop is the map a renderer (Core Image in the app) samples through: bilinear sampling of the probe
+    /// frame at the crop's pixel centres (crop.py sample_crop's convention), rounded, gives the fixture's pixels.
+    func testTheSamplingCropGivesTheProbePixels() throws {
+        let probe = try XCTUnwrap(try Fixtures.json("detector_golden.json")["sampling_probe"] as? [String: Any])
+        let frame = try XCTUnwrap(probe["frame"] as? [String: Any])
+        let w = (frame["width"] as! NSNumber).intValue, h = (frame["height"] as! NSNumber).intValue
+        func value(_ x: Int, _ y: Int, _ c: Int) -> Double {
+            guard x >= 0, y >= 0, x < w, y < h else { return 0 }
+            return Double([(7 * x + 3 * y) % 256, (x * y) % 256, 255 - 3 * x][c])
+        }
+        let crop = PersonDetector.samplingCrop(try XCTUnwrap(PersonDetector.letterbox(frameWidth: w, frameHeight: h)))
+        for px in try XCTUnwrap(probe["pixels"] as? [[String: Any]]) {
+            let u = (px["u"] as! NSNumber).intValue, v = (px["v"] as! NSNumber).intValue
+            // Continuous frame point of the input pixel's centre, then to centre-at-integer indices.
+            let fx = crop.x0 + crop.scale * (Double(u) + 0.5) - 0.5, fy = crop.y0 + crop.scale * (Double(v) + 0.5) - 0.5
+            let x0 = Int(fx.rounded(.down)), y0 = Int(fy.rounded(.down)), ax = fx - Double(x0), ay = fy - Double(y0)
+            let want = doubles(px["rgb"])
+            for c in 0..<3 {
+                let top = value(x0, y0, c) * (1 - ax) + value(x0 + 1, y0, c) * ax
+                let bottom = value(x0, y0 + 1, c) * (1 - ax) + value(x0 + 1, y0 + 1, c) * ax
+                XCTAssertEqual((top * (1 - ay) + bottom * ay).rounded(.toNearestOrEven), want[c], "\(u),\(v)")
+            }
+        }
     }
 
     func testTheInputIsSampledAtMediaPipesPhaseAndRounded() throws {
