@@ -76,3 +76,9 @@ def test_tracking_follows_a_person_without_the_detector():
     assert calls["detect"] == 1 and [p.id for p in res.people] == [1]
     centre = (res.people[0].box[0] + res.people[0].box[2]) / 2
     assert abs(centre - (100 + 4 * 29)) < 10  # followed 116 px of motion on tracking alone
+
+
+def test_the_committed_sampler_fixture_is_what_sample_crop_does_today():
+    from model.tools.sampler_fixture import OUT, build
+
+    assert json.loads(json.dumps(build())) == json.loads(OUT.read_text())  # both apps' samplers are held to it

@@ -53,7 +53,7 @@ func runBenchmark(runs: Int, warmup: Int, deviceName: String?) -> String {
 /// Warm-up and timed predictions on the bundled image through the same crop path as the camera.
 private func measure(_ runner: ModelRunner, runs: Int, warmup: Int) throws -> (BenchmarkRecorder, Double) {
     let c = runner.contract
-    let renderer = CropRenderer(width: c.inputWidth, height: c.inputHeight, pad: c.crop.padRGB, highQualityDownsample: true)
+    let renderer = try CropRenderer(width: c.inputWidth, height: c.inputHeight, pad: c.crop.padRGB)
     guard let image = UIImage(named: "golden_input")?.cgImage else { throw AppError.missingModel("golden_input.png") }
     let frame = try CropRenderer.makeIOSurfaceBuffer(width: image.width, height: image.height)
     CIContext().render(CIImage(cgImage: image), to: frame)

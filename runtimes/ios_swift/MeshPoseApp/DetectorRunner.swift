@@ -5,8 +5,8 @@ import MeshPoseKit
 
 /// The exported BlazePose person detector (`make export-detector`: blazepose_detector.mlpackage, compiled into the
 /// bundle as .mlmodelc, and its .contract.json) as the detect step. The frame is letterboxed into the 224 x 224
-/// input by Core Image through `PersonDetector.samplingCrop` (the contract's letterbox rule, MediaPipe's pixel
-/// phase, black outside); MeshPoseKit decodes the outputs (`PersonDetector.detections`: anchors, weighted NMS,
+/// input by CropRenderer (MeshPoseKit's InputSampler, 8-bit rounding as MediaPipe does) through
+/// `PersonDetector.samplingCrop` (the contract's letterbox rule, MediaPipe's pixel phase, black outside); MeshPoseKit decodes the outputs (`PersonDetector.detections`: anchors, weighted NMS,
 /// person boxes). A missing model is an error naming the file, never a silent fallback.
 final class DetectorRunner: PersonDetecting, @unchecked Sendable {
     static let modelName = "blazepose_detector"
@@ -14,8 +14,7 @@ final class DetectorRunner: PersonDetecting, @unchecked Sendable {
     let maxPeople: Int
     private let model: MLModel
     private let anchors: [[Double]]
-    private let renderer = CropRenderer(width: PersonDetector.inputSize, height: PersonDetector.inputSize,
-                                        highQualityDownsample: false)
+    private let renderer: CropRenderer
 
     /// Loads off the caller's actor (Core ML compiles the model for the compute units; see ModelRunner.load).
     static func load(computeUnits: MLComputeUnits, maxPeople: Int) async throws -> DetectorRunner {
@@ -48,6 +47,7 @@ final class DetectorRunner: PersonDetecting, @unchecked Sendable {
         }
         self.anchors = anchors
         self.maxPeople = maxPeople
+        renderer = try CropRenderer(width: PersonDetector.inputSize, height: PersonDetector.inputSize)  // black outside
     }
 
     func detect(_ frame: CVPixelBuffer) throws -> [Detection] {

@@ -5,7 +5,7 @@ import MeshPoseKit
 
 /// Wires the camera frames to MeshPoseKit's FramePipeline (model/pipeline/tracker.py's port, tested against the
 /// sequence fixture), which does all detecting-when-needed, matching, tracking, smoothing and crop following:
-/// its detect step is the person detector, its infer step renders each person's crop (Core Image) and runs the
+/// its detect step is the person detector, its infer step renders each person's crop (InputSampler, Python's rule) and runs the
 /// mesh model on it. Nothing here tracks or smooths. Used from one queue at a time (the capture queue).
 final class FrameProcessor {
     static let defaultMaxPeople = 2
@@ -27,8 +27,7 @@ final class FrameProcessor {
         let c = runner.contract
         let config = try PipelineConfig(inW: c.inputWidth, inH: c.inputHeight, boxScale: c.crop.boxScale,
                                         visibilityThreshold: c.visibilityThreshold, maxPeople: maxPeople)
-        let renderer = CropRenderer(width: c.inputWidth, height: c.inputHeight, pad: c.crop.padRGB,
-                                    highQualityDownsample: true)
+        let renderer = try CropRenderer(width: c.inputWidth, height: c.inputHeight, pad: c.crop.padRGB)
         let timings = FrameTimings()
         pipeline = FramePipeline(config: config, detect: { frame in
             try timings.measure(\.detectorMs) { try detector.detect(frame) }

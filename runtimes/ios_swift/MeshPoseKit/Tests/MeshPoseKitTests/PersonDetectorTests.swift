@@ -87,7 +87,7 @@ final class PersonDetectorTests: XCTestCase {
                                                logits: [Double](repeating: 0, count: 2254), frameWidth: 0, frameHeight: 480))
     }
 
-    /// samplingCrop is the map a renderer (Core Image in the app) samples through: bilinear sampling of the probe
+    /// samplingCrop is the map the app's renderer (InputSampler) samples through: bilinear sampling of the probe
     /// frame at the crop's pixel centres (crop.py sample_crop's convention), rounded, gives the fixture's pixels.
     func testTheSamplingCropGivesTheProbePixels() throws {
         let probe = try XCTUnwrap(try Fixtures.json("detector_golden.json")["sampling_probe"] as? [String: Any])

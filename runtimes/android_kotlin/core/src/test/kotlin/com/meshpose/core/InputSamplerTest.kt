@@ -3,9 +3,9 @@ package com.meshpose.core
 import org.junit.Assert.assertEquals
 import org.junit.Test
 
-/** Camera frame -> model input must match Python's model.pipeline.crop.sample_crop (tools/make_sampler_fixture.py). */
+/** Camera frame -> model input must match Python's model.pipeline.crop.sample_crop (tests/fixtures/sampler_cases.json). */
 class InputSamplerTest {
-    private val fx = Fixtures.resource("sampler_cases.json")
+    private val fx = Fixtures.json("sampler_cases.json")
     private val frame = fx.obj("frame")
     private val rgba = frame.list("rgba").map { (it as Double).toInt().toByte() }.toByteArray()
     private val inW = fx.obj("input").int("width")

@@ -1,10 +1,9 @@
-"""Writes the Kotlin sampler's parity fixture from Python's `model.pipeline.crop.sample_crop`.
+"""Writes tests/fixtures/sampler_cases.json: camera frame -> model input, by `model.pipeline.crop.sample_crop`.
 
-The JUnit suite (InputSamplerTest) requires the Kotlin InputSampler to reproduce these values,
-so camera-frame -> model-input sampling is checked against the Python reference, not against
-itself. Run from the repository root:
+The Kotlin (InputSamplerTest) and Swift (InputSamplerTests) suites require their samplers to
+reproduce these values, so both apps crop by Python's bilinear rule, pad included:
 
-    PYTHONPATH=. .venv/bin/python runtimes/android_kotlin/tools/make_sampler_fixture.py
+    make sampler-fixture      (python -m model.tools.sampler_fixture)
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import numpy as np
 
 from model.pipeline.crop import Crop, sample_crop
 
-OUT = Path(__file__).resolve().parents[1] / "core/src/test/resources/sampler_cases.json"
+OUT = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "sampler_cases.json"
 FRAME_W, FRAME_H = 13, 9
 ROW_PAD = 8  # bytes of padding per row, as CameraX adds: catches a sampler that ignores the stride
 IN_W, IN_H = 6, 8
@@ -45,7 +44,7 @@ def build() -> dict:
         cases.append({"name": name, "crop": crop.to_dict(), "hwc": [round(float(v), 6) for v in hwc.ravel()],
                       "hwc_paper_pad": [round(float(v), 6) for v in padded_hwc.ravel()]})
     return {
-        "generator": "runtimes/android_kotlin/tools/make_sampler_fixture.py (model.pipeline.crop.sample_crop)",
+        "generator": "python -m model.tools.sampler_fixture (model.pipeline.crop.sample_crop)",
         "frame": {"width": FRAME_W, "height": FRAME_H, "row_stride": FRAME_W * 4 + ROW_PAD,
                   "rgba": padded.ravel().tolist()},
         "input": {"width": IN_W, "height": IN_H},
@@ -55,7 +54,7 @@ def build() -> dict:
 
 
 def main() -> None:
-    """Writes the fixture next to the Kotlin tests."""
+    """Writes the fixture beside the other shared fixtures."""
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(build(), separators=(",", ":")) + "\n")
     print(f"wrote {OUT}")
