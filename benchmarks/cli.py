@@ -26,14 +26,16 @@ def run(args: argparse.Namespace) -> int:
         results = run_host(device, args.variant, artifacts, runs=args.runs, warmup=args.warmup,
                            sustained_s=args.sustained, quick=args.quick)
     elif device["platform"] == "android":
-        from benchmarks.runners.android import Adb, adb_path, run_android_app, run_android_model
+        from benchmarks.runners.android import Adb, adb_path, cached_benchmark_model, run_android_app, run_android_model
 
         adb = Adb(adb_path(), args.serial)
+        adb.require_device()  # no adb or no phone: say so before anything else is looked for
         if args.mode == "app":
             results = [run_android_app(device, adb=adb, runs=args.runs, warmup=args.warmup, variant=args.variant,
                                        sustained_s=args.sustained, results_dir=results_dir)]
         else:
-            results = [run_android_model(device, artifact, benchmark_model=args.benchmark_model, adb=adb,
+            binary = args.benchmark_model or cached_benchmark_model()
+            results = [run_android_model(device, artifact, benchmark_model=binary, adb=adb,
                                          runs=args.runs, warmup=args.warmup, sustained_s=args.sustained,
                                          cooldown_s=args.cooldown, variant=args.variant, results_dir=results_dir)]
     elif device["platform"] == "ios":

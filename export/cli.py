@@ -27,9 +27,11 @@ def run(args: argparse.Namespace) -> int:
     """Run the requested export; returns the process exit code."""
     from export.coreml.pipeline import export_coreml
     from export.onnx.pipeline import export_onnx_artifact
+    from export.qnn.pipeline import export_qnn
+    from export.qnn.sdk import DEFAULT_SOCS
     from export.tflite.pipeline import export_tflite
 
-    formats = ["onnx", "tflite", "coreml"] if args.format == "all" else [args.format]
+    formats = ["onnx", "tflite", "coreml", "qnn"] if args.format == "all" else [args.format]
     with converter_output(Path(args.out), f"export_{args.variant}"):
         session = ExportSession(args.variant, args.ckpt, Path(args.out), template=args.template)
         log(f"exporting {session.name} ({', '.join(formats)}) to {session.out_dir}")
@@ -41,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
                     export_tflite(session, stage, args.int8, args.nhwc, not args.no_gpu)
                 elif fmt == "onnx":
                     export_onnx_artifact(session, stage)
+                elif fmt == "qnn":
+                    export_qnn(session, stage, tuple(args.soc or DEFAULT_SOCS), args.int8)
             write_common(session, stage)
             write_report(session, stage)
             write_model_card(session, stage)
@@ -75,7 +79,7 @@ def rerun(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m export", description=__doc__.splitlines()[0])
-    parser.add_argument("format", choices=["coreml", "tflite", "onnx", "all", "parity"],
+    parser.add_argument("format", choices=["coreml", "tflite", "onnx", "qnn", "all", "parity"],
                         help="parity: re-run the artifacts already exported, convert nothing")
     parser.add_argument("--variant", default="xs")
     parser.add_argument("--ckpt", default=None, help="safetensors checkpoint (default: the shipped one)")
@@ -84,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(REPO / "artifacts"))
     parser.add_argument("--compress", choices=["palettize8", "linear8"], default=None,
                         help="Core ML: also write a compressed package with its own parity figures")
-    parser.add_argument("--int8", action="store_true", help="TFLite: also write an int8 model")
+    parser.add_argument("--int8", action="store_true", help="TFLite: also write an int8 model; QNN: an int8 HTP run")
+    parser.add_argument("--soc", action="append", default=None,
+                        help="QNN: Snapdragon SoC to compile for (repeatable; default SM8550, SM8650, SM8750)")
     parser.add_argument("--nhwc", action="store_true", help="TFLite: NHWC input for camera buffers")
     parser.add_argument("--no-gpu", action="store_true", help="TFLite: skip the software-Vulkan GPU run")
     args = parser.parse_args(argv)

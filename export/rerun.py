@@ -22,7 +22,9 @@ def _contract(path: Path) -> dict:
 def rerun_parity(variant: str, ckpt: str | None, out_root: Path) -> ExportSession:
     """Rows of every artifact of `variant` under `out_root`, re-measured against PyTorch."""
     art = out_root / variant
-    artifacts = sorted(p for p in art.glob(f"meshpose_{variant}*") if p.suffix in (".onnx", ".tflite", ".mlpackage"))
+    # SoC builds (make export-qnn) run only on their NPU or its simulator: their rows come from the export.
+    artifacts = sorted(p for p in art.glob(f"meshpose_{variant}*")
+                       if p.suffix in (".onnx", ".tflite", ".mlpackage") and "_qnn_" not in p.name)
     if not artifacts:
         raise ExportError(f"no exported model in {art}; run `make export VARIANT={variant}` first")
     session = ExportSession(variant, ckpt, out_root)

@@ -1,7 +1,7 @@
 # Export targets: the user's main job. Artifacts land in artifacts/$(VARIANT)/.
 EXPORT_ARGS = --variant $(VARIANT) $(if $(CKPT),--ckpt $(CKPT)) $(if $(TEMPLATE),--template $(TEMPLATE))
 
-.PHONY: export-coreml export-tflite export-onnx export parity fixtures
+.PHONY: export-coreml export-tflite export-onnx export-qnn export parity fixtures
 
 export-coreml: $(STAMP) ## Core ML .mlpackage (+ contract, ANE residency, fp16 parity, fixtures); COMPRESS=palettize8|linear8
 	@echo ">> export Core ML: VARIANT=$(VARIANT) $(if $(CKPT),CKPT=$(CKPT),(shipped checkpoint))"
@@ -15,7 +15,11 @@ export-onnx: $(STAMP) ## ONNX (dynamo) + onnx.checker + onnxruntime parity
 	@echo ">> export ONNX: VARIANT=$(VARIANT)"
 	@$(PY) -m export onnx $(EXPORT_ARGS)
 
-export: $(STAMP) system-gpu ## Every format for VARIANT, with one merged parity report
+export-qnn: $(STAMP) ## Snapdragon NPUs: per-SoC LiteRT AOT .tflite + QNN EPContext .onnx, NPU residency, HTP simulator parity; SOC=SM8650 INT8=1
+	@echo ">> export QNN (Snapdragon HTP): VARIANT=$(VARIANT)"
+	@$(PY) -m export qnn $(EXPORT_ARGS) $(if $(INT8),--int8) $(foreach s,$(SOC),--soc $(s))
+
+export: $(STAMP) system-gpu ## Every format for VARIANT (Core ML, TFLite, ONNX, QNN), with one merged parity report
 	@echo ">> export all formats: VARIANT=$(VARIANT)"
 	@$(PY) -m export all $(EXPORT_ARGS) $(if $(COMPRESS),--compress $(COMPRESS)) $(if $(INT8),--int8)
 

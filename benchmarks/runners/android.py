@@ -26,9 +26,12 @@ REMOTE_DIR = "/data/local/tmp/meshpose"
 APP_PACKAGE = "com.meshpose.sample"
 APP_ACTIVITY = f"{APP_PACKAGE}/.MainActivity"
 APP_RESULT = f"/sdcard/Android/data/{APP_PACKAGE}/files/benchmark_result.json"
+# Where `make bench` looks for LiteRT's benchmark binary when BENCHMARK_MODEL is not given (nothing can be
+# downloaded from here: the user places it once).
+BENCHMARK_MODEL_CACHE = Path.home() / ".cache" / "meshpose" / "android_arm64" / "benchmark_model"
 BENCHMARK_MODEL_HELP = (
-    "pass BENCHMARK_MODEL=/path/to/benchmark_model (the LiteRT/TFLite benchmark binary for android_arm64, "
-    "from the LiteRT GitHub releases or built with bazel: //tflite/tools/benchmark:benchmark_model)"
+    f"place the LiteRT benchmark binary for android_arm64 (from the LiteRT GitHub releases, or built with bazel: "
+    f"//tflite/tools/benchmark:benchmark_model) at {BENCHMARK_MODEL_CACHE}, or pass BENCHMARK_MODEL=/path/to/it"
 )
 
 
@@ -243,6 +246,11 @@ def run_android_app(device: dict, *, adb: Adb, runs: int, warmup: int, variant: 
             return result
         time.sleep(poll_s)
     raise BenchError(f"the app wrote no {APP_RESULT} within {timeout_s:.0f} s; see `adb logcat -s MeshPose`")
+
+
+def cached_benchmark_model() -> str | None:
+    """The benchmark binary placed in the cache, if any."""
+    return str(BENCHMARK_MODEL_CACHE) if BENCHMARK_MODEL_CACHE.is_file() else None
 
 
 def adb_path() -> str:

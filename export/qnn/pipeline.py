@@ -1,0 +1,116 @@
+"""`make export-qnn`: the model for Snapdragon NPUs, per SoC, with residency and simulator parity.
+
+For each SoC: (a) the .tflite compiled ahead of time by LiteRT's Qualcomm plugin (runs through LiteRT's
+NPU dispatch on the phone), gated on every op on the NPU in one partition; (b) the ONNX model compiled by
+ONNX Runtime's QNN EP into an HTP context binary (an EPContext model, loaded by ONNX Runtime QNN on the
+phone). The ONNX model is then run on the HTP simulator with CPU fallback disabled, in fp16 (gated like the
+other fp16 paths) and, with INT8=1, as a QDQ int8 model (reported, like every int8 path until the numerics
+issue sets its gate).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from export.contract import validate_contract, write_json_atomic
+from export.golden import golden_inputs
+from export.qnn.sdk import DEFAULT_SOCS, QnnUnavailable, soc
+from export.session import NUM_CALIBRATION, ExportError, ExportSession, log
+
+PARITY_SOC = "SM8650"  # the simulator's numerics are the same for every SoC here (checked on tiny: 0.0 px apart)
+
+
+def _fp32_sources(session: ExportSession, stage: Path) -> tuple[Path, Path]:
+    """The fp32 .tflite and .onnx of this export (converted here when the run did not make them)."""
+    from export import tflite as tfl
+    from export.onnx.convert import export_onnx
+
+    tflite, onnx = stage / f"{session.name}.tflite", stage / f"{session.name}.onnx"
+    work = stage / ".qnn-sources"
+    if not tflite.is_file():
+        model = session.build()
+        tflite = tfl.convert_tflite(model, model.example_input(), work / tflite.name, precision="fp32")
+    if not onnx.is_file():
+        model = session.build()
+        onnx = export_onnx(model, model.example_input(), work / onnx.name)
+    return tflite, onnx
+
+
+def _quantized_qdq(session: ExportSession, onnx: Path, out: Path) -> Path:
+    """A QDQ int8 copy of the ONNX model calibrated on renders apart from the golden inputs (QNN's recipe:
+    uint8 activations, int8 symmetric weights, per tensor)."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    h, w = session.spec.input_hw
+    n = session.num_golden
+    calib = golden_inputs(h, w, NUM_CALIBRATION + n)[n:]
+    name = session.model.input_name
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.items = iter({name: x} for x in calib)
+
+        def get_next(self):
+            return next(self.items, None)
+
+    quantize_static(str(onnx), str(out), Reader(), quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                    extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
+    return out
+
+
+def export_qnn(session: ExportSession, stage: Path, socs: tuple[str, ...] = DEFAULT_SOCS, int8: bool = False) -> None:
+    """Per-SoC AOT .tflite and EPContext .onnx with contracts, residency checks and HTP simulator parity."""
+    from export.qnn.aot import compile_for_soc
+    from export.qnn.htp import htp_session, run_htp
+
+    for name in socs:
+        soc(name)
+    try:
+        tflite, onnx = _fp32_sources(session, stage)
+        name = session.model.input_name
+        for soc_name in socs:
+            s = soc(soc_name)
+            artifact = f"{session.name}_qnn_{soc_name}.tflite"
+            t0 = time.perf_counter()
+            residency = compile_for_soc(tflite, soc_name, stage / artifact)
+            log(f"LiteRT AOT {artifact}: {residency} ({time.perf_counter() - t0:.1f} s)")
+            session.checks[f"{artifact} NPU residency (LiteRT AOT, {s.phone})"] = (
+                f"{'pass' if residency.full else 'FAIL'}: {residency}")
+            if not residency.full:
+                raise ExportError(f"{artifact}: not every op runs on the {soc_name} NPU ({residency})")
+            contract = session.contract("tflite", artifact, "fp32")
+            contract["target"] = {"vendor": "qualcomm", "soc": soc_name, "phone": s.phone, "htp_arch": s.htp_arch,
+                                  "runtime": "LiteRT CompiledModel, NPU accelerator (Qualcomm dispatch library)",
+                                  "residency": residency.as_dict()}
+            validate_contract(contract)
+            write_json_atomic(stage / f"{artifact}.contract.json", contract)
+
+            ctx = f"{session.name}_qnn_{soc_name}_ctx.onnx"
+            t0 = time.perf_counter()
+            htp_session(onnx, soc_name, fp16=True, context_out=stage / ctx)
+            log(f"QNN EPContext {ctx}: HTP context for {soc_name}, every op on the NPU "
+                f"({time.perf_counter() - t0:.1f} s)")
+            session.checks[f"{ctx} NPU residency (ONNX Runtime QNN, CPU fallback disabled)"] = "pass: session created"
+            contract = session.contract("onnx", ctx, "fp16")
+            contract["target"] = {"vendor": "qualcomm", "soc": soc_name, "phone": s.phone, "htp_arch": s.htp_arch,
+                                  "runtime": "ONNX Runtime with the QNN execution provider (HTP backend), EPContext",
+                                  "residency": {"full": True, "cpu_fallback": "disabled"}}
+            validate_contract(contract)
+            write_json_atomic(stage / f"{ctx}.contract.json", contract)
+
+        parity_soc = PARITY_SOC if PARITY_SOC in socs else socs[0]
+        log(f"QNN HTP simulator ({parity_soc}) on {len(session.inputs)} golden inputs: fp16 (seconds per input)")
+        sim = htp_session(onnx, parity_soc, fp16=True)
+        session.parity(f"qnn-htp-fp16-sim ({parity_soc})", "fp16", lambda x: run_htp(sim, {name: x}))
+        if int8:
+            qdq = _quantized_qdq(session, onnx, stage / ".qnn-sources" / f"{session.name}_qdq.onnx")
+            sim8 = htp_session(qdq, parity_soc, fp16=False)
+            session.parity(f"qnn-htp-int8-sim ({parity_soc})", "int8", lambda x: run_htp(sim8, {name: x}))
+    except (QnnUnavailable, RuntimeError) as exc:
+        raise ExportError(str(exc)) from None
+    finally:
+        import shutil
+
+        shutil.rmtree(stage / ".qnn-sources", ignore_errors=True)

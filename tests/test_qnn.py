@@ -1,0 +1,78 @@
+"""Snapdragon NPUs through QNN on this x86-64 machine: LiteRT AOT per SoC with its residency, the QNN EP's
+HTP context binary and simulator parity, and the phone benchmark's first question (adb)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from export.cli import main as export_main
+from export.contract import validate_contract
+from model.cli import run_main
+
+
+@pytest.fixture(scope="module")
+def qnn_export(tmp_path_factory):
+    out = tmp_path_factory.mktemp("qnn")
+    assert export_main(["qnn", "--variant", "tiny", "--soc", "SM8650", "--out", str(out)]) == 0
+    return out / "tiny"
+
+
+def test_aot_tflite_for_one_soc_runs_every_op_on_its_npu(qnn_export):
+    contract = json.loads((qnn_export / "meshpose_tiny_qnn_SM8650.tflite.contract.json").read_text())
+    validate_contract(contract)
+    target = contract["target"]
+    assert target["soc"] == "SM8650" and target["htp_arch"] == 75
+    r = target["residency"]
+    assert r["full"] and r["npu_ops"] == r["total_ops"] > 100 and r["partitions"] == 1 and r["cpu_ops"] == []
+    assert (qnn_export / "meshpose_tiny_qnn_SM8650.tflite").stat().st_size > 100_000
+    assert not (qnn_export / ".qnn-sources").exists()  # the intermediate fp32 models are not published
+
+
+def test_htp_context_binary_and_simulator_parity(qnn_export):
+    from export.qnn.htp import htp_session, run_htp
+
+    ctx = qnn_export / "meshpose_tiny_qnn_SM8650_ctx.onnx"
+    validate_contract(json.loads((ctx.parent / f"{ctx.name}.contract.json").read_text()))
+    report = {r["path"]: r for r in json.loads((qnn_export / "parity.json").read_text())["paths"]}
+    row = report["qnn-htp-fp16-sim (SM8650)"]
+    assert row["passed"] is True and row["gate"] == "fp16" and row["err2d_max_px"] <= 0.5
+    # the context model runs on the simulator with the CPU fallback disabled, and gives the parity row's outputs
+    x = np.random.default_rng(0).uniform(0, 255, (1, 3, 128, 96)).astype(np.float32)
+    a = run_htp(htp_session(ctx, "SM8650", fp16=True), {"image": x})
+    assert a["vertices"].shape == (1, 514, 3) and np.isfinite(a["vertices"]).all()
+
+
+def test_residency_names_an_op_left_on_the_cpu(tmp_path):
+    import litert_torch
+
+    from export.qnn.aot import compile_for_soc
+
+    class WithSort(torch.nn.Module):  # top-k lowers to a sort the HTP does not take
+        def forward(self, x):
+            return torch.topk(torch.relu(x * 2.0).flatten(1), 3).values + 1.0
+
+    src = tmp_path / "sort.tflite"
+    litert_torch.convert(WithSort().eval(), (torch.rand(1, 4, 8, 8),)).export(str(src))
+    residency = compile_for_soc(src, "SM8650", tmp_path / "sort_SM8650.tflite")
+    assert not residency.full and residency.npu_ops < residency.total_ops
+    assert any("SORT" in op for op in residency.cpu_ops), residency
+
+
+def test_unknown_soc_is_refused_in_one_line(tmp_path, capsys):
+    assert run_main(lambda: export_main(["qnn", "--variant", "tiny", "--soc", "SM1234", "--out", str(tmp_path)])) == 2
+    err = capsys.readouterr().err
+    assert "unknown Snapdragon SoC 'SM1234'" in err and "SM8650" in err
+
+
+def test_phone_bench_without_adb_fails_first_on_adb(monkeypatch, tmp_path, capsys):
+    from benchmarks.cli import main as bench_main
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no adb anywhere
+    monkeypatch.delenv("ADB", raising=False)
+    assert bench_main(["run", "--device", "galaxy-s24", "--results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: adb not found") and len(err.splitlines()) == 1
