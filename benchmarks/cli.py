@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
         from benchmarks.runners.host import run_host
 
         results = run_host(device, args.variant, artifacts, runs=args.runs, warmup=args.warmup,
-                           sustained_s=args.sustained, quick=args.quick)
+                           sustained_s=args.sustained, quick=args.quick, processes=args.processes)
     elif device["platform"] == "android":
         from benchmarks.runners.android import Adb, adb_path, cached_benchmark_model, run_android_app, run_android_model
 
@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--artifacts", default=str(REPO / "artifacts"))
     p.add_argument("--results", default=str(RUNS_DIR), help="a folder per run is made here")
     p.add_argument("--quick", action="store_true", help="host: skip batched throughput (for CI)")
+    p.add_argument("--processes", type=int, default=3,
+                   help="host: spread the interleaved rounds over this many processes (process-to-process "
+                        "differences then show in the spread, not as speed-up)")
     r = sub.add_parser("report", help="Markdown tables (one per run) and plots from the results")
     r.add_argument("--results", action="append", default=None,
                    help=f"folders of runs (repeatable; default: {RESULTS_DIR.relative_to(REPO)} and "

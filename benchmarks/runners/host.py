@@ -296,11 +296,9 @@ def rounds_for(runs: int) -> tuple[int, int]:
     return rounds, max(3, -(-runs // rounds))
 
 
-def run_host(device: dict, variant: str, artifacts: Path, *, runs: int, warmup: int, sustained_s: float,
-             quick: bool = False) -> list[dict[str, Any]]:
-    """Every host measurement for one variant in one process; the batch-1 CPU runtimes in interleaved
-    rounds, their speed-ups over PyTorch as medians of per-round ratios with their spread."""
-    runner = HostRunner(device, variant, artifacts)
+def _cpu_contenders(runner: HostRunner) -> tuple[list[Prepared], Prepared, Contender]:
+    """The batch-1 CPU runtimes present (PyTorch among them) and the TFLite fp32 end-to-end step."""
+    variant = runner.variant
     cpu = [runner.prepare_tflite("fp32")]
     for precision, suffix in (("fp16", "_fp16"), ("int8", "_int8")):
         if (runner.dir / f"meshpose_{variant}{suffix}.tflite").is_file():
@@ -309,12 +307,48 @@ def run_host(device: dict, variant: str, artifacts: Path, *, runs: int, warmup: 
     cpu.append(torch_row)
     if (runner.dir / f"meshpose_{variant}.onnx").is_file():
         cpu.append(runner.prepare_onnxruntime())
-    e2e = runner.end_to_end(cpu[0])
-    rounds, per_round = rounds_for(runs)
+    return cpu, torch_row, runner.end_to_end(cpu[0])
+
+
+def rounds_in_fresh_process(device: dict, variant: str, artifacts: str, rounds: int, per_round: int,
+                            warmup: int) -> dict[str, list[list[float]]]:
+    """Interleaved rounds in this (new) process: {runtime name: timed ms per round}. Run through a spawned
+    interpreter, so that what one process's state does to a runtime (memory layout, thread placement)
+    shows up in the spread instead of as a speed-up."""
+    torch.set_num_threads(2)
+    runner = HostRunner(device, variant, Path(artifacts))
+    cpu, _, e2e = _cpu_contenders(runner)
     timed = [p.contender for p in cpu] + [e2e]
-    log(f"host: {len(timed)} runtimes interleaved in {rounds} rounds of {per_round} calls "
-        f"({runner.threads} threads): " + ", ".join(c.name for c in timed))
+    interleave(timed, rounds, per_round, warmup)
+    return {c.name: c.rounds for c in timed}
+
+
+def run_host(device: dict, variant: str, artifacts: Path, *, runs: int, warmup: int, sustained_s: float,
+             quick: bool = False, processes: int = 3) -> list[dict[str, Any]]:
+    """Every host measurement for one variant; the batch-1 CPU runtimes in interleaved rounds spread over
+    `processes` processes (this one and fresh ones), their speed-ups over PyTorch as medians of per-round
+    ratios with their spread."""
+    import multiprocessing
+
+    runner = HostRunner(device, variant, artifacts)
+    cpu, torch_row, e2e = _cpu_contenders(runner)
+    total_rounds, per_round = rounds_for(runs)
+    processes = max(1, min(processes, total_rounds))
+    rounds = -(-total_rounds // processes)  # per process
+    timed = [p.contender for p in cpu] + [e2e]
+    log(f"host: {len(timed)} runtimes interleaved in {rounds * processes} rounds of {per_round} calls over "
+        f"{processes} processes ({runner.threads} threads): " + ", ".join(c.name for c in timed))
     interleave(timed, rounds, per_round, warmup, progress=log)
+    if processes > 1:
+        ctx = multiprocessing.get_context("spawn")
+        # one at a time (they must not compete for the cores), a new process per task
+        with ctx.Pool(1, maxtasksperchild=1) as pool:
+            for k in range(1, processes):
+                log(f"host: rounds in fresh process {k + 1}/{processes}")
+                more = pool.apply(rounds_in_fresh_process,
+                                  (device, variant, str(artifacts), rounds, per_round, warmup))
+                for c in timed:
+                    c.rounds += more[c.name]
     results = [runner.result(p, warmup) for p in cpu]
     for p, r in zip(cpu, results):
         if p is not torch_row:
