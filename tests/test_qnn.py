@@ -76,3 +76,21 @@ def test_phone_bench_without_adb_fails_first_on_adb(monkeypatch, tmp_path, capsy
     assert bench_main(["run", "--device", "galaxy-s24", "--results", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: adb not found") and len(err.splitlines()) == 1
+
+
+def test_htp_session_refuses_an_op_the_npu_does_not_take(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    from export.qnn.htp import htp_session
+
+    graph = helper.make_graph(  # Erf has no HTP kernel; with the CPU fallback disabled the session must fail
+        [helper.make_node("Erf", ["x"], ["y"])], "erf",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / "erf.onnx"
+    onnx.save(model, str(path))
+    with pytest.raises(RuntimeError, match=r"QNN HTP \(SM8650\) refused erf.onnx"):
+        htp_session(path, "SM8650", fp16=True)
