@@ -1,7 +1,6 @@
 package com.meshpose.sample
 
 import android.content.Context
-import android.util.Log
 import com.google.ai.edge.litert.Accelerator
 import com.google.ai.edge.litert.CompiledModel
 import com.google.ai.edge.litert.Environment
@@ -62,7 +61,6 @@ class DetectorRunner private constructor(
     }
 
     companion object {
-        private const val TAG = "MeshPose"
         /** `make export-detector`'s float32 TFLite (NCHW); `--es detector <file>` picks another export. */
         const val DEFAULT_DETECTOR = "blazepose_detector.tflite"
 
@@ -77,22 +75,8 @@ class DetectorRunner private constructor(
             }
             if (!source.exists()) throw ModelLoadException(AppError.MissingDetector(name))
             val env = Environment.create(context.applicationContext) // with a Context: LiteRT caches GPU kernels
-            val gpuError = try {
-                return compile(contract, source, env, Accelerator.GPU, "GPU", null)
-            } catch (e: ModelLoadException) {
-                env.close(); throw e // a contract mismatch is not the GPU's fault: no fallback
-            } catch (e: Exception) {
-                e
-            }
-            Log.w(TAG, "GPU accelerator failed on the detector ${source.description}, falling back to the CPU", gpuError)
-            val fallback = AppError.AcceleratorUnavailable("GPU", "detector: ${gpuError.message ?: gpuError}")
-            try {
-                return compile(contract, source, env, Accelerator.CPU, "CPU", fallback)
-            } catch (e: ModelLoadException) {
-                env.close(); throw e
-            } catch (e: Exception) {
-                env.close()
-                throw ModelLoadException(AppError.InferenceFailed("the detector could not be loaded on the CPU either: ${e.message ?: e}"))
+            return loadGpuThenCpu("the detector", source.description, env) { accelerator, label, fallback ->
+                compile(contract, source, env, accelerator, label, fallback)
             }
         }
 

@@ -1,7 +1,6 @@
 package com.meshpose.sample
 
 import android.content.Context
-import android.util.Log
 import com.google.ai.edge.litert.Accelerator
 import com.google.ai.edge.litert.CompiledModel
 import com.google.ai.edge.litert.Environment
@@ -108,7 +107,6 @@ class ModelRunner private constructor(
     }
 
     companion object {
-        private const val TAG = "MeshPose"
         const val DEFAULT_MODEL = "meshpose_xs.tflite"
 
         /** Loads the model named [modelName]; throws [ModelLoadException] carrying the on-screen error. */
@@ -126,22 +124,8 @@ class ModelRunner private constructor(
             // Environment.create() "does not enable compiler caching" (LiteRT 2.2+ Environment.kt), so the
             // GPU accelerator would recompile its kernels on every launch.
             val env = Environment.create(context.applicationContext)
-            val gpuError = try {
-                return compile(contract, source, env, Accelerator.GPU, "GPU", null)
-            } catch (e: ModelLoadException) {
-                env.close(); throw e // a contract mismatch is not the GPU's fault: no fallback
-            } catch (e: Exception) {
-                e
-            }
-            Log.w(TAG, "GPU accelerator failed on ${source.description}, falling back to the CPU", gpuError)
-            val fallback = AppError.AcceleratorUnavailable("GPU", gpuError.message ?: gpuError.toString())
-            try {
-                return compile(contract, source, env, Accelerator.CPU, "CPU", fallback)
-            } catch (e: ModelLoadException) {
-                env.close(); throw e
-            } catch (e: Exception) {
-                env.close()
-                throw ModelLoadException(AppError.InferenceFailed("the model could not be loaded on the CPU either: ${e.message ?: e}"))
+            return loadGpuThenCpu("the model", source.description, env) { accelerator, label, fallback ->
+                compile(contract, source, env, accelerator, label, fallback)
             }
         }
 

@@ -1,0 +1,37 @@
+package com.meshpose.sample
+
+import android.util.Log
+import com.google.ai.edge.litert.Accelerator
+import com.google.ai.edge.litert.Environment
+import com.meshpose.core.AppError
+
+/**
+ * Loads a LiteRT model on the GPU, or on the CPU when the GPU fails, and says so: [compile] builds the runner
+ * for one accelerator and proves it with one inference (freeing what it made when it fails), given the label
+ * ("GPU" or "CPU") and the fallback error to report. A [ModelLoadException] (a contract mismatch) is not the
+ * GPU's fault and is not retried. [env] is closed when nothing loads. Shared by the mesh and detector runners.
+ */
+internal fun <R> loadGpuThenCpu(
+    what: String,
+    description: String,
+    env: Environment,
+    compile: (accelerator: Accelerator, label: String, fallback: AppError?) -> R,
+): R {
+    val gpuError = try {
+        return compile(Accelerator.GPU, "GPU", null)
+    } catch (e: ModelLoadException) {
+        env.close(); throw e
+    } catch (e: Exception) {
+        e
+    }
+    Log.w("MeshPose", "GPU accelerator failed on $what ($description), falling back to the CPU", gpuError)
+    val fallback = AppError.AcceleratorUnavailable("GPU", "$what: ${gpuError.message ?: gpuError}")
+    try {
+        return compile(Accelerator.CPU, "CPU", fallback)
+    } catch (e: ModelLoadException) {
+        env.close(); throw e
+    } catch (e: Exception) {
+        env.close()
+        throw ModelLoadException(AppError.InferenceFailed("$what could not be loaded on the CPU either: ${e.message ?: e}"))
+    }
+}
