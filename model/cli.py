@@ -7,6 +7,7 @@ The readers below name the file in every message, so that line is enough to act 
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import sys
@@ -50,6 +51,8 @@ def third_party_output_to(log_path: str | os.PathLike) -> Iterator[Path]:
     saved = os.dup(1), os.dup(2)
     terminal = os.fdopen(os.dup(saved[1]), "w", buffering=1)
     py_streams = sys.stdout, sys.stderr
+    if not _last_log:
+        atexit.register(_exit_output_to_log)
     _last_log[:] = [log_path]
     with open(log_path, "a", buffering=1) as log:
         os.dup2(log.fileno(), 1)
@@ -81,9 +84,7 @@ def debug_enabled() -> bool:
 def run_main(main: Callable[[], int | None]) -> int:
     """Run a tool's `main` and turn any exception into one line on stderr and an exit status."""
     try:
-        code = int(main() or 0)
-        _shutdown_output_to_log()
-        return code
+        return int(main() or 0)
     except KeyboardInterrupt:
         print("interrupted (Ctrl-C); files being written were discarded", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -96,14 +97,16 @@ def run_main(main: Callable[[], int | None]) -> int:
         return EXIT_ERROR
 
 
-def _shutdown_output_to_log() -> None:
-    """Libraries that logged into a third-party log also print when their objects are destroyed at exit
-    (LiteRT's accelerator registry): those lines go to the same log, not under the tool's last line."""
-    if not _last_log or _terminal:
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    fd = os.open(_last_log[0], os.O_WRONLY | os.O_APPEND)
+def _exit_output_to_log() -> None:
+    """At interpreter exit: libraries that wrote into a third-party log also print when their objects are
+    destroyed after Python has finished (LiteRT's accelerator registry); those lines go to the same log,
+    not under the tool's last line."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        fd = os.open(_last_log[0], os.O_WRONLY | os.O_APPEND)
+    except (OSError, IndexError, ValueError):
+        return  # the log is gone (a test's temporary folder): leave the streams as they are
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
