@@ -4,8 +4,8 @@ For each SoC: (a) the .tflite compiled ahead of time by LiteRT's Qualcomm plugin
 NPU dispatch on the phone), gated on every op on the NPU in one partition; (b) the ONNX model compiled by
 ONNX Runtime's QNN EP into an HTP context binary (an EPContext model, loaded by ONNX Runtime QNN on the
 phone). The ONNX model is then run on the HTP simulator with CPU fallback disabled, in fp16 (gated like the
-other fp16 paths) and, with INT8=1, as a QDQ int8 model (reported, like every int8 path until the numerics
-issue sets its gate).
+other fp16 paths) and, with INT8=1, as QDQ W8A8 and W8A16 models (reported, like every quantised path until
+the numerics issue sets its gate).
 """
 
 from __future__ import annotations
@@ -37,10 +37,12 @@ def _fp32_sources(session: ExportSession, stage: Path) -> tuple[Path, Path]:
     return tflite, onnx
 
 
-def _quantized_qdq(session: ExportSession, onnx: Path, out: Path) -> Path:
-    """A QDQ int8 copy of the ONNX model calibrated on renders apart from the golden inputs (QNN's recipe:
-    uint8 activations, int8 symmetric weights, per tensor)."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+def _quantized_qdq(session: ExportSession, onnx: Path, out: Path, activations: str) -> Path:
+    """A QDQ copy of the ONNX model by ONNX Runtime's QNN recipe (`get_qnn_qdq_config`: per-channel uint8
+    weights; uint8 activations for "int8" (W8A8), uint16 for "w8a16"), calibrated on renders apart from the
+    golden inputs."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantType, quantize
+    from onnxruntime.quantization.execution_providers.qnn import get_qnn_qdq_config
 
     h, w = session.spec.input_hw
     n = session.num_golden
@@ -54,9 +56,10 @@ def _quantized_qdq(session: ExportSession, onnx: Path, out: Path) -> Path:
         def get_next(self):
             return next(self.items, None)
 
-    quantize_static(str(onnx), str(out), Reader(), quant_format=QuantFormat.QDQ,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                    extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
+    act = {"int8": QuantType.QUInt8, "w8a16": QuantType.QUInt16}[activations]
+    config = get_qnn_qdq_config(str(onnx), Reader(), activation_type=act, weight_type=QuantType.QUInt8,
+                                per_channel=True)
+    quantize(str(onnx), str(out), config)
     return out
 
 
@@ -104,10 +107,11 @@ def export_qnn(session: ExportSession, stage: Path, socs: tuple[str, ...] = DEFA
         log(f"QNN HTP simulator ({parity_soc}) on {len(session.inputs)} golden inputs: fp16 (seconds per input)")
         sim = htp_session(onnx, parity_soc, fp16=True)
         session.parity(f"qnn-htp-fp16-sim ({parity_soc})", "fp16", lambda x: run_htp(sim, {name: x}))
-        if int8:
-            qdq = _quantized_qdq(session, onnx, stage / ".qnn-sources" / f"{session.name}_qdq.onnx")
-            sim8 = htp_session(qdq, parity_soc, fp16=False)
-            session.parity(f"qnn-htp-int8-sim ({parity_soc})", "int8", lambda x: run_htp(sim8, {name: x}))
+        if int8:  # W8A8 and W8A16 (16-bit activations, QNN's A16W8), reported like every quantised path
+            for act in ("int8", "w8a16"):
+                qdq = _quantized_qdq(session, onnx, stage / ".qnn-sources" / f"{session.name}_{act}.onnx", act)
+                sim_q = htp_session(qdq, parity_soc, fp16=False)
+                session.parity(f"qnn-htp-{act}-sim ({parity_soc})", "int8", lambda x, s=sim_q: run_htp(s, {name: x}))
     except (QnnUnavailable, RuntimeError) as exc:
         raise ExportError(str(exc)) from None
     finally:
