@@ -10,6 +10,7 @@ the numerics issue sets its gate).
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -68,8 +69,8 @@ def export_qnn(session: ExportSession, stage: Path, socs: tuple[str, ...] = DEFA
     from export.qnn.aot import compile_for_soc
     from export.qnn.htp import htp_session, run_htp
 
-    for name in socs:
-        soc(name)
+    for soc_name in socs:
+        soc(soc_name)  # an unknown SoC is refused before anything is converted
     try:
         tflite, onnx = _fp32_sources(session, stage)
         name = session.model.input_name
@@ -83,7 +84,8 @@ def export_qnn(session: ExportSession, stage: Path, socs: tuple[str, ...] = DEFA
                 f"{'pass' if residency.full else 'FAIL'}: {residency}")
             if not residency.full:
                 raise ExportError(f"{artifact}: not every op runs on the {soc_name} NPU ({residency})")
-            contract = session.contract("tflite", artifact, "fp32")
+            # The HTP runs float graphs in fp16: the compiled file holds about half the fp32 source's weight bytes.
+            contract = session.contract("tflite", artifact, "fp16")
             contract["target"] = {"vendor": "qualcomm", "soc": soc_name, "phone": s.phone, "htp_arch": s.htp_arch,
                                   "runtime": "LiteRT CompiledModel, NPU accelerator (Qualcomm dispatch library)",
                                   "residency": residency.as_dict()}
@@ -115,6 +117,4 @@ def export_qnn(session: ExportSession, stage: Path, socs: tuple[str, ...] = DEFA
     except (QnnUnavailable, RuntimeError) as exc:
         raise ExportError(str(exc)) from None
     finally:
-        import shutil
-
         shutil.rmtree(stage / ".qnn-sources", ignore_errors=True)
