@@ -144,9 +144,10 @@ def read_json(path: str | os.PathLike, what: str, required: Iterable[str] = (), 
 
 
 def read_image(path: str | os.PathLike, what: str = "image", max_side: int = MAX_IMAGE_SIDE,
-               min_side: int = MIN_IMAGE_SIDE) -> np.ndarray:
+               min_side: int = MIN_IMAGE_SIDE, fit: bool = False) -> np.ndarray:
     """An image file as RGB uint8 (H, W, 3), refused in one line when missing, unreadable, or of a size
-    outside [min_side, max_side] pixels a side (checked from the header, before decoding)."""
+    outside [min_side, max_side] pixels a side (checked from the header, before decoding). With `fit`, a
+    larger image is downscaled to max_side on its longer side instead (JPEGs decoded at a reduced size)."""
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
@@ -158,9 +159,16 @@ def read_image(path: str | os.PathLike, what: str = "image", max_side: int = MAX
             im = Image.open(path)
         with im:
             w, h = im.size
-            if max(w, h) > max_side or min(w, h) < min_side:
+            too_big = max(w, h) > max_side
+            if too_big and fit and min(w, h) * max_side / max(w, h) >= min_side:
+                im.draft("RGB", (max_side, max_side))  # JPEG: decode at 1/2, 1/4 or 1/8 size, not at full size
+                rgb = im.convert("RGB")
+                rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+                return np.asarray(rgb)
+            if too_big or min(w, h) < min_side:
+                hint = " (resize it first, or let the tool downscale it: FIT=1)" if too_big else ""
                 raise InputError(f"{what} {path} is {w}x{h}; images of {min_side} to {max_side} pixels a side are "
-                                 f"accepted (resize it first)")
+                                 f"accepted{hint}")
             return np.asarray(im.convert("RGB"))
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError) as exc:
         raise InputError(f"{what} {path} is not a readable image ({' '.join(str(exc).split())})") from None

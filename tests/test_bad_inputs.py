@@ -195,3 +195,12 @@ def test_third_party_output_goes_to_the_log_and_progress_to_the_terminal(tmp_pat
     assert "native plugin noise" in text and "python converter noise" in text and "progress" not in text
     print("after")  # the streams are back
     assert capfd.readouterr().out == "after\n"
+
+
+def test_fit_downscales_a_large_image_instead_of_refusing_it(tmp_path):
+    wide = tmp_path / "wide.png"
+    Image.fromarray(np.full((150, 300, 3), 200, np.uint8)).save(wide)
+    with pytest.raises(ValueError, match=r"wide\.png is 300x150.*FIT=1"):
+        read_image(wide, max_side=100)
+    small = read_image(wide, max_side=100, fit=True)
+    assert small.shape == (50, 100, 3) and abs(int(small[25, 50, 0]) - 200) <= 1

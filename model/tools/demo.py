@@ -235,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ckpt", type=Path, default=None, help="default: the shipped checkpoint of the variant")
     p.add_argument("--out", type=Path, default=None, help="default: artifacts/demo/demo.png (.mp4 for a video)")
     p.add_argument("--json", type=Path, default=Path("artifacts/demo/demo.json"))
+    p.add_argument("--fit", action="store_true", help="downscale an image over 4096 px a side instead of refusing it")
     args = p.parse_args(argv)
     out = args.out or Path("artifacts/demo/demo.mp4" if args.video is not None else "artifacts/demo/demo.png")
     # A failed run must not leave the previous run's picture behind as if it were this one's.
@@ -247,7 +248,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.video is not None and not args.video.is_file():
         raise FileNotFoundError(f"video {args.video} not found")
     image, source = (None, None) if args.video is not None else (
-        (read_image(args.image).astype(np.float32), str(args.image)) if args.image else default_image())
+        (read_image(args.image, fit=args.fit).astype(np.float32), str(args.image)) if args.image else default_image())
+    if image is not None and args.image is not None and args.fit:
+        with Image.open(args.image) as im:
+            if im.size != (image.shape[1], image.shape[0]):
+                print(f"{args.image}: {im.size[0]}x{im.size[1]} downscaled to {image.shape[1]}x{image.shape[0]}; "
+                      f"demo.json is in the downscaled image's pixels")
     runner = MeshRunner(args.variant, args.ckpt)
     out.parent.mkdir(parents=True, exist_ok=True)
     args.json.parent.mkdir(parents=True, exist_ok=True)
