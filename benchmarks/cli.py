@@ -22,9 +22,12 @@ def run(args: argparse.Namespace) -> int:
     artifact = artifacts / args.variant / device["artifact"].format(variant=args.variant)
     if device["platform"] == "linux":
         from benchmarks.runners.host import run_host
+        from export.session import converter_output
 
-        results = run_host(device, args.variant, artifacts, runs=args.runs, warmup=args.warmup,
-                           sustained_s=args.sustained, quick=args.quick, processes=args.processes)
+        # LiteRT and ONNX Runtime print plugin-loading messages that read like failures: into a log (VERBOSE=1)
+        with converter_output(artifacts, f"bench_{device['name']}_{args.variant}"):
+            results = run_host(device, args.variant, artifacts, runs=args.runs, warmup=args.warmup,
+                               sustained_s=args.sustained, quick=args.quick, processes=args.processes)
     elif device["platform"] == "android":
         from benchmarks.runners.android import Adb, adb_path, cached_benchmark_model, run_android_app, run_android_model
 

@@ -7,7 +7,6 @@ time, and a roofline ratio against this CPU's measured fp32 matmul peak.
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from benchmarks.interleave import Contender, interleave, speedup
 from benchmarks.runners import BenchError
 from benchmarks.runners.common import artifact_info, base_result, sustained, time_calls
 from benchmarks.stats import fps_from_p50, summarize_ms, sustained_trend
+from model.cli import say
 from model.pipeline.crop import Crop, crop_from_box
 from model.pipeline.decode import decode_outputs
 
@@ -29,8 +29,8 @@ THROUGHPUT_BATCH = 8
 
 
 def log(msg: str) -> None:
-    """Progress on stderr."""
-    print(f">> {msg}", file=sys.stderr, flush=True)
+    """Progress on the terminal (also while the runtimes' own output goes to the bench log)."""
+    say(f">> {msg}")
 
 
 def measure_matmul_peak_gflops(threads: int, n: int = 1024, runs: int = 10) -> float:
