@@ -48,9 +48,9 @@ class Adb:
         """Run an adb command; returns stdout+stderr."""
         try:
             proc = subprocess.run(self._cmd(*args), capture_output=True, text=True, timeout=self.timeout_s)
-        except FileNotFoundError:
+        except (FileNotFoundError, PermissionError) as exc:  # EACCES too: a PATH folder this user cannot read
             raise BenchError(
-                f"adb not found ({self.adb!r}); install Android platform-tools and put adb on PATH"
+                f"adb not found ({self.adb!r}: {exc.strerror}); install Android platform-tools and put adb on PATH"
             ) from None
         except subprocess.TimeoutExpired:
             raise BenchError(f"adb {' '.join(args)} timed out after {self.timeout_s:.0f} s") from None
