@@ -1,4 +1,4 @@
-"""`python -m export {coreml,tflite,onnx,all}`: the user's export entry point.
+"""`python -m export {coreml,tflite,onnx,qnn,all,parity}`: the user's export entry point.
 
 Each export builds the deploy graph of a variant from a checkpoint (default: the shipped
 one; an untrained one, said loudly, when none is shipped), checks its op policy, converts
