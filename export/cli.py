@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from export.parity import markdown_table
-from export.report import write_common, write_model_card, write_report
+from export.report import print_summary, write_common, write_model_card, write_report
 from export.session import ExportError, ExportSession, converter_output, log
 from export.staging import staged_output
 
@@ -48,18 +48,10 @@ def run(args: argparse.Namespace) -> int:
             write_common(session, stage)
             write_report(session, stage)
             write_model_card(session, stage)
-    failed = [r for r in session.rows if r.passed is False]
-    print(markdown_table(session.rows))
-    for k, v in session.checks.items():
-        print(f"- {k}: {v}")
-    files = sorted(p.name for p in session.out_dir.iterdir() if not p.name.startswith("."))
-    print(f"wrote {session.out_dir}: {', '.join(files)}")
+    code = print_summary(markdown_table(session.rows), session.rows, session.checks, session.out_dir)
     if not session.license.commercial_use:
         print(f"LICENCE: {session.license.name}: non-commercial use only (see MODEL_CARD.md)")
-    if failed:
-        print(f"PARITY GATE FAILED for {[r.path for r in failed]}", file=sys.stderr)
-        return 1
-    return 0
+    return code
 
 
 def rerun(args: argparse.Namespace) -> int:

@@ -47,6 +47,21 @@ def tool_versions() -> dict[str, str]:
     return out
 
 
+def image_input(name: str, h: int, w: int, *, nhwc: bool, dtype: str, scale, bias, baked_in: bool) -> dict[str, Any]:
+    """The contract's `input` block of an RGB image model (shared by the mesh model's and the detector's)."""
+    return {
+        "name": name,
+        "shape": [1, h, w, 3] if nhwc else [1, 3, h, w],
+        "layout": "NHWC" if nhwc else "NCHW",
+        "dtype": dtype,
+        "color_order": "RGB",
+        "value_range": [0, 255],
+        "normalization": {"scale": scale, "bias": bias, "baked_in": baked_in},
+        "height": h,
+        "width": w,
+    }
+
+
 def build_contract(
     model,
     template,
@@ -97,17 +112,8 @@ def build_contract(
             "num_faces": int(template.num_faces),
             "kind": template.kind,
         },
-        "input": {
-            "name": model.input_name,
-            "shape": [1, h, w, 3] if nhwc else [1, 3, h, w],
-            "layout": "NHWC" if nhwc else "NCHW",
-            "dtype": input_dtype,
-            "color_order": "RGB",
-            "value_range": [0, 255],
-            "normalization": {"scale": scale, "bias": bias, "baked_in": normalization_baked_in},
-            "height": h,
-            "width": w,
-        },
+        "input": image_input(model.input_name, h, w, nhwc=nhwc, dtype=input_dtype, scale=scale, bias=bias,
+                             baked_in=normalization_baked_in),
         "outputs": [outputs[name] for name in model.output_names],
         "mesh": {
             "faces": [] if template.faces is None else [[int(i) for i in f] for f in template.faces],

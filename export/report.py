@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import sys
 from pathlib import Path
 
 from export.contract import write_json_atomic
@@ -108,3 +109,17 @@ def write_model_card(session: ExportSession, stage: Path) -> None:
     ]
     lines += [f"- {k}: {v}" for k, v in session.checks.items()]
     (stage / "MODEL_CARD.md").write_text("\n".join(lines) + "\n")
+
+
+def print_summary(table: str, rows: list, checks: dict[str, object], out_dir: Path) -> int:
+    """The end of an export on the console: its parity `table`, the checks, the files; 1 when a gate failed."""
+    print(table)
+    for k, v in checks.items():
+        print(f"- {k}: {v}")
+    files = sorted(p.name for p in out_dir.iterdir() if not p.name.startswith("."))
+    print(f"wrote {out_dir}: {', '.join(files)}")
+    failed = [r.path for r in rows if r.passed is False]
+    if failed:
+        print(f"PARITY GATE FAILED for {failed}", file=sys.stderr)
+        return 1
+    return 0

@@ -21,6 +21,7 @@ from export.contract import write_json_atomic
 from export.detector.contract import ANCHORS_FILE, anchors_payload
 from export.detector.parity import DetectorParity, markdown_table
 from export.detector.session import DetectorSession
+from export.report import print_summary
 from export.session import ExportError, converter_output, log
 from export.staging import staged_output
 
@@ -116,16 +117,7 @@ def run(args: argparse.Namespace) -> int:
             write_json_atomic(stage / ANCHORS_FILE, anchors_payload())
             shutil.copyfile(LICENSE_PATH, stage / "LICENSE.mediapipe")
             write_detector_report(session, stage)
-    failed = [r for r in session.rows if r.passed is False]
-    print(markdown_table(session.rows))
-    for k, v in session.checks.items():
-        print(f"- {k}: {v}")
-    files = sorted(p.name for p in session.out_dir.iterdir() if not p.name.startswith("."))
-    print(f"wrote {session.out_dir}: {', '.join(files)}")
-    if failed:
-        print(f"PARITY GATE FAILED for {[r.path for r in failed]}", file=sys.stderr)
-        return 1
-    return 0
+    return print_summary(markdown_table(session.rows), session.rows, session.checks, session.out_dir)
 
 
 def main(argv: list[str] | None = None) -> int:

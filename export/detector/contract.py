@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from export.contract import ContractError, check_schema, tool_versions
+from export.contract import ContractError, check_schema, image_input, tool_versions
 from model.detector import spec
 from model.pipeline import detector as ref
 
@@ -56,15 +56,8 @@ def build_detector_contract(model, *, fmt: str, artifact: str, precision: str, n
         "license": {"name": spec.SOURCE.license_name, "commercial_use": True, "notice": spec.LICENSE_NOTICE,
                     "file": "LICENSE.mediapipe"},
         "input": {
-            "name": model.input_name,
-            "shape": [1, h, w, 3] if nhwc else [1, 3, h, w],
-            "layout": "NHWC" if nhwc else "NCHW",
-            "dtype": input_dtype,
-            "color_order": "RGB",
-            "value_range": [0, 255],
-            "normalization": {"scale": scale, "bias": bias, "baked_in": normalization_baked_in},
-            "height": h,
-            "width": w,
+            **image_input(model.input_name, h, w, nhwc=nhwc, dtype=input_dtype, scale=scale, bias=bias,
+                          baked_in=normalization_baked_in),
             "letterbox": {
                 "rule": "keep aspect ratio; the frame centred in a square of side max(W, H), scaled to 224x224 "
                         "with s = max(W, H) / 224, x0 = W/2 - 112 s, y0 = H/2 - 112 s; input pixel (u, v) is the frame "
