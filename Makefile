@@ -26,7 +26,8 @@ help: ## List the targets
 $(STAMP): requirements.lock
 	@echo ">> creating virtual environment $(VENV) with pinned packages (requirements.lock: $$(grep -c '==' requirements.lock) packages, about 2 GB; 1-3 minutes the first time)"
 	@test -x $(PY) || $(PYTHON_SYS) -m venv $(VENV) || { echo "error: '$(PYTHON_SYS) -m venv' failed: install Python 3.11 with venv (Debian: sudo apt-get install python3-venv)" >&2; exit 1; }
-	@start=$$(date +%s); $(PIP) install -q --disable-pip-version-check -r requirements.lock && 	  echo ">> venv ready in $$(( $$(date +%s) - start )) s"
+	@start=$$(date +%s); $(PIP) install -q --disable-pip-version-check -r requirements.lock && \
+	  echo ">> venv ready in $$(( $$(date +%s) - start )) s"
 	@rm -f $(VENV)/.installed-* && touch $@
 
 venv: $(STAMP) ## Create the virtual environment with exactly pinned packages
