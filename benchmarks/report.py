@@ -46,20 +46,29 @@ MIN_EVAL_SAMPLES = 200
 
 
 def _eval_of(result: dict[str, Any]) -> tuple[float, str, int] | None:
-    """(value, metric, samples) for a row whose own weights were evaluated: artifacts/<variant>/eval.json of
-    the checkpoint the artifact was exported from, on enough samples, and only for fp32 rows (the fp32
-    artifacts are the evaluated network within the export's parity gates; fp16 and int8 were not evaluated)."""
+    """(value, metric, samples) of an evaluation of this row's own weights, on enough samples:
+    artifacts/<variant>/eval_<artifact file>.json of this very artifact (`make eval ARTIFACT=...`, any
+    precision), else, for fp32 rows only, artifacts/<variant>/eval.json of the checkpoint the artifact was
+    exported from (the fp32 artifacts are that network within the export's parity gates)."""
     variant = result["artifact"].get("variant")
-    ckpt = result["artifact"].get("checkpoint_sha256")
-    if not variant or not ckpt or result["runtime"]["precision"] != "fp32":
+    if not variant:
         return None
-    path = ARTIFACTS / variant / "eval.json"
-    if not path.is_file():
+    own = ARTIFACTS / variant / f"eval_{result['artifact'].get('file')}.json"
+    checkpoint = ARTIFACTS / variant / "eval.json"
+    if own.is_file():
+        report = json.loads(own.read_text())
+        if (report.get("artifact") or {}).get("sha256") != result["artifact"].get("sha256"):
+            return None  # an evaluation of an earlier export under the same name
+    elif checkpoint.is_file() and result["runtime"]["precision"] == "fp32" and result["artifact"].get(
+            "checkpoint_sha256"):
+        report = json.loads(checkpoint.read_text())
+        if report.get("checkpoint_sha256") != result["artifact"]["checkpoint_sha256"]:
+            return None
+    else:
         return None
-    report = json.loads(path.read_text())
     headline = report.get("headline") or {}
     samples = ((report.get("results") or {}).get("model") or {}).get("samples") or 0
-    if report.get("checkpoint_sha256") != ckpt or headline.get("value") is None or samples < MIN_EVAL_SAMPLES:
+    if headline.get("value") is None or samples < MIN_EVAL_SAMPLES:
         return None
     return float(headline["value"]), str(headline.get("name") or "accuracy"), int(samples)
 
@@ -95,9 +104,9 @@ def latency_plot(run_id: str, results: list[dict[str, Any]], out_dir: Path) -> P
     return path
 
 
-def accuracy_plot(results: list[dict[str, Any]], out_dir: Path) -> tuple[Path, list[str]]:
-    """FPS vs accuracy of the batch-1 rows whose own weights were evaluated; returns the plot and one line
-    per row that could not be placed (and why)."""
+def accuracy_plot(results: list[dict[str, Any]], out_dir: Path) -> tuple[Path, int]:
+    """FPS vs accuracy of the batch-1 rows whose own weights were evaluated; returns the plot and how many
+    rows it places."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -112,16 +121,20 @@ def accuracy_plot(results: list[dict[str, Any]], out_dir: Path) -> tuple[Path, l
         if found is None:
             continue
         acc, metric, n = found
-        metrics.add(metric)
+        metrics.add(f"{metric}, n = {n}")
         ax.scatter(r["fps"], acc)
-        ax.annotate(f"{r['artifact'].get('variant')} {_label(r)} (n={n})", (r["fps"], acc), fontsize=7)
+        offset = (6, (4, -12, 16, -24)[placed % 4])  # neighbours at one accuracy get their own line
+        ax.annotate(f"{r['runtime']['name']} {r['runtime']['precision']}", (r["fps"], acc), fontsize=8,
+                    xytext=offset, textcoords="offset points")
         placed += 1
     if not placed:
-        ax.text(0.5, 0.5, f"no row has an evaluation of its own weights\n(eval.json of the same checkpoint, "
-                f">= {MIN_EVAL_SAMPLES} samples; fp32 rows only)", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, f"no row has an evaluation of its own weights on >= {MIN_EVAL_SAMPLES} samples\n"
+                f"(make eval ARTIFACT=..., or make eval for the fp32 rows)", ha="center", va="center",
+                transform=ax.transAxes)
+    ax.margins(x=0.15, y=0.2)
     ax.set_xlabel("FPS (batch 1)")
     ax.set_ylabel(" / ".join(sorted(metrics)) or "accuracy")
-    ax.set_title("FPS vs accuracy (fp16 and int8 artifacts are not evaluated, so not placed)", fontsize=9)
+    ax.set_title("FPS vs accuracy of one run: each point's accuracy from an evaluation of its own weights", fontsize=9)
     fig.tight_layout()
     path = out_dir / "fps_vs_accuracy.png"
     fig.savefig(path, dpi=100)
@@ -174,9 +187,12 @@ def main(roots: list[Path] | Path = RESULTS_DIR, out_dir: Path | None = None) ->
     for run_id in sorted(runs, reverse=True):
         image = latency_plot(run_id, runs[run_id], out_dir)
         text += run_section(run_id, runs[run_id], image.name)
-    fva, placed = accuracy_plot(results, out_dir)
-    text += ["## FPS vs accuracy", "", f"{placed} rows placed: only fp32 batch-1 rows whose checkpoint has an "
-             f"`eval.json` of at least {MIN_EVAL_SAMPLES} samples.", "", f"![fps vs accuracy]({fva.name})", ""]
+    newest = max(runs)  # run ids start with their UTC start time
+    fva, placed = accuracy_plot(runs[newest], out_dir)
+    text += ["## FPS vs accuracy", "",
+             f"Run `{newest}`, {placed} rows placed: batch-1 rows with an evaluation of their own weights on at least "
+             f"{MIN_EVAL_SAMPLES} samples (`eval_<artifact>.json` of that artifact, or for fp32 rows `eval.json` of "
+             f"its checkpoint).", "", f"![fps vs accuracy]({fva.name})", ""]
     report = out_dir / "report.md"
     report.write_text("\n".join(text))
     return report

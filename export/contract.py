@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from datetime import UTC, datetime
@@ -45,6 +46,14 @@ def tool_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return out
+
+
+def artifact_sha256(path: Path) -> str:
+    """sha256 of an artifact: its bytes, or a package's files in path order (an .mlpackage is a folder)."""
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]:
+        h.update(f.read_bytes())
+    return h.hexdigest()
 
 
 def image_input(name: str, h: int, w: int, *, nhwc: bool, dtype: str, scale, bias, baked_in: bool) -> dict[str, Any]:

@@ -16,9 +16,9 @@ train: $(STAMP) ## Train VARIANT on data/synthetic into runs/VARIANT (RESUME=1 c
 
 .PHONY: eval
 
-eval: $(STAMP) ## Evaluate CKPT (default: the shipped xs checkpoint) on data/synthetic test beside the mean-template baseline
-	@$(PY) -m model.eval --variant $(VARIANT) --data $(DATA_DIR) \
-	  --ckpt $(if $(CKPT),$(CKPT),shipped)
+eval: $(STAMP) ## Evaluate CKPT (default: the shipped xs checkpoint) on data/synthetic test beside the mean-template baseline; ARTIFACT=path evaluates an exported .onnx/.tflite/.mlpackage itself
+	@if [ -n "$(ARTIFACT)" ]; then $(PY) -m export.evaluate $(ARTIFACT) --data $(DATA_DIR) $(if $(LIMIT),--limit $(LIMIT)); \
+	else $(PY) -m model.eval --variant $(VARIANT) --data $(DATA_DIR) --ckpt $(if $(CKPT),$(CKPT),shipped); fi
 
 ABLATION_STEPS ?= 600
 

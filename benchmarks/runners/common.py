@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import time
@@ -12,6 +11,7 @@ from typing import Any
 
 from benchmarks.results import now_utc
 from benchmarks.stats import fps_from_p50, summarize_ms
+from export.contract import artifact_sha256
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -44,13 +44,9 @@ def sustained(fn: Callable[[], object], seconds: float) -> tuple[float, list[flo
 
 def artifact_info(path: Path, variant: str | None) -> dict[str, Any]:
     """File name, sha256 (of the file or of a package's files) and contract version of an artifact."""
-    h = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for f in files:
-        h.update(f.read_bytes())
     contract_path = path.with_name(path.name + ".contract.json")
     contract = json.loads(contract_path.read_text()) if contract_path.is_file() else {}
-    return {"file": path.name, "sha256": h.hexdigest(), "variant": variant,
+    return {"file": path.name, "sha256": artifact_sha256(path), "variant": variant,
             "contract_version": contract.get("contract_version"),
             # which weights: the accuracy plot places a row only beside an evaluation of these
             "checkpoint_sha256": (contract.get("checkpoint") or {}).get("sha256")}

@@ -48,7 +48,10 @@ def mean_mesh(train_dir: Path, template, limit: int = 2000) -> tuple[np.ndarray,
 
 def evaluate(net, split_dir: Path, template, baseline: tuple[np.ndarray, np.ndarray] | None,
              limit: int | None = None, uv_method: str = "barycentric") -> dict:
-    """Metrics of `net` (None: the baseline only) on a split."""
+    """Metrics of `net` (None: the baseline only) on a split. `net` is the PyTorch network or any callable
+    taking a (1, 3, H, W) image tensor and returning at least "vertices" and "visibility" (an exported
+    artifact: export/evaluate.py); without "segmentation" and "heatmaps" the mask and DensePose metrics
+    are left out for it."""
     data = MeshPoseDataset(split_dir, template, flip_probability=0.0, colour_jitter=0.0)
     locator = ChartLocator(template)
     scorers = {"model": DensePoseScorer(template), "baseline": DensePoseScorer(template)}
@@ -70,7 +73,8 @@ def evaluate(net, split_dir: Path, template, baseline: tuple[np.ndarray, np.ndar
         if net is not None:
             with torch.no_grad():
                 out = net(s["image"][None])
-            seg = out["segmentation"][0].argmax(0).numpy().astype(bool)
+            dense = "segmentation" in out and "heatmaps" in out
+            seg = out["segmentation"][0].argmax(0).numpy().astype(bool) if dense else None
             preds["model"] = (out["vertices"][0].double().numpy(), out["visibility"][0].numpy(), seg)
         if baseline is not None:
             preds["baseline"] = (baseline[0], baseline[1], None)
@@ -78,7 +82,7 @@ def evaluate(net, split_dir: Path, template, baseline: tuple[np.ndarray, np.ndar
         n_dp = int(s["dp_valid"].sum())
         dp_pts = s["dp_points"][:n_dp].double().numpy()
         dp_face, dp_bary = np.asarray(ann["dp_face"][:n_dp]), np.asarray(ann["dp_bary"][:n_dp])
-        if net is not None:
+        if net is not None and dense:
             surf = network_surface_at(out["heatmaps"][0], out["segmentation"][0], dp_pts, template, locator,
                                       method=uv_method)
             fg_prob = torch.softmax(out["segmentation"][0], 0)[1]
@@ -114,6 +118,7 @@ def evaluate(net, split_dir: Path, template, baseline: tuple[np.ndarray, np.ndar
         kp = keypoint_ap(coco, kp_preds[who])
         cut = np.array([r["truncated"] for r in rs])
         sample_median = np.array([np.median(r["vis_err_px"]) for r in rs])
+        dense = bool(scorers[who].gps_values)  # an exported artifact has no heatmaps or segmentation output
         result[who] = {
             "visible_vertex_2d_error_px_median": float(np.median(errs)),
             "visible_vertex_2d_error_px_mean": float(errs.mean()),
@@ -121,12 +126,12 @@ def evaluate(net, split_dir: Path, template, baseline: tuple[np.ndarray, np.ndar
             "pa_mpjpe_mm": float(np.nanmean([r["pa_mpjpe"] for r in rs])),
             "pve_mm": float(np.nanmean([r["pve"] for r in rs])),
             "visibility_accuracy": float(np.mean([r["vis_acc"] for r in rs])),
-            "mask_iou": float(np.nanmean([r["iou"] for r in rs])) if who == "model" else None,
+            "mask_iou": float(np.nanmean([r["iou"] for r in rs])) if who == "model" and dense else None,
             "keypoint_AP": kp["AP"] * 100,
             "keypoint_AR": kp["AR"] * 100,
             "samples": len(rs),
             # DensePose AP/AR in percent like keypoint AP; GPS_mean stays in [0, 1].
-            **{k: v * 100 if "_A" in k else v for k, v in scorers[who].summary().items()},
+            **({k: v * 100 if "_A" in k else v for k, v in scorers[who].summary().items()} if dense else {}),
             # Where the 2D error is: body regions, truncated crops, left/right confusions.
             "error_by_region_px": error_by_region([r["vis_err_px"] for r in rs], [r["parts"] for r in rs]),
             "truncated_share": float(cut.mean()),
