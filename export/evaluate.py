@@ -17,32 +17,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from export.artifact_run import RUNNABLE, artifact_runner, runs_here
 from export.contract import artifact_sha256
 from model.atomic import atomic_path
 from model.cli import InputError, read_json, remove_outputs, run_main
 
-RUNNABLE = (".onnx", ".tflite", ".mlpackage")
-
 
 def predictor(path: Path, contract: dict):
     """A callable (1, 3, H, W) image tensor -> {"vertices", "visibility"} tensors, running the artifact."""
-    name = contract["input"]["name"]
-    nhwc = contract["input"]["layout"] == "NHWC"
-    if path.suffix == ".onnx":
-        from export.onnx.convert import run_onnxruntime
-
-        def run(x):
-            return run_onnxruntime(path, {name: x})
-    elif path.suffix == ".tflite":
-        from export.tflite.run import run_xnnpack
-
-        def run(x):
-            return run_xnnpack(path, {name: x.transpose(0, 2, 3, 1).copy() if nhwc else x})
-    else:
-        from export import coreml as cm
-
-        def run(x):
-            return cm.run_mil_fp16(path, {name: x})
+    run = artifact_runner(path, contract)
 
     def predict(image: torch.Tensor) -> dict[str, torch.Tensor]:
         out = run(image.numpy().astype(np.float32))
@@ -56,12 +39,12 @@ def evaluate_artifact(path: Path, data: Path, split: str = "test", limit: int | 
     from model.eval.run import evaluate
     from model.template import load_template
 
-    if path.suffix not in RUNNABLE or "_qnn_" in path.name:
-        raise InputError(f"{path}: only {', '.join(RUNNABLE)} exports run here (SoC builds run on their NPU)")
     if not path.exists():
         raise InputError(f"artifact {path} not found; export it first (make export VARIANT=...)")
     contract = read_json(path.with_name(path.name + ".contract.json"), "contract", ("variant", "checkpoint"),
                          hint="every export writes one beside its artifact")
+    if not runs_here(path, contract):
+        raise InputError(f"{path}: only {', '.join(RUNNABLE)} exports run here (SoC builds run on their NPU)")
     template = load_template()
     if contract["template"]["sha256"] != template.sha256:
         raise InputError(f"{path} was exported for template {contract['template']['name']}; the synthetic data "

@@ -8,15 +8,11 @@ simulation are re-run; the software-GPU rows take minutes and stay those of the 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from export.artifact_run import RUNNABLE, artifact_runner, read_contract, runs_here
 from export.session import ExportError, ExportSession, log
 from model.checkpoint import file_sha256
-
-
-def _contract(path: Path) -> dict:
-    return json.loads(path.with_name(path.name + ".contract.json").read_text())
 
 
 def rerun_parity(variant: str, ckpt: str | None, out_root: Path) -> ExportSession:
@@ -24,36 +20,28 @@ def rerun_parity(variant: str, ckpt: str | None, out_root: Path) -> ExportSessio
     art = out_root / variant
     # SoC builds (make export-qnn) run only on their NPU or its simulator: their rows come from the export.
     artifacts = sorted(p for p in art.glob(f"meshpose_{variant}*")
-                       if p.suffix in (".onnx", ".tflite", ".mlpackage") and "_qnn_" not in p.name)
+                       if p.suffix in RUNNABLE and runs_here(p, read_contract(p)))
     if not artifacts:
         raise ExportError(f"no exported model in {art}; run `make export VARIANT={variant}` first")
     session = ExportSession(variant, ckpt, out_root)
-    want = _contract(artifacts[0])["checkpoint"].get("sha256")
+    want = read_contract(artifacts[0])["checkpoint"].get("sha256")
     have = file_sha256(session.ckpt) if session.ckpt else None
     if want != have:
         raise ExportError(f"the artifacts in {art} were exported from checkpoint sha256 {str(want)[:12]}, "
                           f"not from {session.ckpt or 'an untrained network'} ({str(have)[:12]}): pass CKPT= "
                           f"that file, or export again")
-    name = session.model.input_name
     for path in artifacts:
-        contract = _contract(path)
+        contract = read_contract(path)
         precision, nhwc = contract["precision"], contract["input"]["layout"] == "NHWC"
         log(f"re-running {path.name}")
+        run = artifact_runner(path, contract)
         if path.suffix == ".onnx":
-            from export.onnx.convert import run_onnxruntime
-
-            session.parity("onnxruntime-cpu", "fp32", lambda x, p=path: run_onnxruntime(p, {name: x}))
+            session.parity("onnxruntime-cpu", "fp32", run)
         elif path.suffix == ".tflite":
-            from export.tflite.run import run_xnnpack
-
             label = {"fp32": "", "fp16-weights": "-fp16w", "int8": "-int8"}[precision]
-            arithmetic = {"fp16-weights": "fp16"}.get(precision, precision)
-            session.parity(f"tflite{'_nhwc' if nhwc else ''}{label}-xnnpack", arithmetic,
-                           lambda x, p=path: run_xnnpack(p, {name: x}), nhwc=nhwc)
+            session.parity(f"tflite{'_nhwc' if nhwc else ''}{label}-xnnpack",
+                           {"fp16-weights": "fp16"}.get(precision, precision), run)
         else:
-            from export import coreml as cm
-
             label = "" if precision == "fp16" else f"-{precision}"
-            session.parity(f"coreml{label}-fp16-numpy-sim", "fp16" if precision == "fp16" else "int8",
-                           lambda x, p=path: cm.run_mil_fp16(p, {name: x}))
+            session.parity(f"coreml{label}-fp16-numpy-sim", "fp16" if precision == "fp16" else "int8", run)
     return session

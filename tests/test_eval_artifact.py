@@ -68,5 +68,7 @@ def test_artifacts_that_cannot_run_here_are_refused_in_one_line(tmp_path, capsys
 
     qnn = tmp_path / "meshpose_xs_qnn_SM8650.tflite"
     qnn.write_bytes(b"x")
+    qnn.with_name(qnn.name + ".contract.json").write_text(json.dumps(  # a SoC build says so in its contract
+        {"variant": "xs", "checkpoint": {}, "target": {"vendor": "qualcomm", "soc": "SM8650"}}))
     assert run_main(lambda: main([str(qnn)])) == 2
     assert "SoC builds run on their NPU" in capsys.readouterr().err

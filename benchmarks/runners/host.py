@@ -311,12 +311,11 @@ def _cpu_contenders(runner: HostRunner) -> tuple[list[Prepared], Prepared, Conte
 
 
 def rounds_in_fresh_process(device: dict, variant: str, artifacts: str, rounds: int, per_round: int,
-                            warmup: int) -> dict[str, list[list[float]]]:
+                            warmup: int, threads: int) -> dict[str, list[list[float]]]:
     """Interleaved rounds in this (new) process: {runtime name: timed ms per round}. Run through a spawned
     interpreter, so that what one process's state does to a runtime (memory layout, thread placement)
     shows up in the spread instead of as a speed-up."""
-    torch.set_num_threads(2)
-    runner = HostRunner(device, variant, Path(artifacts))
+    runner = HostRunner(device, variant, Path(artifacts), threads)
     cpu, _, e2e = _cpu_contenders(runner)
     timed = [p.contender for p in cpu] + [e2e]
     interleave(timed, rounds, per_round, warmup)
@@ -346,7 +345,7 @@ def run_host(device: dict, variant: str, artifacts: Path, *, runs: int, warmup: 
             for k in range(1, processes):
                 log(f"host: rounds in fresh process {k + 1}/{processes}")
                 more = pool.apply(rounds_in_fresh_process,
-                                  (device, variant, str(artifacts), rounds, per_round, warmup))
+                                  (device, variant, str(artifacts), rounds, per_round, warmup, runner.threads))
                 for c in timed:
                     c.rounds += more[c.name]
     results = [runner.result(p, warmup) for p in cpu]

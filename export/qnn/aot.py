@@ -11,7 +11,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from export.qnn.sdk import QnnUnavailable, lpai_stub_dir, qnn_lib_dir, soc
+from export.qnn.sdk import QnnUnavailable, lpai_standin_dir, qnn_lib_dir, soc
 
 
 @dataclass
@@ -39,19 +39,9 @@ class Residency:
 
 
 def _cpu_ops(path: Path) -> list[str]:
-    """Builtin op names of the compiled model's ops that are not NPU dispatch ops."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    try:
-        ops = Interpreter(model_path=str(path))._get_ops_details()
-    except (RuntimeError, ValueError):
-        # The dispatch op has no CPU kernel here, so the interpreter may refuse the model: read op codes instead.
-        return _cpu_ops_from_flatbuffer(path)
-    return [op["op_name"] for op in ops if "DISPATCH" not in op["op_name"].upper()]
-
-
-def _cpu_ops_from_flatbuffer(path: Path) -> list[str]:
-    """Op names from the TFLite flatbuffer (custom codes for custom ops), without loading kernels."""
+    """Op names of the compiled model's ops that are not NPU dispatch ops, read from the TFLite flatbuffer
+    (custom codes for custom ops). The interpreter cannot load such a model here: it has no kernel for ops
+    like STABLEHLO_SORT that stay on the phone's CPU."""
     from ai_edge_litert import schema_py_generated as schema
 
     model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(path.read_bytes(), 0))
@@ -78,7 +68,7 @@ def compile_for_soc(tflite: Path, soc_name: str, out: Path) -> Residency:
         plugin = Path(common.get_resource(qualcomm_backend.COMPILER_PLUGIN_LIB_PATH))
     except FileNotFoundError:
         raise QnnUnavailable("ai-edge-litert ships no Qualcomm compiler plugin for this platform") from None
-    sdk_libs = os.pathsep.join([str(qnn_lib_dir()), str(lpai_stub_dir())])
+    sdk_libs = os.pathsep.join([str(qnn_lib_dir()), str(lpai_standin_dir())])
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
     compiled = aot_types.Model(path=out)

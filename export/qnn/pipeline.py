@@ -29,11 +29,10 @@ def _fp32_sources(session: ExportSession, stage: Path) -> tuple[Path, Path]:
 
     tflite, onnx = stage / f"{session.name}.tflite", stage / f"{session.name}.onnx"
     work = stage / ".qnn-sources"
+    model = session.model  # the session's fp32 NCHW deploy graph, which the tflite and onnx pipelines export too
     if not tflite.is_file():
-        model = session.build()
         tflite = tfl.convert_tflite(model, model.example_input(), work / tflite.name, precision="fp32")
     if not onnx.is_file():
-        model = session.build()
         onnx = export_onnx(model, model.example_input(), work / onnx.name)
     return tflite, onnx
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-STUB_DIR = REPO / "build" / "qnn"
+STANDIN_DIR = REPO / "build" / "qnn"
 
 
 class QnnUnavailable(RuntimeError):
@@ -54,25 +54,25 @@ def qnn_lib_dir() -> Path:
     return path
 
 
-def lpai_stub_dir() -> Path:
+def lpai_standin_dir() -> Path:
     """A folder with the empty libQnnLpai.so the LiteRT Qualcomm plugin's loader asks for (built once)."""
-    lib = STUB_DIR / "libQnnLpai.so"
+    lib = STANDIN_DIR / "libQnnLpai.so"
     if lib.is_file():
-        return STUB_DIR
+        return STANDIN_DIR
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         raise QnnUnavailable("no C compiler to build the empty libQnnLpai.so that LiteRT's Qualcomm plugin is linked "
                              "against: install one (Debian: sudo apt-get install gcc)")
-    STUB_DIR.mkdir(parents=True, exist_ok=True)
-    src = STUB_DIR / "qnn_lpai_stub.c"
+    STANDIN_DIR.mkdir(parents=True, exist_ok=True)
+    src = STANDIN_DIR / "qnn_lpai_standin.c"
     src.write_text("/* Empty stand-in: HTP compiles never call the LPAI backend. */\n")
-    tmp = STUB_DIR / ".libQnnLpai.so.tmp"
+    tmp = STANDIN_DIR / ".libQnnLpai.so.tmp"
     done = subprocess.run([cc, "-shared", "-fPIC", "-o", str(tmp), str(src), "-Wl,-soname,libQnnLpai.so"],
                           capture_output=True, text=True)
     if done.returncode:
         raise QnnUnavailable(f"building the stand-in libQnnLpai.so failed: {done.stderr.strip()[:300]}")
     tmp.replace(lib)
-    return STUB_DIR
+    return STANDIN_DIR
 
 
 def soc(name: str) -> Soc:

@@ -2,6 +2,7 @@ package com.meshpose.sample
 
 import android.util.Log
 import com.google.ai.edge.litert.Accelerator
+import com.google.ai.edge.litert.CompiledModel
 import com.google.ai.edge.litert.Environment
 import com.meshpose.core.AppError
 
@@ -34,4 +35,22 @@ internal fun <R> loadGpuThenCpu(
         env.close()
         throw ModelLoadException(AppError.InferenceFailed("$what could not be loaded on the CPU either: ${e.message ?: e}"))
     }
+}
+
+/**
+ * A runner made around a freshly compiled [model] and proven with one inference ([prove]); whatever was made is
+ * freed when either step fails (the model, or the runner through [release]), so a failed GPU attempt leaks nothing.
+ */
+internal fun <R> provenOrFreed(model: CompiledModel, make: (CompiledModel) -> R, prove: (R) -> Unit, release: (R) -> Unit): R {
+    val runner = try {
+        make(model)
+    } catch (e: Exception) {
+        model.close(); throw e
+    }
+    try {
+        prove(runner)
+    } catch (e: Exception) {
+        release(runner); throw e
+    }
+    return runner
 }

@@ -84,17 +84,8 @@ class DetectorRunner private constructor(
         private fun compile(contract: DetectorContract, source: ModelSource, env: Environment, accelerator: Accelerator,
                             label: String, fallback: AppError?): DetectorRunner {
             val model = source.compile(accelerator, env)
-            val runner = try {
-                DetectorRunner(contract, source, env, model, label, fallback)
-            } catch (e: Exception) {
-                model.close(); throw e
-            }
-            try {
-                runner.selfTest()
-            } catch (e: Exception) {
-                runner.release(); throw e
-            }
-            return runner
+            return provenOrFreed(model, { DetectorRunner(contract, source, env, it, label, fallback) },
+                                 { it.selfTest() }, { it.release() })
         }
     }
 }

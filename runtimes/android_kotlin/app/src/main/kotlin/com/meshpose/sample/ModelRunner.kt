@@ -137,17 +137,8 @@ class ModelRunner private constructor(
             val t0 = System.nanoTime()
             val model = source.compile(accelerator, env)
             val loadMs = (System.nanoTime() - t0) / 1e6
-            val runner = try {
-                ModelRunner(contract, source, env, model, label, fallback, loadMs)
-            } catch (e: Exception) {
-                model.close(); throw e
-            }
-            try {
-                runner.selfTest()
-            } catch (e: Exception) {
-                runner.release(); throw e
-            }
-            return runner
+            return provenOrFreed(model, { ModelRunner(contract, source, env, it, label, fallback, loadMs) },
+                                 { it.selfTest() }, { it.release() })
         }
     }
 }

@@ -53,8 +53,6 @@ object Decoder {
         expand: Double = Geometry.DEFAULT_EXPAND,
     ): DecodedMesh = decode(vertices.toDoubles(), visibility.toDoubles(), joints.toDoubles(), crop, inW, inH, threshold, expand)
 
-    private fun FloatArray.toDoubles() = DoubleArray(size) { this[it].toDouble() }
-
     private fun mapPoints(p: DoubleArray, crop: Crop): DoubleArray = DoubleArray(p.size) { i ->
         val s = crop.scale * p[i]
         when (i % 3) {

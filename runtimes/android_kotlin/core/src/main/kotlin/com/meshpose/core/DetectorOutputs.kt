@@ -17,8 +17,8 @@ object DetectorOutputs {
     ): List<Detection> {
         val lb = PersonDetector.letterbox(frameWidth, frameHeight)
         val people = PersonDetector.detectPeople(
-            DoubleArray(regressors.size) { regressors[it].toDouble() },
-            DoubleArray(scoreLogits.size) { scoreLogits[it].toDouble() },
+            regressors.toDoubles(),
+            scoreLogits.toDoubles(),
             lb, maxPeople, anchors = anchors,
         )
         return people.map { p -> Detection(Box(p.personBox[0], p.personBox[1], p.personBox[2], p.personBox[3]), p.score) }

@@ -10,11 +10,8 @@ data class Detection(val box: Box, val score: Double)
 class RawOutputs(val vertices: DoubleArray, val visibility: DoubleArray, val joints: DoubleArray) {
     companion object {
         /** From the model's float tensors (widened exactly). */
-        fun fromFloats(vertices: FloatArray, visibility: FloatArray, joints: FloatArray) = RawOutputs(
-            DoubleArray(vertices.size) { vertices[it].toDouble() },
-            DoubleArray(visibility.size) { visibility[it].toDouble() },
-            DoubleArray(joints.size) { joints[it].toDouble() },
-        )
+        fun fromFloats(vertices: FloatArray, visibility: FloatArray, joints: FloatArray) =
+            RawOutputs(vertices.toDoubles(), visibility.toDoubles(), joints.toDoubles())
     }
 }
 
@@ -35,3 +32,6 @@ data class Person(
 
 /** Everything the pipeline did with one frame: whether it ran the detector, the crops inferred, people in id order, lost ids. */
 data class FrameResult(val detected: Boolean, val crops: List<Crop>, val people: List<Person>, val lost: List<Int>)
+
+/** A model's float tensor widened exactly to doubles (the ports compute in doubles, as the Python reference). */
+fun FloatArray.toDoubles(): DoubleArray = DoubleArray(size) { this[it].toDouble() }
