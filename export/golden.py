@@ -1,12 +1,18 @@
 """Golden inputs and the app fixtures (docs/CONTRACTS.md §3).
 
-Golden inputs are rendered bodies: the template's rest mesh, lifted to Anny's full mesh by
-the upsampler, rendered by the data pipeline's renderer under seeded random views, colours,
-lighting and backgrounds (no Anny import needed). The same seeds always give the same bytes.
+The golden set is what the export gates run on, so it covers what an app meets, not only the
+easiest inputs: rest-pose bodies (the first case, which the app fixtures use), posed bodies seen
+from every side, truncated framings, occluders, small and large people, and the extremes of a
+camera (very dark, over-exposed, blurred, no person, sensor noise, a covered lens). Posed bodies
+come from the committed poses (export/golden_poses.py) lifted to the full mesh by the template's
+upsampler and rendered by the data pipeline's renderer, so no Anny import is needed. Cases are
+ordered round-robin over their kinds, so any prefix of the set is as varied as it can be; the
+same case always gives the same bytes.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +20,99 @@ import numpy as np
 import torch
 
 from export.contract import CONTRACT_VERSION
-from model.data.synthetic import render_template_body
+from model.data.synthetic import RenderConfig, random_background, render_sample, render_template_body
 from model.pipeline.crop import crop_from_box
 from model.pipeline.decode import decode_outputs
 
 FIXTURE_VERSION = 1
+GOLDEN_SEED = 5150
+
+# (kind, number of cases): 40 in all. Kinds that start from a posed body take one committed pose each.
+GOLDEN_KINDS: tuple[tuple[str, int], ...] = (
+    ("rest", 4), ("posed", 10), ("truncated", 5), ("occluded", 5), ("small", 3), ("dark", 2),
+    ("large", 3), ("overexposed", 2), ("blurred", 2), ("no_person", 2), ("noise", 1), ("covered_lens", 1),
+)
+_POSED_KINDS = ("posed", "truncated", "occluded", "small", "large", "dark", "overexposed", "blurred")
+_RENDER = {  # render settings per posed kind; the extremes post-process a plain posed render
+    "truncated": {"truncation_probability": 1.0, "occluder_probability": 0.0},
+    "occluded": {"truncation_probability": 0.0, "occluder_probability": 1.0},
+    "small": {"truncation_probability": 0.0, "occluder_probability": 0.0, "expand_range": (1.9, 2.5)},
+    "large": {"truncation_probability": 0.0, "occluder_probability": 0.0, "expand_range": (0.85, 1.0)},
+}
+_PLAIN = {"truncation_probability": 0.0, "occluder_probability": 0.0}
 
 
-def golden_inputs(height: int, width: int, count: int = 4, nhwc: bool = False) -> list[np.ndarray]:
-    """`count` deterministic model inputs, (1, 3, H, W) (or NHWC) float32 RGB in [0, 255]."""
+@dataclass(frozen=True)
+class GoldenCase:
+    """One input of the golden set: its kind, its number within the kind, and its name in reports."""
+
+    kind: str
+    index: int
+
+    @property
+    def name(self) -> str:
+        """Report name, e.g. `truncated_2`."""
+        return f"{self.kind}_{self.index}"
+
+
+def golden_cases(count: int | None = None) -> list[GoldenCase]:
+    """The first `count` cases (all 40 by default), round-robin over the kinds."""
+    pools = [[GoldenCase(kind, i) for i in range(n)] for kind, n in GOLDEN_KINDS]
+    order: list[GoldenCase] = []
+    while any(pools):
+        order += [pool.pop(0) for pool in pools if pool]
+    if count is not None and not 1 <= count <= len(order):
+        raise ValueError(f"the golden set has {len(order)} cases; asked for {count}")
+    return order[:count]
+
+
+def _pose_number(case: GoldenCase) -> int:
+    """Each posed case gets its own committed pose."""
+    start = 0
+    for kind, n in GOLDEN_KINDS:
+        if kind == case.kind:
+            return start + case.index
+        if kind in _POSED_KINDS:
+            start += n
+    raise ValueError(case.kind)
+
+
+def render_case(case: GoldenCase, height: int, width: int) -> np.ndarray:
+    """(H, W, 3) float32 RGB in [0, 255], integer-valued, of one golden case."""
+    from PIL import Image, ImageFilter
+
+    from export.golden_poses import load_poses
+    from model.template import load_template
+
+    if case.kind == "rest":  # the seeds of the original golden renders: fixtures and figures stay comparable
+        return render_template_body(height, width, seed=1000 + case.index)
+    rng = np.random.default_rng([GOLDEN_SEED, [k for k, _ in GOLDEN_KINDS].index(case.kind), case.index])
+    if case.kind == "no_person":
+        img = random_background(rng, height, width)
+    elif case.kind == "noise":
+        img = rng.uniform(0, 255, (height, width, 3))
+    elif case.kind == "covered_lens":
+        img = rng.normal(3.0, 1.5, (height, width, 3))
+    else:
+        template = load_template()
+        body = template.upsample(load_poses(template.sha256)[_pose_number(case)].astype(np.float64))
+        cfg = RenderConfig(height=height, width=width, **_RENDER.get(case.kind, _PLAIN))
+        img = render_sample(body, template, rng, cfg)["image"].astype(np.float64)
+        if case.kind == "dark":  # a dim room: little signal, relatively more sensor noise
+            img = img * 0.06 + rng.normal(0, 1.5, img.shape)
+        elif case.kind == "overexposed":
+            img = img * 2.2 + 70
+        elif case.kind == "blurred":  # defocus or motion
+            pil = Image.fromarray(np.clip(np.rint(img), 0, 255).astype(np.uint8))
+            img = np.asarray(pil.filter(ImageFilter.GaussianBlur(radius=3.0)), np.float64)
+    return np.clip(np.rint(img), 0, 255).astype(np.float32)
+
+
+def golden_inputs(height: int, width: int, count: int | None = None, nhwc: bool = False) -> list[np.ndarray]:
+    """Model inputs of the first `count` golden cases, (1, 3, H, W) (or NHWC) float32 RGB in [0, 255]."""
     out = []
-    for seed in range(count):
-        img = render_template_body(height, width, seed=1000 + seed)
+    for case in golden_cases(count):
+        img = render_case(case, height, width)
         out.append(img[None] if nhwc else img.transpose(2, 0, 1)[None].copy())
     return out
 

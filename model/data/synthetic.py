@@ -32,6 +32,8 @@ class RenderConfig:
     occluder_probability: float = 0.25
     truncation_probability: float = 0.2
     visibility_depth_tolerance_m: float = 0.03
+    # Crop size over the body's box: larger values frame a smaller person.
+    expand_range: tuple[float, float] = (1.1, 1.4)
 
 
 def _rot_z(deg: float) -> np.ndarray:
@@ -44,7 +46,7 @@ def _rot_x(deg: float) -> np.ndarray:
     return np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
 
 
-def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+def random_background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
     base = rng.uniform(20, 230, 3)
     img = base + rng.uniform(-80, 80, (2, 3))[0] * xx[..., None] + rng.uniform(-80, 80, 3) * yy[..., None]
@@ -83,7 +85,7 @@ def render_sample(full_verts: np.ndarray, template, rng: np.random.Generator,
         cut = rng.uniform(0.3, 0.6)
         box = [lo[0], lo[1], hi[0], lo[1] + (hi[1] - lo[1]) * cut] if rng.random() < 0.5 else \
               [lo[0], hi[1] - (hi[1] - lo[1]) * cut, hi[0], hi[1]]
-    crop = crop_from_box(box, w, h, expand=rng.uniform(1.1, 1.4))
+    crop = crop_from_box(box, w, h, expand=rng.uniform(*cfg.expand_range))
     jitter = rng.uniform(-0.06, 0.06, 2) * crop.scale * np.array([w, h])
     x0, y0 = crop.x0 + jitter[0], crop.y0 + jitter[1]
     to_px = lambda p: np.stack([(p[:, 0] - x0) / crop.scale, (-p[:, 2] - y0) / crop.scale], axis=1)  # noqa: E731
@@ -101,7 +103,7 @@ def render_sample(full_verts: np.ndarray, template, rng: np.random.Generator,
     light = np.array([rng.uniform(-0.6, 0.6), -1.0, rng.uniform(-0.2, 0.8)])
     light /= np.linalg.norm(light)
     shade = 0.35 + 0.65 * np.abs(normals @ light)
-    image = _background(rng, h, w)
+    image = random_background(rng, h, w)
     m = raster.mask
     fid = raster.face_id[m]
     colour = pal[part_of_full[faces[fid, 0]]] * shade[fid, None]

@@ -1,0 +1,150 @@
+"""`python -m export.fp16_margin`: how far the fp16 paths move a checkpoint's vertices, on the golden set and on
+fresh test renders, without exporting anything.
+
+The export gates see the golden set; this tool adds renders the gates never saw (the synthetic test
+split) and prints, per fp16 path, the 2D error against PyTorch fp32 on visible vertices (median, p99,
+max) and how many inputs have a vertex over the fp16 gate. It is how the fp16 margin of a checkpoint is
+measured (docs/DESIGN.md, "fp16 margin"): run it on two checkpoints to compare them.
+
+Paths: the LiteRT GPU accelerator on lavapipe in fp16 (`gpu`), the numpy fp16 simulation of the Core ML
+program (`coreml`), and fp16 arithmetic emulated in PyTorch (`torch16`: the deploy graph run in
+float16 on the CPU, a quick proxy with no converter in the loop).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from export.golden import golden_cases, golden_inputs, run_torch
+from export.parity import FP16_MAX_PX, VISIBLE, compare_outputs
+from model.cli import InputError, read_image, run_main
+
+PATHS = ("gpu", "coreml", "torch16")
+
+
+def test_renders(folder: Path, count: int, height: int, width: int) -> tuple[list[str], list[np.ndarray]]:
+    """The first `count` images of a rendered split, as (1, 3, H, W) float32 inputs."""
+    images = sorted((folder / "images").glob("*.png"))[:count]
+    if len(images) < count:
+        raise InputError(f"{folder}/images has {len(images)} renders, {count} asked: "
+                         "render the test split with `python -m model.data.generate --splits test`")
+    out = []
+    for p in images:
+        img = read_image(p)
+        if img.shape[:2] != (height, width):
+            raise InputError(f"{p} is {img.shape[1]}x{img.shape[0]}, the model takes {width}x{height}")
+        out.append(img.astype(np.float32).transpose(2, 0, 1)[None].copy())
+    return [p.stem for p in images], out
+
+
+def per_input_max(reference: list[dict], outputs: list[dict]) -> list[float]:
+    """Largest 2D error on visible vertices of each input (all vertices where none is visible)."""
+    out = []
+    for ref, cand in zip(reference, outputs):
+        d = np.linalg.norm(np.asarray(cand["vertices"], np.float64)[0, :, :2] - ref["vertices"][0, :, :2], axis=-1)
+        vis = ref["visibility"][0] >= VISIBLE
+        out.append(float(d[vis].max() if vis.any() else d.max()))
+    return out
+
+
+class Fp16Runners:
+    """The fp16 paths of one checkpoint, converted once into a scratch folder."""
+
+    def __init__(self, variant: str, ckpt: str | None, paths: tuple[str, ...], scratch: Path) -> None:
+        from model.build import build_deploy_model
+
+        self.model = build_deploy_model(variant, ckpt)
+        self.name = self.model.input_name
+        self.runners = {}
+        example = self.model.example_input()
+        if "gpu" in paths:
+            from export import tflite as tfl
+
+            tfl_path = tfl.convert_tflite(self.model, example, scratch / "model.tflite", precision="fp32")
+            self.runners["gpu"] = lambda x: tfl.run_gpu(tfl_path, {self.name: x}, precision="fp16").outputs
+        if "coreml" in paths:
+            from export import coreml as cm
+            from export.contract import build_contract
+
+            mod = build_deploy_model(variant, ckpt, normalize_in_graph=False)
+            contract = build_contract(mod, mod.template, fmt="coreml", artifact="m.mlpackage", precision="fp16",
+                                      input_dtype="image", normalization_baked_in=True)
+            pkg = cm.convert_coreml(mod, example, scratch / "model.mlpackage", contract=contract)
+            self.runners["coreml"] = lambda x: cm.run_mil_fp16(pkg, {self.name: x})
+        if "torch16" in paths:
+            half = build_deploy_model(variant, ckpt).half()
+            names = self.model.output_names
+
+            def run_half(x: np.ndarray) -> dict[str, np.ndarray]:
+                with torch.no_grad():
+                    outs = half(torch.from_numpy(x).half())
+                return {n: t.float().numpy() for n, t in zip(names, outs)}
+
+            self.runners["torch16"] = run_half
+
+
+def measure(variant: str, ckpt: str | None, renders: Path | None, count: int, paths: tuple[str, ...],
+            golden: int | None = None) -> dict:
+    """Per path and input set: median / p99 / max 2D error and the inputs over the fp16 gate."""
+    if ckpt is None:
+        from export.session import resolve_checkpoint
+
+        ckpt = resolve_checkpoint(variant, None)
+    with tempfile.TemporaryDirectory() as tmp:
+        runners = Fp16Runners(variant, ckpt, paths, Path(tmp))
+        h, w = runners.model.net.input_hw
+        sets = {"golden": ([c.name for c in golden_cases(golden)], golden_inputs(h, w, golden))}
+        if renders is not None and count:
+            sets["test"] = test_renders(renders, count, h, w)
+        result: dict = {"variant": variant, "checkpoint": ckpt or "shipped", "sets": {}}
+        for set_name, (names, inputs) in sets.items():
+            reference = [run_torch(runners.model, x) for x in inputs]
+            rows = {}
+            for path, run in runners.runners.items():
+                t0 = time.perf_counter()
+                outs = [{k: np.asarray(v) for k, v in run(x).items()} for x in inputs]
+                row = compare_outputs(path, "fp16", reference, outs)
+                worst = per_input_max(reference, outs)
+                over = [n for n, e in zip(names, worst) if e > FP16_MAX_PX]
+                rows[path] = {"median_px": row.err2d_median_px, "p99_px": row.err2d_p99_px,
+                              "max_px": row.err2d_max_px, "worst_input": names[int(np.argmax(worst))],
+                              "inputs_over_gate": over, "inputs": len(inputs),
+                              "seconds": round(time.perf_counter() - t0, 1)}
+                print(f"{set_name:6s} {path:8s} median {row.err2d_median_px:.4f}  p99 {row.err2d_p99_px:.4f}  "
+                      f"max {row.err2d_max_px:.4f} px ({names[int(np.argmax(worst))]})  "
+                      f"over {FP16_MAX_PX} px: {len(over)}/{len(inputs)}", flush=True)
+            result["sets"][set_name] = rows
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    p = argparse.ArgumentParser(prog="python -m export.fp16_margin", description=__doc__.splitlines()[0])
+    p.add_argument("--variant", default="xs")
+    p.add_argument("--ckpt", default=None, help="safetensors checkpoint (default: the shipped one)")
+    p.add_argument("--renders", type=Path, default=Path("data/synthetic/test"),
+                   help="a rendered split (default: the synthetic test split)")
+    p.add_argument("--count", type=int, default=64, help="fresh renders to add to the golden set (0: none)")
+    p.add_argument("--golden", type=int, default=None, help="golden cases to use (default: all)")
+    p.add_argument("--paths", default="gpu,coreml", help=f"comma-separated, of {', '.join(PATHS)}")
+    p.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = p.parse_args(argv)
+    paths = tuple(s for s in args.paths.split(",") if s)
+    unknown = set(paths) - set(PATHS)
+    if unknown:
+        raise InputError(f"unknown path(s) {sorted(unknown)}; choose from {', '.join(PATHS)}")
+    result = measure(args.variant, args.ckpt, args.renders if args.count else None, args.count, paths, args.golden)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_main(main))
