@@ -69,10 +69,10 @@ def run(args: argparse.Namespace) -> int:
                          published=failed_dir is None)
     if failed_dir is not None:
         print(f"gate failed: nothing published; previous artifacts kept; the failed run's report is in "
-              f"{failed_dir}; KEEP_FAILED=1 publishes anyway")
+              f"{failed_dir}; KEEP_FAILED=1 publishes anyway", file=sys.stderr)
     elif failures:
         print("gate failed: published anyway (KEEP_FAILED=1); every contract of this run says parity_gate.passed "
-              "= false")
+              "= false", file=sys.stderr)
     if not session.license.commercial_use:
         print(f"LICENCE: {session.license.name}: non-commercial use only (see MODEL_CARD.md)")
     return code

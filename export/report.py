@@ -82,9 +82,11 @@ def write_report(session: ExportSession, stage: Path) -> None:
     write_json_atomic(stage / "parity.json", report)
     rows = [PathParity(**dict(r.items())) for r in report["paths"]]
     tpl = session.template
+    weights = (f"Checkpoint: {report['checkpoint']} (sha256 {report['checkpoint_sha256']})."
+               if report["checkpoint_sha256"]
+               else "Checkpoint: none (untrained network, deterministic random weights).")
     md = [f"# Parity report: {session.variant}", "",
-          f"Checkpoint: {report['checkpoint']} (sha256 {report['checkpoint_sha256'] or 'none: untrained'}). "
-          f"Template: {tpl.name} v{tpl.version} (sha256 {report['template_sha256']}). "
+          f"{weights} Template: {tpl.name} v{tpl.version} (sha256 {report['template_sha256']}). "
           "Every row below was measured on these weights and this template.", "",
           f"Inputs: {report['golden_inputs']}. Reference: PyTorch fp32 on {report['host']}.", "",
           markdown_table(rows), "", "## Accelerator checks", ""]
