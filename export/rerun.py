@@ -3,8 +3,8 @@ converting anything, and print one parity table.
 
 The reference is rebuilt from the checkpoint and template the artifacts were exported from (their
 contracts name both hashes); an artifact of a different checkpoint or template is refused, by name,
-rather than compared. CPU paths and the Core ML fp16
-simulation are re-run; the software-GPU rows take minutes and stay those of the export.
+rather than compared. CPU paths and the Core ML fp16 simulation are re-run; the software-GPU rows
+take minutes and stay those of the export.
 """
 
 from __future__ import annotations
