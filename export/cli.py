@@ -5,6 +5,8 @@ one; an untrained one, said loudly, when none is shipped), checks its op policy,
 it, checks that it runs fully on its target accelerator, measures parity against PyTorch on
 golden inputs, and writes under artifacts/<variant>/: the model file, its contract JSON,
 the parity report (JSON + Markdown) and the golden fixtures for the Swift and Kotlin tests.
+A run whose parity gate fails publishes nothing (its report goes to artifacts/<variant>/failed/)
+unless --keep-failed, which publishes it with `parity_gate.passed: false` in every contract.
 The work is in export/session.py and one pipeline module per format; this module only
 parses arguments, stages the output and prints the result.
 """
@@ -16,9 +18,17 @@ import sys
 from pathlib import Path
 
 from export.parity import markdown_table
-from export.report import print_summary, write_common, write_model_card, write_report
+from export.report import (
+    gate_failures,
+    keep_failed_report,
+    mark_contracts,
+    print_summary,
+    write_common,
+    write_model_card,
+    write_report,
+)
 from export.session import ExportError, ExportSession, converter_output, log
-from export.staging import staged_output
+from export.staging import Discard, staged_output
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -32,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from export.tflite.pipeline import export_tflite
 
     formats = ["onnx", "tflite", "coreml", "qnn"] if args.format == "all" else [args.format]
+    failed_dir = None
     with converter_output(Path(args.out), f"export_{args.variant}"):
         session = ExportSession(args.variant, args.ckpt, Path(args.out), template=args.template)
         log(f"exporting {session.name} ({', '.join(formats)}) to {session.out_dir}")
@@ -47,8 +58,21 @@ def run(args: argparse.Namespace) -> int:
                     export_qnn(session, stage, tuple(args.soc or DEFAULT_SOCS), args.int8)
             write_common(session, stage)
             write_report(session, stage)
+            failures = gate_failures(session.rows)
+            if failures and not args.keep_failed:
+                # A model that failed its gate must not replace the artifacts that passed theirs.
+                failed_dir = keep_failed_report(stage, session.out_dir / "failed")
+                raise Discard
+            mark_contracts(stage, failures)
             write_model_card(session, stage)
-    code = print_summary(markdown_table(session.rows), session.rows, session.checks, session.out_dir)
+    code = print_summary(markdown_table(session.rows), session.rows, session.checks, session.out_dir,
+                         published=failed_dir is None)
+    if failed_dir is not None:
+        print(f"gate failed: nothing published; previous artifacts kept; the failed run's report is in "
+              f"{failed_dir}; KEEP_FAILED=1 publishes anyway", file=sys.stderr)
+    elif failures:
+        print("gate failed: published anyway (KEEP_FAILED=1); every contract of this run says parity_gate.passed "
+              "= false", file=sys.stderr)
     if not session.license.commercial_use:
         print(f"LICENCE: {session.license.name}: non-commercial use only (see MODEL_CARD.md)")
     return code
@@ -59,7 +83,7 @@ def rerun(args: argparse.Namespace) -> int:
     from export.rerun import rerun_parity
 
     with converter_output(Path(args.out), f"parity_{args.variant}"):
-        session = rerun_parity(args.variant, args.ckpt, Path(args.out))
+        session = rerun_parity(args.variant, args.ckpt, Path(args.out), template=args.template)
     print(markdown_table(session.rows))
     failed = [r.path for r in session.rows if r.passed is False]
     if failed:
@@ -85,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="QNN: Snapdragon SoC to compile for (repeatable; default SM8550, SM8650, SM8750)")
     parser.add_argument("--nhwc", action="store_true", help="TFLite: NHWC input for camera buffers")
     parser.add_argument("--no-gpu", action="store_true", help="TFLite: skip the software-Vulkan GPU run")
+    parser.add_argument("--keep-failed", action="store_true",
+                        help="publish even when a parity gate fails (its contracts then say parity_gate.passed "
+                             "= false); by default such a run publishes nothing and leaves its report in "
+                             "artifacts/<variant>/failed/")
     args = parser.parse_args(argv)
     from export.contract import ContractError
     from export.coreml.mil_numpy import UnsupportedMilOp

@@ -42,6 +42,9 @@ class PathParity:
     gate: str
     passed: bool | None
     failures: list[str] = field(default_factory=list)
+    # Which weights, template and converters produced this row (ExportSession.provenance): the report
+    # keeps an earlier export's row only when its checkpoint and template are the current ones.
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form."""

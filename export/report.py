@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 from pathlib import Path
 
-from export.contract import write_json_atomic
+from export.contract import validate_contract, write_json_atomic
 from export.fp16_audit import audit_fp16_ranges, audit_summary
 from export.golden import build_fixtures, save_input_png
 from export.parity import PathParity, markdown_table
-from export.session import ExportSession
+from export.session import ExportSession, log
 
 
 def write_common(session: ExportSession, stage: Path) -> None:
@@ -24,27 +25,69 @@ def write_common(session: ExportSession, stage: Path) -> None:
     write_json_atomic(fixtures / "contract.json", session.contract("onnx", f"{session.name}.onnx", "fp32"))
 
 
-def write_report(session: ExportSession, stage: Path) -> None:
-    """Merge this run's parity rows and checks into artifacts/<variant>/parity.{json,md}."""
+def _same_source(prov: dict | None, checkpoint_sha256: str | None, template_sha256: str) -> bool:
+    """True when `prov` (a row's provenance) names this checkpoint and template; False when it lacks them."""
+    if not prov or "checkpoint_sha256" not in prov or "template_sha256" not in prov:
+        return False
+    return prov["checkpoint_sha256"] == checkpoint_sha256 and prov["template_sha256"] == template_sha256
+
+
+def merge_old_report(session: ExportSession, old: dict) -> tuple[dict[str, dict], dict[str, object]]:
+    """Rows and checks of an earlier parity.json that may stand beside this session's, merged with its own.
+
+    An old row is kept only when its provenance names this session's checkpoint and template: a row of
+    other weights (or one written before rows carried provenance) would report figures of a model that
+    is not the one published. Old checks are kept only when the old report's own hashes match.
+    """
+    ckpt, tpl = session.provenance["checkpoint_sha256"], session.provenance["template_sha256"]
+    fresh = {r.path for r in session.rows}
+    old_rows = [r for r in old.get("paths", []) if r.get("path") not in fresh]
+    kept = [r for r in old_rows if _same_source(r.get("provenance"), ckpt, tpl)]
+    dropped = len(old_rows) - len(kept)
+    same_report = _same_source(old, ckpt, tpl)
+    old_checks = old.get("checks", {}) if same_report else {}
+    dropped_checks = len(old.get("checks", {})) - len(old_checks)
+    if dropped or dropped_checks:
+        log(f"parity report: dropped {dropped} earlier row(s) and {dropped_checks} earlier check(s) of "
+            f"another checkpoint or template, or without provenance (checkpoint {str(ckpt)[:12]}, "
+            f"template {tpl[:12]} now)")
+    paths = {r["path"]: r for r in kept}
+    paths.update({r.path: r.to_dict() for r in session.rows})
+    return paths, {**old_checks, **session.checks}
+
+
+def build_report(session: ExportSession) -> dict:
+    """This run's parity.json: its rows and checks plus those of earlier exports of the same weights."""
     old_path = session.out_dir / "parity.json"
     old = json.loads(old_path.read_text()) if old_path.is_file() else {}
-    paths = {r["path"]: r for r in old.get("paths", [])}
-    paths.update({r.path: r.to_dict() for r in session.rows})
-    checks = old.get("checks", {})
-    checks.update(session.checks)
-    audit = audit_summary(audit_fp16_ranges(session.model, session.inputs))
-    report = {
+    paths, checks = merge_old_report(session, old)
+    return {
         "variant": session.variant,
         "checkpoint": session.model.checkpoint.path.name if session.model.checkpoint else "untrained",
+        "checkpoint_sha256": session.provenance["checkpoint_sha256"],
+        "template_sha256": session.provenance["template_sha256"],
         "host": f"{platform.system()} {platform.machine()}",
         "golden_inputs": f"{session.num_golden} deterministic renders of the template body (export/golden.py)",
         "paths": list(paths.values()),
         "checks": checks,
-        "fp16_audit": audit,
+        "fp16_audit": audit_summary(audit_fp16_ranges(session.model, session.inputs)),
     }
+
+
+def write_report(session: ExportSession, stage: Path) -> None:
+    """Write artifacts/<variant>/parity.{json,md} into `stage`: this run's rows and checks, plus those of
+    earlier exports from the same checkpoint and template (merge_old_report)."""
+    report = build_report(session)
+    checks, audit = report["checks"], report["fp16_audit"]
     write_json_atomic(stage / "parity.json", report)
     rows = [PathParity(**dict(r.items())) for r in report["paths"]]
-    md = [f"# Parity report: {session.variant}", "", f"Checkpoint: {report['checkpoint']}. "
+    tpl = session.template
+    weights = (f"Checkpoint: {report['checkpoint']} (sha256 {report['checkpoint_sha256']})."
+               if report["checkpoint_sha256"]
+               else "Checkpoint: none (untrained network, deterministic random weights).")
+    md = [f"# Parity report: {session.variant}", "",
+          f"{weights} Template: {tpl.name} v{tpl.version} (sha256 {report['template_sha256']}). "
+          "Every row below was measured on these weights and this template.", "",
           f"Inputs: {report['golden_inputs']}. Reference: PyTorch fp32 on {report['host']}.", "",
           markdown_table(rows), "", "## Accelerator checks", ""]
     md += [f"- **{k}**: {v}" for k, v in checks.items()]
@@ -111,13 +154,42 @@ def write_model_card(session: ExportSession, stage: Path) -> None:
     (stage / "MODEL_CARD.md").write_text("\n".join(lines) + "\n")
 
 
-def print_summary(table: str, rows: list, checks: dict[str, object], out_dir: Path) -> int:
-    """The end of an export on the console: its parity `table`, the checks, the files; 1 when a gate failed."""
+def gate_failures(rows: list[PathParity]) -> list[str]:
+    """"<path>: <failure>" for every gated row of this run that failed (empty: the run passed)."""
+    return [f"{r.path}: {f}" for r in rows if r.passed is False for f in (r.failures or ["gate failed"])]
+
+
+def mark_contracts(stage: Path, failures: list[str]) -> None:
+    """Record this run's parity verdict in every contract it wrote: `parity_gate` {passed, failures}, so an
+    artifact published with KEEP_FAILED=1 says so wherever its contract goes."""
+    gate: dict[str, object] = {"passed": not failures}
+    if failures:
+        gate["failures"] = failures
+    for path in sorted([*stage.glob("*.contract.json"), *stage.glob("fixtures/contract.json")]):
+        contract = json.loads(path.read_text())
+        contract["parity_gate"] = gate
+        validate_contract(contract)
+        write_json_atomic(path, contract)
+
+
+def keep_failed_report(stage: Path, failed_dir: Path) -> Path:
+    """Move the staged parity.{json,md} of a run that failed its gate to `failed_dir` (replacing an older
+    failed run's), so the user can read what failed while the published artifacts stay untouched."""
+    failed_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("parity.json", "parity.md"):
+        os.replace(stage / name, failed_dir / name)  # the stage is under the same folder: a rename
+    return failed_dir
+
+
+def print_summary(table: str, rows: list, checks: dict[str, object], out_dir: Path, published: bool = True) -> int:
+    """The end of an export on the console: its parity `table`, the checks, the files; 1 when a gate failed.
+    `published`: False when the run's files were discarded (a failed gate without --keep-failed)."""
     print(table)
     for k, v in checks.items():
         print(f"- {k}: {v}")
-    files = sorted(p.name for p in out_dir.iterdir() if not p.name.startswith("."))
-    print(f"wrote {out_dir}: {', '.join(files)}")
+    if published:
+        files = sorted(p.name for p in out_dir.iterdir() if not p.name.startswith("."))
+        print(f"wrote {out_dir}: {', '.join(files)}")
     failed = [r.path for r in rows if r.passed is False]
     if failed:
         print(f"PARITY GATE FAILED for {failed}", file=sys.stderr)

@@ -1,9 +1,10 @@
 """`make parity`: run the artifacts already in artifacts/<variant>/ on the golden inputs again, without
 converting anything, and print one parity table.
 
-The reference is rebuilt from the checkpoint the artifacts were exported from (their contract names
-its hash); a different checkpoint is refused rather than compared. CPU paths and the Core ML fp16
-simulation are re-run; the software-GPU rows take minutes and stay those of the export.
+The reference is rebuilt from the checkpoint and template the artifacts were exported from (their
+contracts name both hashes); an artifact of a different checkpoint or template is refused, by name,
+rather than compared. CPU paths and the Core ML fp16 simulation are re-run; the software-GPU rows
+take minutes and stay those of the export.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from export.session import ExportError, ExportSession, log
 from model.checkpoint import file_sha256
 
 
-def rerun_parity(variant: str, ckpt: str | None, out_root: Path) -> ExportSession:
+def rerun_parity(variant: str, ckpt: str | None, out_root: Path, template: str | None = None) -> ExportSession:
     """Rows of every artifact of `variant` under `out_root`, re-measured against PyTorch."""
     art = out_root / variant
     # SoC builds (make export-qnn) run only on their NPU or its simulator: their rows come from the export.
@@ -23,13 +24,21 @@ def rerun_parity(variant: str, ckpt: str | None, out_root: Path) -> ExportSessio
                        if p.suffix in RUNNABLE and runs_here(p, read_contract(p)))
     if not artifacts:
         raise ExportError(f"no exported model in {art}; run `make export VARIANT={variant}` first")
-    session = ExportSession(variant, ckpt, out_root)
-    want = read_contract(artifacts[0])["checkpoint"].get("sha256")
+    session = ExportSession(variant, ckpt, out_root, template=template)
     have = file_sha256(session.ckpt) if session.ckpt else None
-    if want != have:
-        raise ExportError(f"the artifacts in {art} were exported from checkpoint sha256 {str(want)[:12]}, "
-                          f"not from {session.ckpt or 'an untrained network'} ({str(have)[:12]}): pass CKPT= "
-                          f"that file, or export again")
+    tpl = session.template.sha256
+    # Every artifact, not only the first: a folder can hold formats exported from different weights.
+    wrong = []
+    for path in artifacts:
+        contract = read_contract(path)
+        want, want_tpl = contract["checkpoint"].get("sha256"), contract["template"].get("sha256")
+        if want != have or want_tpl != tpl:
+            wrong.append(f"{path.name} (checkpoint {str(want)[:12]}, template {str(want_tpl)[:12]})")
+    if wrong:
+        raise ExportError(f"{len(wrong)} artifact(s) in {art} were exported from checkpoints or templates "
+                          f"other than {session.ckpt or 'an untrained network'} ({str(have)[:12]}) with template "
+                          f"{session.template.name} ({tpl[:12]}): {', '.join(wrong)}; pass CKPT=/TEMPLATE= "
+                          f"the files they were exported from, or export again")
     for path in artifacts:
         contract = read_contract(path)
         precision, nhwc = contract["precision"], contract["input"]["layout"] == "NHWC"

@@ -11,6 +11,8 @@ import os
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
+from functools import cached_property
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,9 @@ from export.parity import PathParity, compare_outputs
 from model.cli import say, third_party_output_to
 
 NUM_CALIBRATION = 16
+# Packages whose version can change an exported artifact's numbers (recorded on every parity row).
+PROVENANCE_TOOLS = ("torch", "litert-torch", "ai-edge-litert", "coremltools", "onnx", "onnxruntime",
+                    "onnxruntime-qnn")
 
 
 class ExportError(RuntimeError):
@@ -133,10 +138,31 @@ class ExportSession(SessionBase):
         row = compare_outputs(path, arithmetic, self.reference, outs, fp32_max_px=self.spec.parity_fp32_max_px)
         if not gated:
             row.gate, row.passed, row.failures = "report only", None, []
+        row.provenance = self.provenance
         self.rows.append(row)
         verdict = "n/a" if row.passed is None else ("pass" if row.passed else "FAIL " + "; ".join(row.failures))
         log(f"parity {path}: 2D median {row.err2d_median_px:.4f} px, max {row.err2d_max_px:.4f} px -> {verdict}")
         return row
+
+    @cached_property
+    def provenance(self) -> dict[str, Any]:
+        """Where this session's parity rows come from: checkpoint (None: untrained), weights and template
+        hashes, and the installed versions of the converters and runtimes (missing packages left out)."""
+        from model.checkpoint import WEIGHTS_HASH_KEY
+
+        ckpt = self.model.checkpoint
+        out: dict[str, Any] = {"checkpoint_sha256": ckpt.sha256 if ckpt else None}
+        if ckpt and WEIGHTS_HASH_KEY in ckpt.metadata:
+            out["weights_sha256"] = ckpt.metadata[WEIGHTS_HASH_KEY]
+        out["template_sha256"] = self.template.sha256
+        tools = {}
+        for name in PROVENANCE_TOOLS:
+            try:
+                tools[name] = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                continue
+        out["tools"] = tools
+        return out
 
     def contract(self, fmt: str, artifact: str, precision: str, **kw) -> dict[str, Any]:
         """Contract for one artifact (validated against the schema)."""

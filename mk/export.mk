@@ -1,5 +1,8 @@
 # Export targets: the user's main job. Artifacts land in artifacts/$(VARIANT)/.
-EXPORT_ARGS = --variant $(VARIANT) $(if $(CKPT),--ckpt $(CKPT)) $(if $(TEMPLATE),--template $(TEMPLATE))
+# KEEP_FAILED=1: publish a run whose parity gate failed (its contracts say parity_gate.passed = false);
+# otherwise such a run publishes nothing and leaves its report in artifacts/$(VARIANT)/failed/.
+EXPORT_ARGS = --variant $(VARIANT) $(if $(CKPT),--ckpt $(CKPT)) $(if $(TEMPLATE),--template $(TEMPLATE)) \
+  $(if $(filter-out 0,$(KEEP_FAILED)),--keep-failed)
 
 .PHONY: export-coreml export-tflite export-onnx export-qnn export parity fixtures
 
@@ -24,7 +27,7 @@ export: $(STAMP) system-gpu ## Every format for VARIANT (Core ML, TFLite, ONNX, 
 	@$(PY) -m export all $(EXPORT_ARGS) $(if $(COMPRESS),--compress $(COMPRESS)) $(if $(INT8),--int8)
 
 parity: $(STAMP) ## Re-run the artifacts already exported on the golden inputs (converts nothing) and print one table
-	@$(PY) -m export parity --variant $(VARIANT) $(if $(CKPT),--ckpt $(CKPT))
+	@$(PY) -m export parity --variant $(VARIANT) $(if $(CKPT),--ckpt $(CKPT)) $(if $(TEMPLATE),--template $(TEMPLATE))
 
 fixtures: ## Refresh the committed app fixtures (tests/fixtures/*_xs.*) from an xs export
 	@$(MAKE) --no-print-directory export-onnx VARIANT=xs
