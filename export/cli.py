@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     formats = ["onnx", "tflite", "coreml", "qnn"] if args.format == "all" else [args.format]
     failed_dir = None
     with converter_output(Path(args.out), f"export_{args.variant}"):
-        session = ExportSession(args.variant, args.ckpt, Path(args.out), template=args.template)
+        session = ExportSession(args.variant, args.ckpt, Path(args.out), template=args.template, golden=args.golden)
         log(f"exporting {session.name} ({', '.join(formats)}) to {session.out_dir}")
         with staged_output(session.out_dir) as stage:
             for fmt in formats:
@@ -83,7 +83,7 @@ def rerun(args: argparse.Namespace) -> int:
     from export.rerun import rerun_parity
 
     with converter_output(Path(args.out), f"parity_{args.variant}"):
-        session = rerun_parity(args.variant, args.ckpt, Path(args.out), template=args.template)
+        session = rerun_parity(args.variant, args.ckpt, Path(args.out), template=args.template, golden=args.golden)
     print(markdown_table(session.rows))
     failed = [r.path for r in session.rows if r.passed is False]
     if failed:
@@ -109,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="QNN: Snapdragon SoC to compile for (repeatable; default SM8550, SM8650, SM8750)")
     parser.add_argument("--nhwc", action="store_true", help="TFLite: NHWC input for camera buffers")
     parser.add_argument("--no-gpu", action="store_true", help="TFLite: skip the software-Vulkan GPU run")
+    parser.add_argument("--golden", type=int, default=None,
+                        help="golden cases the gates run on (default: the variant's; xs: all 40 of export/golden.py)")
     parser.add_argument("--keep-failed", action="store_true",
                         help="publish even when a parity gate fails (its contracts then say parity_gate.passed "
                              "= false); by default such a run publishes nothing and leaves its report in "

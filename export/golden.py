@@ -26,6 +26,8 @@ from model.pipeline.decode import decode_outputs
 
 FIXTURE_VERSION = 1
 GOLDEN_SEED = 5150
+CALIBRATION_SEED = 6160
+NUM_CALIBRATION = 256
 
 # (kind, number of cases): 40 in all. Kinds that start from a posed body take one committed pose each.
 GOLDEN_KINDS: tuple[tuple[str, int], ...] = (
@@ -106,6 +108,23 @@ def render_case(case: GoldenCase, height: int, width: int) -> np.ndarray:
             pil = Image.fromarray(np.clip(np.rint(img), 0, 255).astype(np.uint8))
             img = np.asarray(pil.filter(ImageFilter.GaussianBlur(radius=3.0)), np.float64)
     return np.clip(np.rint(img), 0, 255).astype(np.float32)
+
+
+def calibration_inputs(height: int, width: int, count: int = NUM_CALIBRATION, nhwc: bool = False) -> list[np.ndarray]:
+    """`count` renders like the training data (random views, 20% truncated, 25% occluded) of the calibration
+    poses, none of which is a golden pose: what int8 calibration sees is what the model meets, not the gate."""
+    from export.golden_poses import load_poses
+    from model.template import load_template
+
+    template = load_template()
+    poses = load_poses(template.sha256, "calibration")
+    out = []
+    for i in range(count):
+        body = template.upsample(poses[i % len(poses)].astype(np.float64))
+        img = render_sample(body, template, np.random.default_rng([CALIBRATION_SEED, i]),
+                            RenderConfig(height=height, width=width))["image"].astype(np.float32)
+        out.append(img[None] if nhwc else img.transpose(2, 0, 1)[None].copy())
+    return out
 
 
 def golden_inputs(height: int, width: int, count: int | None = None, nhwc: bool = False) -> list[np.ndarray]:

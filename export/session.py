@@ -19,11 +19,10 @@ from typing import Any
 import numpy as np
 
 from export.contract import build_contract
-from export.golden import golden_inputs, run_torch
+from export.golden import golden_cases, golden_inputs, run_torch
 from export.parity import PathParity, compare_outputs
 from model.cli import say, third_party_output_to
 
-NUM_CALIBRATION = 16
 # Packages whose version can change an exported artifact's numbers (recorded on every parity row).
 PROVENANCE_TOOLS = ("torch", "litert-torch", "ai-edge-litert", "coremltools", "onnx", "onnxruntime",
                     "onnxruntime-qnn")
@@ -99,7 +98,8 @@ class SessionBase:
 class ExportSession(SessionBase):
     """Builds a variant's deploy graph once, checks its op policy, and collects parity rows and checks."""
 
-    def __init__(self, variant: str, ckpt: str | None, out_root: Path, template: str | None = None) -> None:
+    def __init__(self, variant: str, ckpt: str | None, out_root: Path, template: str | None = None,
+                 golden: int | None = None) -> None:
         from model.build import build_deploy_model, resolve_template
         from model.registry import get_variant
 
@@ -124,7 +124,10 @@ class ExportSession(SessionBase):
         self.check_op_policy()
         self.out_dir = out_root / variant
         h, w = self.spec.input_hw
-        self.num_golden = self.spec.export_golden_inputs
+        self.num_golden = golden or self.spec.export_golden_inputs
+        if not 1 <= self.num_golden <= len(golden_cases()):
+            raise ExportError(f"GOLDEN={self.num_golden}: the golden set has 1 to {len(golden_cases())} cases")
+        self.input_names = [c.name for c in golden_cases(self.num_golden)]
         self.inputs = golden_inputs(h, w, self.num_golden)
         self.reference = [run_torch(self.model, x) for x in self.inputs]
         self.name = self.spec.artifact_name
@@ -132,16 +135,19 @@ class ExportSession(SessionBase):
         self.checks: dict[str, Any] = {}
 
     def parity(self, path: str, arithmetic: str, run: Callable[[np.ndarray], dict], nhwc: bool = False,
-               gated: bool = True) -> PathParity:
-        """Run `run` on every golden input and compare with PyTorch (gated by its arithmetic, or report only)."""
+               gated: bool = True, gated_text: str | None = None) -> PathParity:
+        """Run `run` on every golden input and compare with PyTorch (gated by its arithmetic, or report only,
+        with `gated_text` saying why)."""
         outs = self.run_golden(run, nhwc)
-        row = compare_outputs(path, arithmetic, self.reference, outs, fp32_max_px=self.spec.parity_fp32_max_px)
+        row = compare_outputs(path, arithmetic, self.reference, outs, fp32_max_px=self.spec.parity_fp32_max_px,
+                              input_names=self.input_names)
         if not gated:
-            row.gate, row.passed, row.failures = "report only", None, []
+            row.gate, row.passed, row.failures = gated_text or "report only", None, []
         row.provenance = self.provenance
         self.rows.append(row)
         verdict = "n/a" if row.passed is None else ("pass" if row.passed else "FAIL " + "; ".join(row.failures))
-        log(f"parity {path}: 2D median {row.err2d_median_px:.4f} px, max {row.err2d_max_px:.4f} px -> {verdict}")
+        log(f"parity {path}: 2D median {row.err2d_median_px:.4f}, p99 {row.err2d_p99_px:.4f}, max "
+            f"{row.err2d_max_px:.4f} px ({row.worst_input}) -> {verdict}")
         return row
 
     @cached_property

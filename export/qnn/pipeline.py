@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 from export.contract import validate_contract, write_json_atomic
-from export.golden import golden_inputs
+from export.golden import calibration_inputs
 from export.qnn.sdk import DEFAULT_SOCS, QnnUnavailable, soc
-from export.session import NUM_CALIBRATION, ExportError, ExportSession, log
+from export.session import ExportError, ExportSession, log
 
 PARITY_SOC = "SM8650"  # the simulator's numerics are the same for every SoC here (checked on tiny: 0.0 px apart)
 
@@ -39,14 +39,13 @@ def _fp32_sources(session: ExportSession, stage: Path) -> tuple[Path, Path]:
 
 def _quantized_qdq(session: ExportSession, onnx: Path, out: Path, activations: str) -> Path:
     """A QDQ copy of the ONNX model by ONNX Runtime's QNN recipe (`get_qnn_qdq_config`: per-channel uint8
-    weights; uint8 activations for "int8" (W8A8), uint16 for "w8a16"), calibrated on renders apart from the
-    golden inputs."""
+    weights; uint8 activations for "int8" (W8A8), uint16 for "w8a16"), calibrated on the training-like
+    renders of export/golden.py, none of which shares a pose with the golden inputs."""
     from onnxruntime.quantization import CalibrationDataReader, QuantType, quantize
     from onnxruntime.quantization.execution_providers.qnn import get_qnn_qdq_config
 
     h, w = session.spec.input_hw
-    n = session.num_golden
-    calib = golden_inputs(h, w, NUM_CALIBRATION + n)[n:]
+    calib = calibration_inputs(h, w)
     name = session.model.input_name
 
     class Reader(CalibrationDataReader):

@@ -54,8 +54,30 @@ def _float_model(module: torch.nn.Module, example_input: torch.Tensor) -> bytes:
         os.unlink(tmp)
 
 
+# Scopes (regexes on the TFLite tensor names, which carry the PyTorch module path) kept in float in the
+# int8 model: the argsoftmax and the coordinate tail, whose outputs are pixel positions that 8 bits cannot
+# hold to a fraction of a pixel, and the two heads, where int8 moved vertices most (docs/DESIGN.md, "int8").
+INT8_FLOAT_SCOPES = ("ArgSoftmax", r"DeployModel_model($|;)", "serving_default", "VertexPoseHead", "LiftHead")
+
+
+def int8_recipe(float_scopes: tuple[str, ...] = INT8_FLOAT_SCOPES):
+    """ai-edge-quantizer recipe: int8 weights (per channel) and int8 activations, calibrated, except the
+    ops whose output tensor name matches one of `float_scopes` (later recipe entries win)."""
+    from ai_edge_quantizer import recipe_manager
+    from ai_edge_quantizer.algorithm_manager import AlgorithmName
+    from ai_edge_quantizer.qtyping import TFLOperationName
+
+    rm = recipe_manager.RecipeManager()
+    rm.add_static_config(regex=".*", operation_name=TFLOperationName.ALL_SUPPORTED, activation_num_bits=8,
+                         weight_num_bits=8, algorithm_key=AlgorithmName.MIN_MAX_UNIFORM_QUANT)
+    for scope in float_scopes:
+        rm.add_quantization_config(regex=scope, operation_name=TFLOperationName.ALL_SUPPORTED,
+                                   algorithm_key=AlgorithmName.NO_QUANTIZE)
+    return rm.get_quantization_recipe()
+
+
 def _quantize(float_model: bytes, precision: str, calibration: Iterable[np.ndarray] | None) -> bytes:
-    from ai_edge_quantizer import quantizer, recipe
+    from ai_edge_quantizer import quantizer
 
     q = quantizer.Quantizer(float_model)
     if precision == "fp16":
@@ -74,7 +96,7 @@ def _quantize(float_model: bytes, precision: str, calibration: Iterable[np.ndarr
         return bytes(q.quantize(enable_progress_report=False).quantized_model)
     if calibration is None:
         raise ValueError("int8 needs calibration inputs (an iterable of input arrays)")
-    q.load_quantization_recipe(recipe.static_wi8_ai8())
+    q.load_quantization_recipe(int8_recipe())
     samples = [{"image": np.asarray(x, np.float32)} for x in calibration]
     if not samples:
         raise ValueError("int8 calibration got no samples")

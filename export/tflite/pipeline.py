@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 from export.contract import write_json_atomic
-from export.golden import golden_inputs
-from export.session import NUM_CALIBRATION, ExportError, ExportSession, log
+from export.golden import calibration_inputs
+from export.session import ExportError, ExportSession, log
 
 
 def export_tflite(session: ExportSession, stage: Path, int8: bool, nhwc: bool, gpu: bool) -> None:
@@ -24,9 +24,9 @@ def export_tflite(session: ExportSession, stage: Path, int8: bool, nhwc: bool, g
         artifact = f"{session.name}{tag}{suffix}.tflite"
         calib = None
         if precision == "int8":
-            n = session.num_golden
-            calib = [x.transpose(0, 2, 3, 1).copy() if nhwc else x
-                     for x in golden_inputs(h, w, NUM_CALIBRATION + n)[n:]]
+            t0 = time.perf_counter()
+            calib = calibration_inputs(h, w, nhwc=nhwc)
+            log(f"int8 calibration: {len(calib)} training-like renders in {time.perf_counter() - t0:.1f} s")
         t0 = time.perf_counter()
         path = tfl.convert_tflite(model, model.example_input(), stage / artifact, precision=precision,
                                   calibration=calib)

@@ -78,6 +78,9 @@ class TrainConfig:
     save_every: int = 500
     losses: LossWeights = field(default_factory=LossWeights)
     heatmap_logit_noise: float = 0.0  # std of training noise on the argsoftmax logits (an fp16 experiment)
+    feature_noise: float = 0.0  # relative std of training noise on the heatmap head's input (fp16-like)
+    extreme_probability: float = 0.0  # share of samples at a camera's limits (dataset.CAMERA_EXTREMES)
+    negative_probability: float = 0.0  # share of samples replaced by a frame with no person
 
     def with_overrides(self, **kw) -> TrainConfig:
         """A copy with some fields replaced (command-line overrides)."""

@@ -1,6 +1,8 @@
 """Samples in the DensePose-COCO layout (synthetic renders; the fields real data also has) as tensors,
 with augmentation: horizontal flip through the template's symmetry map, in-plane scale and rotation
-about the crop centre, and colour jitter.
+about the crop centre, colour jitter and, where asked, the extremes a phone camera meets (very dark,
+over-exposed, blurred, a small person far away) and frames with no person at all (negatives: every
+vertex invisible, an empty mask, no mesh loss).
 
 Augmentation draws from np.random.default_rng([seed, epoch, index]), so a sample's augmentation
 depends only on those three numbers (what makes resuming a run bit-for-bit possible).
@@ -18,13 +20,15 @@ from model.cli import InputError, read_json
 
 # COCO-17 left/right swap under a horizontal flip.
 COCO_FLIP = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
+CAMERA_EXTREMES = ("dark", "overexposed", "blurred", "far")
 
 
 class MeshPoseDataset:
     """Reads <split>/annotations.json and its images; `get(i, epoch, seed)` returns a dict of tensors."""
 
     def __init__(self, split_dir: str | Path, template, points: int = 100, flip_probability: float = 0.5,
-                 colour_jitter: float = 0.2, scale_jitter: float = 0.0, rotation_deg: float = 0.0) -> None:
+                 colour_jitter: float = 0.2, scale_jitter: float = 0.0, rotation_deg: float = 0.0,
+                 extreme_probability: float = 0.0, negative_probability: float = 0.0) -> None:
         self.dir = Path(split_dir)
         path = self.dir / "annotations.json"
         data = read_json(path, "annotations file", ("info", "images", "annotations"),
@@ -41,6 +45,8 @@ class MeshPoseDataset:
         self.colour_jitter = colour_jitter
         self.scale_jitter = scale_jitter
         self.rotation_deg = rotation_deg
+        self.extreme_probability = extreme_probability
+        self.negative_probability = negative_probability
         self.symmetry = np.asarray(template.symmetry)
 
     def __len__(self) -> int:
@@ -82,6 +88,18 @@ class MeshPoseDataset:
             gain = 1 + rng.uniform(-self.colour_jitter, self.colour_jitter, 3)
             bias = rng.uniform(-20, 20) * self.colour_jitter
             image = np.clip(image * gain + bias, 0, 255).astype(np.float32)
+        # Drawn after the ones above so that runs without them keep their augmentation streams.
+        if augment and self.extreme_probability and rng.random() < self.extreme_probability:
+            kind = CAMERA_EXTREMES[int(rng.integers(len(CAMERA_EXTREMES)))]
+            image, mask, verts, vis, dp, keep, kp = camera_extreme(kind, rng, image, mask, verts, vis, dp, kp)
+            faces, bary = faces[keep], bary[keep]
+        has_person = 1.0
+        if augment and self.negative_probability and rng.random() < self.negative_probability:
+            image, has_person = empty_frame(rng, *image.shape[:2]), 0.0
+            mask, vis, dp = np.zeros_like(mask), np.zeros_like(vis), dp[:0]
+            faces, bary = faces[:0], bary[:0]
+            kp = kp.copy()
+            kp[:, 2] = 0
         n = min(len(dp), self.points)
         valid = np.zeros(self.points, np.float32)
         valid[:n] = 1
@@ -96,6 +114,7 @@ class MeshPoseDataset:
             "dp_bary": torch.from_numpy(pad(bary, 1 / 3)),
             "dp_valid": torch.from_numpy(valid),
             "keypoints": torch.from_numpy(kp),
+            "has_person": torch.tensor(has_person),
         }
 
     def batch(self, indices: list[int], epoch: int, seed: int, augment: bool = True) -> dict[str, torch.Tensor]:
@@ -135,3 +154,47 @@ def _scale_rotate(image, mask, verts, vis, dp, kp, scale: float, angle: float):
     kp[:, :2] = move(kp[:, :2])
     kp[~inside(kp), 2] = 0
     return image, mask, verts, vis.astype(np.float32), dp[keep], keep, kp
+
+
+def camera_extreme(kind: str, rng: np.random.Generator, image, mask, verts, vis, dp, kp):
+    """The sample as a phone camera at its limits would see it: `dark` (a dim room: gain 0.04-0.15 and
+    sensor noise), `overexposed` (gain 1.8-2.6 plus 40-90, clipped), `blurred` (defocus or motion,
+    Gaussian radius 1.5-3.5 px) or `far` (the person at 0.45-0.75 of the size, the uncovered border
+    filled by a fresh background). Returns the arrays and the keep mask of the dense points."""
+    from PIL import ImageFilter
+
+    from model.data.synthetic import random_background
+
+    keep = np.ones(len(dp), bool)
+    if kind == "dark":
+        image = image * rng.uniform(0.04, 0.15) + rng.normal(0, rng.uniform(0.5, 2.5), image.shape)
+    elif kind == "overexposed":
+        image = image * rng.uniform(1.8, 2.6) + rng.uniform(40, 90)
+    elif kind == "blurred":
+        pil = Image.fromarray(np.clip(np.rint(image), 0, 255).astype(np.uint8))
+        image = np.asarray(pil.filter(ImageFilter.GaussianBlur(radius=rng.uniform(1.5, 3.5))), np.float32)
+    elif kind == "far":
+        h, w = mask.shape
+        covered = np.ones((h, w, 1), np.float32)
+        stacked = np.concatenate([image, covered], axis=-1)
+        stacked, mask, verts, vis, dp, keep, kp = _scale_rotate(stacked, mask, verts, vis, dp, kp,
+                                                                rng.uniform(0.45, 0.75), 0.0)
+        cover = stacked[..., 3:]
+        image = stacked[..., :3] * cover + random_background(rng, h, w) * (1 - cover)
+    else:
+        raise ValueError(f"unknown camera extreme {kind!r}; known: {', '.join(CAMERA_EXTREMES)}")
+    return np.clip(image, 0, 255).astype(np.float32), mask, verts, vis, dp, keep, kp
+
+
+def empty_frame(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """A frame with no person: a background, sensor noise, or a covered lens (near black)."""
+    from model.data.synthetic import random_background
+
+    kind = rng.integers(3)
+    if kind == 0:
+        img = random_background(rng, h, w)
+    elif kind == 1:
+        img = rng.uniform(0, 255, (h, w, 3))
+    else:
+        img = rng.normal(rng.uniform(0, 12), rng.uniform(0.5, 3), (h, w, 3))
+    return np.clip(img, 0, 255).astype(np.float32)

@@ -55,6 +55,9 @@ def compute_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
     wts = cfg.losses
     px = 256.0 / height
     gt = batch["vertices"]
+    # Frames with no person (negatives) train visibility, mask and segmentation only: their mesh has no target.
+    person = batch["has_person"] > 0.5 if "has_person" in batch else torch.ones(len(gt), dtype=torch.bool)
+    per_vertex = person[:, None].to(gt.dtype).expand(gt.shape[:2])
 
     def regressed() -> torch.Tensor:  # the lift head's own xyz, depth made root-relative like the output's
         reg = out["xyz_regressed"]
@@ -72,11 +75,13 @@ def compute_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
         # Stride 8: the (B, h, w, V) splat tensor dominates the step time at stride 4.
         "silhouette": lambda: L.soft_silhouette_loss(out["vertices"][..., :2], out["visibility"], batch["mask"],
                                                      sigma_px=8.0 / px, stride=8),
-        "vertices": lambda: px * L.vertex_l2(out["vertices"], gt),
-        "regression": lambda: px * L.vertex_l2(regressed(), gt),
+        "vertices": lambda: px * L.vertex_l2(out["vertices"], gt, per_vertex),
+        "regression": lambda: px * L.vertex_l2(regressed(), gt, per_vertex),
         "heatmap_vertices": lambda: px * L.vertex_l2(out["xy_heatmap"], gt[..., :2], batch["visibility"]),
-        "edges": lambda: px * L.edge_length_loss(out["vertices"], gt, consts["edges"]),
-        "normals": lambda: L.normal_cosine_loss(out["vertices"], gt, consts["faces"]),
+        "edges": lambda: px * L.edge_length_loss(out["vertices"][person], gt[person], consts["edges"])
+        if person.any() else out["vertices"].sum() * 0.0,
+        "normals": lambda: L.normal_cosine_loss(out["vertices"][person], gt[person], consts["faces"])
+        if person.any() else out["vertices"].sum() * 0.0,
         "joints_2d": lambda: px * L.joint_loss(out["vertices"], batch["keypoints"], consts["landmarker"],
                                                (batch["keypoints"][..., 2] > 0).float()),
         "segmentation": lambda: L.segmentation_ce(out["segmentation"], batch["mask"]),
@@ -215,7 +220,8 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     data = MeshPoseDataset(data_dir / "train", template, flip_probability=cfg.flip_probability,
                            colour_jitter=cfg.colour_jitter, scale_jitter=cfg.scale_jitter,
-                           rotation_deg=cfg.rotation_deg)
+                           rotation_deg=cfg.rotation_deg, extreme_probability=cfg.extreme_probability,
+                           negative_probability=cfg.negative_probability)
     global_batch = cfg.batch_size * world
     steps_per_epoch = len(data) // global_batch
     if steps_per_epoch == 0:
@@ -233,6 +239,7 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
     log(f">> training {cfg.variant}: {len(data)} samples, {world} process(es), global batch {global_batch}, "
         f"{total} steps ({steps_per_epoch}/epoch), starting at step {step}")
     net.vertexpose.logit_noise = cfg.heatmap_logit_noise
+    net.vertexpose.feature_noise = cfg.feature_noise
     ckpt_path = out_dir / f"meshpose_{cfg.variant}.safetensors"
 
     def next_batch(epoch: int, k: int) -> dict[str, torch.Tensor]:
@@ -241,7 +248,8 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
         return data.batch(order[start : start + cfg.batch_size].tolist(), epoch, cfg.seed)
 
     def before_step(step: int) -> None:
-        if cfg.heatmap_logit_noise > 0:  # a generator per (seed, step, rank): --resume stays exact
+        # A generator per (seed, step, rank): --resume stays exact.
+        if cfg.heatmap_logit_noise > 0 or cfg.feature_noise > 0:
             net.vertexpose.noise_generator = torch.Generator().manual_seed((cfg.seed * 1_000_003 + step) * 64 + rank)
 
     def loss_of(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
@@ -284,13 +292,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup-steps", type=int, default=None)
     p.add_argument("--heatmap-logit-noise", type=float, default=None, metavar="STD",
                    help="train with Gaussian noise of this std on the argsoftmax logits (fp16 experiment)")
+    p.add_argument("--feature-noise", type=float, default=None, metavar="STD",
+                   help="train with relative Gaussian noise of this std on the heatmap head's input features "
+                        "(fp16-like error, proportional to each activation)")
+    p.add_argument("--extreme-probability", type=float, default=None, metavar="P",
+                   help="share of samples seen as a camera at its limits (dark, over-exposed, blurred, far)")
+    p.add_argument("--negative-probability", type=float, default=None, metavar="P",
+                   help="share of samples replaced by a frame with no person (all vertices invisible)")
     args = p.parse_args(argv)
     cfg = get_config(args.variant).with_overrides(max_steps=args.max_steps, epochs=args.epochs,
                                                   batch_size=args.batch_size, save_every=args.save_every,
                                                   lr=args.lr, warmup_steps=args.warmup_steps,
-                                                  heatmap_logit_noise=args.heatmap_logit_noise)
-    if cfg.heatmap_logit_noise < 0:
-        p.error("--heatmap-logit-noise must be >= 0")
+                                                  heatmap_logit_noise=args.heatmap_logit_noise,
+                                                  feature_noise=args.feature_noise,
+                                                  extreme_probability=args.extreme_probability,
+                                                  negative_probability=args.negative_probability)
+    if cfg.heatmap_logit_noise < 0 or cfg.feature_noise < 0:
+        p.error("--heatmap-logit-noise and --feature-noise must be >= 0")
+    if not (0 <= cfg.extreme_probability <= 1 and 0 <= cfg.negative_probability <= 1):
+        p.error("--extreme-probability and --negative-probability must be in [0, 1]")
     try:
         cfg = replace(cfg, losses=parse_loss_weights(args.loss_weight, cfg.losses))
     except ValueError as exc:

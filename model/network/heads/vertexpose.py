@@ -36,11 +36,17 @@ class VertexPoseHead(nn.Module):
         # attempt at heatmaps whose vertices move less under the GPU's fp16 arithmetic (measured: no
         # clear effect at 0.03; see the xs model card). Drawn from `noise_generator` for exact resumes.
         self.logit_noise = 0.0
+        # Training only: relative noise on the head's input features, x * (1 + std * n): fp16 arithmetic
+        # errs in proportion to each value, so a head trained under it learns heatmaps that move less.
+        self.feature_noise = 0.0
         self.noise_generator: torch.Generator | None = None
 
     def forward(
         self, features: torch.Tensor, with_segmentation: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        if self.training and self.feature_noise > 0:
+            noise = torch.randn(features.shape, generator=self.noise_generator, dtype=features.dtype)
+            features = features * (1 + self.feature_noise * noise.to(features.device))
         x = self.refine(features)
         heatmaps = self.heatmaps(x)
         seg = self.segmentation(x) if with_segmentation and self.segmentation is not None else None

@@ -1,0 +1,202 @@
+"""Numerics that hold on every input: the representative golden set, the gates over all of it (fp16 and
+int8), the int8 recipe, the training that gives the fp16 margin, and a regression check of that margin on
+the shipped checkpoint."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from export.golden import GOLDEN_KINDS, calibration_inputs, golden_cases, golden_inputs, render_case
+from export.parity import compare_outputs
+from tests.conftest import write_rest_body_split
+
+
+def test_golden_set_covers_every_kind_in_any_prefix_and_is_deterministic():
+    cases = golden_cases()
+    assert len(cases) == sum(n for _, n in GOLDEN_KINDS) >= 32
+    kinds = [k for k, _ in GOLDEN_KINDS]
+    assert [c.kind for c in cases[: len(kinds)]] == kinds  # the first 12 are one of each kind
+    assert cases[0].name == "rest_0"  # the case the app fixtures are built from
+    assert len({c.name for c in cases}) == len(cases)
+    a, b = golden_inputs(64, 48, 12), golden_inputs(64, 48, 12)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert all(x.shape == (1, 3, 64, 48) and x.min() >= 0 and x.max() <= 255 for x in a)
+    with pytest.raises(ValueError, match="40 cases"):
+        golden_cases(41)
+
+
+def test_golden_extremes_are_what_their_names_say():
+    by = {c.name: render_case(c, 96, 72) for c in golden_cases()}
+    assert by["dark_0"].mean() < 20 and by["covered_lens_0"].mean() < 10
+    assert by["overexposed_0"].mean() > 180
+    # Blur removes high frequencies: neighbouring pixels differ less than in a sharp posed render.
+    roughness = lambda im: np.abs(np.diff(im, axis=1)).mean()  # noqa: E731
+    assert roughness(by["blurred_0"]) < 0.5 * roughness(by["posed_0"])
+    assert roughness(by["noise_0"]) > 50
+
+
+def test_calibration_renders_share_no_pose_with_the_gate():
+    from export.golden_poses import load_poses
+    from model.template import load_template
+
+    tpl = load_template()
+    golden, calib = load_poses(tpl.sha256), load_poses(tpl.sha256, "calibration")
+    assert golden.shape[1:] == calib.shape[1:] == (tpl.num_vertices, 3)
+    gaps = np.abs(golden[:, None] - calib[None]).max(axis=(2, 3))
+    assert gaps.min() > 0.01  # metres: no calibration body is a golden body
+    x = calibration_inputs(64, 48, count=3, nhwc=True)
+    assert len(x) == 3 and x[0].shape == (1, 64, 48, 3)
+
+
+def test_golden_poses_refuse_another_template():
+    from export.golden_poses import GoldenPosesError, load_poses
+
+    with pytest.raises(GoldenPosesError, match="make golden-poses"):
+        load_poses("0" * 64)
+
+
+def _outputs(vertices, visible):
+    return {"vertices": vertices[None], "visibility": visible[None].astype(np.float64)}
+
+
+def _pair(errors_px, visible=None):
+    """Reference and candidate outputs of one input whose visible vertices move by `errors_px`."""
+    v = len(errors_px)
+    ref = np.zeros((v, 3))
+    cand = ref.copy()
+    cand[:, 0] = errors_px
+    vis = np.ones(v) if visible is None else visible
+    return _outputs(ref, vis), _outputs(cand, vis)
+
+
+def test_fp16_gate_fails_on_one_input_of_many_and_names_it():
+    names = [c.name for c in golden_cases(12)]
+    pairs = [_pair(np.full(100, 0.02)) for _ in names]
+    ok = compare_outputs("gpu", "fp16", [p[0] for p in pairs], [p[1] for p in pairs], input_names=names)
+    assert ok.passed
+    bad = np.full(100, 0.02)
+    bad[7] = 0.6  # one vertex of one input over 0.5 px
+    pairs[5] = _pair(bad)
+    row = compare_outputs("gpu", "fp16", [p[0] for p in pairs], [p[1] for p in pairs], input_names=names)
+    assert not row.passed and row.worst_input == names[5]
+    assert any("max 2D error 0.6000" in f for f in row.failures)
+
+
+def test_fp16_gate_ignores_vertices_the_reference_calls_invisible():
+    errors = np.full(100, 0.02)
+    errors[:10] = 5.0
+    visible = np.ones(100)
+    visible[:10] = 0.0
+    row = compare_outputs("gpu", "fp16", [_pair(errors, visible)[0]], [_pair(errors, visible)[1]])
+    assert row.passed and row.err2d_max_all_px == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize(("typical", "tail", "passed", "failure"), [
+    (0.3, 1.2, True, None),
+    (0.6, 1.2, False, "median"),
+    (0.3, 2.0, False, "p99"),
+])
+def test_int8_gate_bounds_median_and_p99(typical, tail, passed, failure):
+    errors = np.full(1000, typical)
+    errors[:20] = tail  # 2% of vertices: the p99 lies in the tail
+    row = compare_outputs("int8", "int8", [_pair(errors)[0]], [_pair(errors)[1]])
+    assert row.passed is passed
+    assert failure is None or any(f.startswith(failure) for f in row.failures)
+
+
+def test_int8_recipe_keeps_the_coordinate_tail_in_float(tmp_path):
+    """The int8 TFLite of the tiny variant: convolutions of the backbone in int8, the argsoftmax and the
+    heads in float (their outputs are sub-pixel positions)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from export.tflite.convert import convert_tflite
+    from model.build import build_deploy_model
+
+    model = build_deploy_model("tiny")
+    path = convert_tflite(model, model.example_input(), tmp_path / "m.tflite", precision="int8",
+                          calibration=calibration_inputs(128, 96, count=4))
+    it = Interpreter(str(path))
+    names = {t["index"]: (t["name"], t["dtype"]) for t in it.get_tensor_details()}
+    ops = it._get_ops_details()
+    int8_convs = [o for o in ops if o["op_name"] == "CONV_2D" and names[o["outputs"][0]][1] == np.int8]
+    softmaxes = [o for o in ops if o["op_name"] == "SOFTMAX"]
+    assert int8_convs, "the backbone should run in int8"
+    assert softmaxes and all(names[o["outputs"][0]][1] == np.float32 for o in softmaxes)
+    outputs = [names[d["index"]] for d in it.get_output_details()]
+    assert all(dtype == np.float32 for _, dtype in outputs)
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory, template):
+    root = tmp_path_factory.mktemp("data")
+    write_rest_body_split(root / "train", template, range(6))
+    return root
+
+
+def test_negative_frames_have_no_person_and_no_mesh_loss(tiny_data, template):
+    from model.train.config import get_config
+    from model.train.dataset import MeshPoseDataset
+    from model.train.loop import compute_losses, loss_constants
+
+    data = MeshPoseDataset(tiny_data / "train", template, negative_probability=1.0)
+    batch = data.batch([0, 1, 2], 0, 0)
+    assert torch.equal(batch["has_person"], torch.zeros(3))
+    assert batch["visibility"].sum() == 0 and batch["mask"].sum() == 0 and batch["dp_valid"].sum() == 0
+    assert (batch["keypoints"][..., 2] == 0).all()
+    cfg = get_config("tiny")
+    # A prediction far from the (meaningless) mesh target costs nothing in the mesh terms of a negative.
+    v = batch["vertices"].shape[1]
+    out = {"vertices": batch["vertices"] + 40.0, "xyz_regressed": batch["vertices"] + 40.0,
+           "xy_heatmap": batch["vertices"][..., :2], "visibility_logit": torch.full((3, v), -8.0),
+           "visibility": torch.full((3, v), 3e-4), "heatmaps": torch.zeros(3, v, 32, 24),
+           "segmentation": torch.zeros(3, 2, 32, 24)}
+    weights = dataclasses.replace(cfg.losses, barycentric_ce=0.0, uv_consistency=0.0, silhouette=0.0,
+                                  segmentation=0.0, joints_2d=0.0)
+    total, parts = compute_losses(out, batch, loss_constants(template), dataclasses.replace(cfg, losses=weights), 128)
+    assert parts["vertices"] == parts["regression"] == parts["edges"] == parts["normals"] == 0.0
+    assert parts["visibility"] < 1e-3 and torch.isfinite(total)
+
+
+@pytest.mark.parametrize("kind", ["dark", "overexposed", "blurred", "far"])
+def test_camera_extremes_keep_image_and_targets_together(tiny_data, template, kind):
+    from model.train.dataset import MeshPoseDataset, camera_extreme
+
+    data = MeshPoseDataset(tiny_data / "train", template)
+    s = data.get(0, augment=False)
+    image = s["image"].numpy().transpose(1, 2, 0)
+    mask, verts, vis = s["mask"].numpy(), s["vertices"].numpy(), s["visibility"].numpy()
+    dp, kp = s["dp_points"].numpy(), s["keypoints"].numpy()
+    out = camera_extreme(kind, np.random.default_rng(0), image, mask, verts, vis, dp, kp)
+    img2, mask2, verts2, vis2 = out[:4]
+    assert img2.shape == image.shape and img2.min() >= 0 and img2.max() <= 255
+    if kind == "far":  # the person shrinks about the crop centre; the mask follows it
+        centre = np.array([image.shape[1] / 2, image.shape[0] / 2])
+        spread = lambda p: np.linalg.norm(p[:, :2] - centre, axis=1).mean()  # noqa: E731
+        assert spread(verts2) < 0.8 * spread(verts)
+        assert 0 < mask2.sum() < 0.8 * mask.sum()
+    else:  # photometric: geometry untouched
+        assert np.array_equal(verts2, verts) and np.array_equal(mask2, mask) and np.array_equal(vis2, vis)
+        assert not np.array_equal(img2, image)
+
+
+def test_feature_noise_is_seeded_and_training_only(template):
+    from model.build import create_model
+
+    net = create_model("tiny", template)
+    x = torch.rand(2, 3, *net.input_hw) * 255
+    with torch.no_grad():
+        clean = net.eval()(x)["xy_heatmap"]
+        net.train()
+        for m in net.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.eval()
+        net.vertexpose.feature_noise = 0.05
+        draws = []
+        for _ in range(2):
+            net.vertexpose.noise_generator = torch.Generator().manual_seed(3)
+            draws.append(net(x)["xy_heatmap"])
+        assert torch.equal(draws[0], draws[1])
+        assert (draws[0] - clean).abs().max() > 1e-5  # an untrained head moves little, but it moves
+        assert torch.equal(net.eval()(x)["xy_heatmap"], clean)
