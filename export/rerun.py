@@ -17,7 +17,7 @@ from model.checkpoint import file_sha256
 
 
 def rerun_parity(variant: str, ckpt: str | None, out_root: Path, template: str | None = None,
-                 golden: int | None = None) -> ExportSession:
+                 golden: int | None = None, strict: bool = False) -> ExportSession:
     """Rows of every artifact of `variant` under `out_root`, re-measured against PyTorch."""
     art = out_root / variant
     # SoC builds (make export-qnn) run only on their NPU or its simulator: their rows come from the export.
@@ -25,7 +25,7 @@ def rerun_parity(variant: str, ckpt: str | None, out_root: Path, template: str |
                        if p.suffix in RUNNABLE and runs_here(p, read_contract(p)))
     if not artifacts:
         raise ExportError(f"no exported model in {art}; run `make export VARIANT={variant}` first")
-    session = ExportSession(variant, ckpt, out_root, template=template, golden=golden)
+    session = ExportSession(variant, ckpt, out_root, template=template, golden=golden, strict=strict)
     have = file_sha256(session.ckpt) if session.ckpt else None
     tpl = session.template.sha256
     # Every artifact, not only the first: a folder can hold formats exported from different weights.

@@ -99,7 +99,7 @@ class ExportSession(SessionBase):
     """Builds a variant's deploy graph once, checks its op policy, and collects parity rows and checks."""
 
     def __init__(self, variant: str, ckpt: str | None, out_root: Path, template: str | None = None,
-                 golden: int | None = None) -> None:
+                 golden: int | None = None, strict: bool = False) -> None:
         from model.build import build_deploy_model, resolve_template
         from model.registry import get_variant
 
@@ -128,6 +128,9 @@ class ExportSession(SessionBase):
         if not 1 <= self.num_golden <= len(golden_cases()):
             raise ExportError(f"GOLDEN={self.num_golden}: the golden set has 1 to {len(golden_cases())} cases")
         self.input_names = [c.name for c in golden_cases(self.num_golden)]
+        # Core cases: the rest-pose renders, always gated; the whole set blocks publishing with STRICT=1.
+        self.core = [i for i, c in enumerate(golden_cases(self.num_golden)) if c.kind == "rest"]
+        self.strict = strict
         self.inputs = golden_inputs(h, w, self.num_golden)
         self.reference = [run_torch(self.model, x) for x in self.inputs]
         self.name = self.spec.artifact_name
@@ -140,9 +143,11 @@ class ExportSession(SessionBase):
         with `gated_text` saying why)."""
         outs = self.run_golden(run, nhwc)
         row = compare_outputs(path, arithmetic, self.reference, outs, fp32_max_px=self.spec.parity_fp32_max_px,
-                              input_names=self.input_names)
+                              input_names=self.input_names, core=self.core)
+        row.enforced = self.strict
         if not gated:
             row.gate, row.passed, row.failures = gated_text or "report only", None, []
+            row.core_passed, row.core_failures = None, []
         row.provenance = self.provenance
         self.rows.append(row)
         verdict = "n/a" if row.passed is None else ("pass" if row.passed else "FAIL " + "; ".join(row.failures))

@@ -1,7 +1,7 @@
 # Export targets: the user's main job. Artifacts land in artifacts/$(VARIANT)/.
 # KEEP_FAILED=1: publish a run whose parity gate failed (its contracts say parity_gate.passed = false);
 # otherwise such a run publishes nothing and leaves its report in artifacts/$(VARIANT)/failed/.
-EXPORT_ARGS = --variant $(VARIANT) $(if $(CKPT),--ckpt $(CKPT)) $(if $(TEMPLATE),--template $(TEMPLATE)) $(if $(GOLDEN),--golden $(GOLDEN)) \
+EXPORT_ARGS = --variant $(VARIANT) $(if $(CKPT),--ckpt $(CKPT)) $(if $(TEMPLATE),--template $(TEMPLATE)) $(if $(GOLDEN),--golden $(GOLDEN)) $(if $(filter-out 0,$(STRICT)),--strict) \
   $(if $(filter-out 0,$(KEEP_FAILED)),--keep-failed)
 
 .PHONY: export-coreml export-tflite export-onnx export-qnn export parity fixtures golden-poses
@@ -27,7 +27,7 @@ export: $(STAMP) system-gpu ## Every format for VARIANT (Core ML, TFLite, ONNX, 
 	@$(PY) -m export all $(EXPORT_ARGS) $(if $(COMPRESS),--compress $(COMPRESS)) $(if $(INT8),--int8)
 
 parity: $(STAMP) ## Re-run the artifacts already exported on the golden inputs (converts nothing) and print one table
-	@$(PY) -m export parity --variant $(VARIANT) $(if $(CKPT),--ckpt $(CKPT)) $(if $(TEMPLATE),--template $(TEMPLATE)) $(if $(GOLDEN),--golden $(GOLDEN))
+	@$(PY) -m export parity --variant $(VARIANT) $(if $(CKPT),--ckpt $(CKPT)) $(if $(TEMPLATE),--template $(TEMPLATE)) $(if $(GOLDEN),--golden $(GOLDEN)) $(if $(filter-out 0,$(STRICT)),--strict)
 
 golden-poses: $(STAMP) ## Re-sample the golden set's and the int8 calibration's Anny poses (export/assets/golden_poses.safetensors)
 	@$(PY) -m export.golden_poses

@@ -45,7 +45,7 @@ def test_make_parity_reruns_the_artifacts_without_converting(exported, capsys):
     report = {r["path"]: r for r in json.loads((exported / "parity.json").read_text())["paths"]}
     for path in ("onnxruntime-cpu", "tflite-xnnpack", "tflite-fp16w-xnnpack", "coreml-fp16-numpy-sim"):
         row = next(line for line in table.splitlines() if line.startswith(f"| {path} |"))
-        assert f"| {report[path]['err2d_max_px']:.4f} |" in row  # the same figures as at export time
+        assert f"| {report[path]['err2d_max_px']:.4f} ({report[path]['worst_input']}) |" in row  # as at export time
     assert table.count("| path |") == 1  # one table
     # nothing converted or changed (coremltools rewrites the package manifest on load, with the same bytes)
     assert {p: p.read_bytes() for p in exported.rglob("*") if p.is_file()} == before

@@ -152,7 +152,7 @@ def test_keep_failed_publishes_with_contracts_marked_failed(artifacts, failing_g
         validate_contract(contract)
         gate = contract["parity_gate"]
         assert gate["passed"] is False
-        assert len(gate["failures"]) == 1 and gate["failures"][0].startswith("onnxruntime-cpu: max 2D error")
+        assert len(gate["failures"]) == 1 and gate["failures"][0].startswith("onnxruntime-cpu: core: max 2D error")
     rows = {r["path"]: r for r in json.loads((art / "parity.json").read_text())["paths"]}
     assert rows["onnxruntime-cpu"]["passed"] is False
 

@@ -20,14 +20,19 @@ class LossWeights:
     joints_2d: float = 0.05
     segmentation: float = 0.5
     heatmap_vertices: float = 0.1  # pixels: the heatmap argsoftmax of ground-truth-visible vertices
+    logit_range: float = 0.0  # squared excess of the heatmaps' softmax arguments beyond +-LOGIT_MARGIN (fp16)
 
+
+# Half-width of the band around each heatmap's mean that the logit_range term leaves free (softmax units:
+# a contrast of 16 is a probability ratio of 9e6, far more than any sub-cell position needs).
+LOGIT_MARGIN = 16.0
 
 # The paper's loss-group ablation (its Table of losses): each group adds terms to the one before.
 # Segmentation stays in every group: it trains the person-mask head that scores detections, not the mesh.
 LOSS_GROUPS: dict[str, tuple[str, ...]] = {
     "3d": ("vertices", "regression", "edges", "normals", "segmentation"),
     "3d+2d": ("vertices", "regression", "edges", "normals", "segmentation",
-              "barycentric_ce", "uv_consistency", "joints_2d", "heatmap_vertices"),
+              "barycentric_ce", "uv_consistency", "joints_2d", "heatmap_vertices", "logit_range"),
     "all": tuple(LossWeights.__dataclass_fields__),
 }
 

@@ -29,7 +29,14 @@ from model.atomic import atomic_path
 from model.build import create_model
 from model.checkpoint import save_checkpoint
 from model.train import losses as L
-from model.train.config import LOSS_GROUPS, TrainConfig, get_config, loss_group_weights, parse_loss_weights
+from model.train.config import (
+    LOGIT_MARGIN,
+    LOSS_GROUPS,
+    TrainConfig,
+    get_config,
+    loss_group_weights,
+    parse_loss_weights,
+)
 from model.train.dataset import MeshPoseDataset
 
 STATE_FILE = "train_state.safetensors"
@@ -85,6 +92,7 @@ def compute_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
         "joints_2d": lambda: px * L.joint_loss(out["vertices"], batch["keypoints"], consts["landmarker"],
                                                (batch["keypoints"][..., 2] > 0).float()),
         "segmentation": lambda: L.segmentation_ce(out["segmentation"], batch["mask"]),
+        "logit_range": lambda: L.logit_range(out["heatmaps"] * consts["beta"], LOGIT_MARGIN),
     }
     # Terms with weight zero (loss-group ablations) are neither computed nor logged.
     values = {k: f() for k, f in terms.items() if getattr(wts, k) != 0.0}
@@ -92,12 +100,14 @@ def compute_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
     return total, {k: float(v.detach()) for k, v in values.items()}
 
 
-def loss_constants(template) -> dict[str, torch.Tensor]:
-    """The template tensors compute_losses needs: edges, faces and the COCO landmarker."""
+def loss_constants(template, beta: float = 10.0) -> dict[str, torch.Tensor]:
+    """The constants compute_losses needs: the template's edges, faces and COCO landmarker, and the
+    argsoftmax's beta (logit_range measures softmax arguments)."""
     return {
         "edges": torch.tensor(np.asarray(template.edges), dtype=torch.long),
         "faces": torch.tensor(np.asarray(template.faces), dtype=torch.long),
         "landmarker": torch.tensor(np.asarray(template.coco17)),
+        "beta": torch.tensor(beta),
     }
 
 
@@ -234,7 +244,7 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
         log(f"--resume: no training state in {out_dir}; starting from step 0")
     if init is not None and step == 0:
         warm_start(net, init, init_partial, cfg.variant, template)
-    consts = loss_constants(template)
+    consts = loss_constants(template, net.vertexpose.argsoftmax.beta)
     metrics_path = trim_metrics(out_dir / "metrics.jsonl", step, rank)
     log(f">> training {cfg.variant}: {len(data)} samples, {world} process(es), global batch {global_batch}, "
         f"{total} steps ({steps_per_epoch}/epoch), starting at step {step}")

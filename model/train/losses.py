@@ -127,3 +127,11 @@ def segmentation_ce(logits: torch.Tensor, mask: torch.Tensor, stride: int = HEAT
     instance mask (B, H, W) pooled to the heatmap grid (a cell is foreground if mostly covered)."""
     target = (F.avg_pool2d(mask[:, None].float(), stride)[:, 0] > 0.5).long()
     return F.cross_entropy(logits, target)
+
+
+def logit_range(logits: torch.Tensor, margin: float) -> torch.Tensor:
+    """Mean squared excess of each heatmap's softmax arguments (B, V, h, w) beyond +-`margin` around
+    that map's mean. A softmax needs only a few units of contrast; the rest of a trained map's range
+    (hundreds) is magnitude that fp16 arithmetic errs in proportion to, near the peaks too."""
+    centred = logits - logits.mean(dim=(2, 3), keepdim=True)
+    return torch.relu(centred.abs() - margin).square().mean()
