@@ -99,3 +99,21 @@ def test_htp_session_refuses_an_op_the_npu_does_not_take(tmp_path):
     onnx.save(model, str(path))
     with pytest.raises(RuntimeError, match=r"QNN HTP \(SM8650\) refused erf.onnx"):
         htp_session(path, "SM8650", fp16=True)
+
+
+def test_qdq_recipe_keeps_the_heads_and_the_first_blocks_float(tmp_path):
+    import onnx
+
+    from export.onnx.convert import export_onnx
+    from export.qnn.pipeline import float_nodes
+    from model.build import build_deploy_model
+
+    model = build_deploy_model("tiny", None)
+    path = export_onnx(model, model.example_input(), tmp_path / "tiny.onnx")
+    graph = onnx.load(str(path)).graph
+    scopes = {n.name: {p.key: p.value for p in n.metadata_props}["pkg.torch.onnx.name_scopes"] for n in graph.node}
+    kept = set(float_nodes(path))
+    head = {n for n, s in scopes.items() if "'net.vertexpose'" in s or "'net.lift'" in s}
+    late = {n for n, s in scopes.items() if "'net.backbone.blocks.4'" in s}
+    assert head and late and head <= kept and not late & kept
+    assert len(kept) < len(graph.node)

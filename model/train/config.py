@@ -27,24 +27,28 @@ class LossWeights:
 # a contrast of 16 is a probability ratio of 9e6, far more than any sub-cell position needs).
 LOGIT_MARGIN = 16.0
 
+# Terms that are not the paper's (deployment regularisers, off by default): loss groups leave them as set.
+EXTRA_TERMS: tuple[str, ...] = ("logit_range",)
+PAPER_TERMS: tuple[str, ...] = tuple(k for k in LossWeights.__dataclass_fields__ if k not in EXTRA_TERMS)
+
 # The paper's loss-group ablation (its Table of losses): each group adds terms to the one before.
 # Segmentation stays in every group: it trains the person-mask head that scores detections, not the mesh.
 LOSS_GROUPS: dict[str, tuple[str, ...]] = {
     "3d": ("vertices", "regression", "edges", "normals", "segmentation"),
     "3d+2d": ("vertices", "regression", "edges", "normals", "segmentation",
-              "barycentric_ce", "uv_consistency", "joints_2d", "heatmap_vertices", "logit_range"),
-    "all": tuple(LossWeights.__dataclass_fields__),
+              "barycentric_ce", "uv_consistency", "joints_2d", "heatmap_vertices"),
+    "all": PAPER_TERMS,
 }
 
 
 def loss_group_weights(group: str, base: LossWeights | None = None) -> LossWeights:
-    """`base` (default weights) with every term outside `group` set to zero."""
+    """`base` (default weights) with every paper term outside `group` set to zero (EXTRA_TERMS kept as set)."""
     try:
         keep = LOSS_GROUPS[group]
     except KeyError:
         raise KeyError(f"unknown loss group {group!r}; known: {', '.join(LOSS_GROUPS)}") from None
     base = base or LossWeights()
-    return replace(base, **{k: 0.0 for k in LossWeights.__dataclass_fields__ if k not in keep})
+    return replace(base, **{k: 0.0 for k in PAPER_TERMS if k not in keep})
 
 
 def parse_loss_weights(items: list[str], base: LossWeights | None = None) -> LossWeights:
