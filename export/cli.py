@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         with staged_output(session.out_dir) as stage:
             for fmt in formats:
                 if fmt == "coreml":
-                    export_coreml(session, stage, args.compress)
+                    export_coreml(session, stage, args.compress, args.int8)
                 elif fmt == "tflite":
                     export_tflite(session, stage, args.int8, args.nhwc, not args.no_gpu)
                 elif fmt == "onnx":
@@ -107,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(REPO / "artifacts"))
     parser.add_argument("--compress", choices=["palettize8", "linear8"], default=None,
                         help="Core ML: also write a compressed package with its own parity figures")
-    parser.add_argument("--int8", action="store_true", help="TFLite: also write an int8 model; QNN: an int8 HTP run")
+    parser.add_argument("--int8", action="store_true",
+                        help="TFLite: also write an int8 model; Core ML: a W8A8 package; QNN: int8 HTP runs")
     parser.add_argument("--soc", action="append", default=None,
                         help="QNN: Snapdragon SoC to compile for (repeatable; default SM8550, SM8650, SM8750)")
     parser.add_argument("--nhwc", action="store_true", help="TFLite: NHWC input for camera buffers")

@@ -6,9 +6,9 @@ EXPORT_ARGS = --variant $(VARIANT) $(if $(CKPT),--ckpt $(CKPT)) $(if $(TEMPLATE)
 
 .PHONY: export-coreml export-tflite export-onnx export-qnn export parity fixtures golden-poses
 
-export-coreml: $(STAMP) ## Core ML .mlpackage (+ contract, ANE residency, fp16 parity, fixtures); COMPRESS=palettize8|linear8
+export-coreml: $(STAMP) ## Core ML .mlpackage (+ contract, ANE residency, fp16 parity, fixtures); COMPRESS=palettize8|linear8 INT8=1 (W8A8)
 	@echo ">> export Core ML: VARIANT=$(VARIANT) $(if $(CKPT),CKPT=$(CKPT),(shipped checkpoint))"
-	@$(PY) -m export coreml $(EXPORT_ARGS) $(if $(COMPRESS),--compress $(COMPRESS))
+	@$(PY) -m export coreml $(EXPORT_ARGS) $(if $(COMPRESS),--compress $(COMPRESS)) $(if $(INT8),--int8)
 
 export-tflite: $(STAMP) system-gpu ## TFLite fp32/fp16 (+ contract, GPU-delegate gates, parity); INT8=1 NHWC=1
 	@echo ">> export TFLite: VARIANT=$(VARIANT) $(if $(CKPT),CKPT=$(CKPT),(shipped checkpoint))"

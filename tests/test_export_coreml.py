@@ -326,3 +326,56 @@ def test_compressed_variant_stays_on_ane_and_close(tmp_path, tiny_models, contra
     got = run_mil_fp16(path, {"image": pixels[0].numpy()})
     # 8-bit weights add their own error on top of fp16; 1 px is the report-only bound for it.
     assert np.abs(got["vertices"] - want["vertices"]).max() < 1.0
+
+
+# -- W8A8 (int8 activations) -------------------------------------------------------------------
+
+def test_mil_quantize_and_dequantize_kernels_round_trip():
+    from export.coreml.mil_numpy import KERNELS
+
+    x = np.linspace(-3.0, 3.0, 101, dtype=np.float32).reshape(1, 1, 101)
+    scale = np.float32(3.0 / 127)
+    q = KERNELS["quantize"](input=x, scale=scale, zero_point=None, axis=None, output_dtype=np.asarray("int8"))
+    assert q.dtype == np.int8 and q.min() == -127 and q.max() == 127
+    back = KERNELS["dequantize"](input=q, scale=scale)
+    assert np.abs(back - x).max() <= scale / 2 + 1e-6
+    # saturation, and a per-axis uint8 case with zero points
+    big = KERNELS["quantize"](input=np.float32([[20.0, -20.0]]), scale=np.float32(0.1), output_dtype="int8")
+    assert big.tolist() == [[127, -128]]
+    y = np.float32([[0.0, 1.0], [2.0, 3.0]])
+    q2 = KERNELS["quantize"](input=y, scale=np.float32([0.1, 1.0]), zero_point=np.uint8([10, 0]), axis=1,
+                             output_dtype="uint8")
+    assert q2.dtype == np.uint8 and q2.tolist() == [[10, 1], [30, 3]]
+
+
+def test_w8a8_quantizes_the_backbone_only_stays_on_ane_and_is_close(tmp_path, tiny_models, contract, pixels):
+    from export.coreml.w8a8 import quantized_fx_nodes
+
+    model = tiny_models[0]
+    with pytest.raises(ValueError, match="calibration"):
+        convert_coreml(model, model.example_input(), tmp_path / "none.mlpackage", contract=contract, compress="w8a8")
+    calibration = [p.numpy() for p in pixels]
+    path = convert_coreml(model, model.example_input(), tmp_path / "w8a8.mlpackage", contract=contract,
+                          compress="w8a8", calibration=calibration)
+    assert check_ane_residency(path).ok
+    program, _ = load_mil_program(path)
+    ops = program.functions["main"].operations
+    quantizes = [op for op in ops if op.op_type == "quantize"]
+    assert quantizes and all(c.op_type == "dequantize" for q in quantizes for c in q.outputs[0].child_ops)
+    # the values quantised to int8 are made by backbone ops; no head or tail op's output is ever int8
+    producers = {q.inputs["input"].op.name.removesuffix("_cast_fp16") for q in quantizes if q.inputs["input"].op}
+    fx = quantized_fx_nodes(model, model.example_input())
+    exported = torch.export.export(model.eval(), (model.example_input(),)).run_decompositions({})
+
+    def inside(prefixes: tuple[str, ...]) -> set[str]:
+        return {n.name for n in exported.graph.nodes
+                if any(p.startswith(prefixes) for p, _ in (n.meta.get("nn_module_stack") or {}).values())}
+
+    head, late = inside(("net.lift", "net.vertexpose")), inside(("net.backbone.blocks.4",))
+    assert head and late and not head & fx and late & fx
+    assert producers & fx and not producers & head, sorted(producers & head)[:5]
+    assert any(op.op_type.startswith("constexpr_") for op in ops)  # int8 weights as well
+    want = _torch_outputs(tiny_models[1], pixels[1])
+    got = run_mil_fp16(path, {"image": pixels[1].numpy()})
+    assert np.isfinite(got["vertices"]).all()
+    assert np.median(np.linalg.norm(got["vertices"][0, :, :2] - want["vertices"][0, :, :2], axis=-1)) < 2.0

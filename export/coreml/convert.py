@@ -17,7 +17,7 @@ import torch
 
 AUTHOR = "MeshPose mobile toolchain"
 CONTRACT_METADATA_KEY = "meshpose.contract"
-COMPRESSIONS = ("palettize8", "linear8")
+COMPRESSIONS = ("palettize8", "linear8", "w8a8")
 
 
 def _silence_coremltools() -> None:
@@ -33,11 +33,14 @@ def convert_coreml(
     *,
     contract: dict[str, Any],
     compress: str | None = None,
+    calibration: list[np.ndarray] | None = None,
 ) -> Path:
     """Convert a DeployModel built with normalize_in_graph=False; write the .mlpackage atomically.
 
     compress: None (fp16 weights), "palettize8" (8-bit weight palettes) or "linear8" (symmetric
     int8 weights); both decompress to fp16 at load time, so the ops and their placement stay the same.
+    "w8a8": int8 weights and int8 activations outside the float parts, the activation ranges measured on
+    `calibration` (NCHW float32 pixels in [0, 255]) by the numpy MIL executor (export/coreml/w8a8.py).
     """
     if compress is not None and compress not in COMPRESSIONS:
         raise ValueError(f"unknown compression {compress!r}; use one of {COMPRESSIONS} or None")
@@ -69,7 +72,9 @@ def convert_coreml(
         compute_precision=ct.precision.FLOAT16,
         convert_to="mlprogram",
     )
-    if compress is not None:
+    if compress == "w8a8":
+        mlmodel = _w8a8(mlmodel, module, example_input, calibration)
+    elif compress is not None:
         mlmodel = _compress(mlmodel, compress)
     _describe(mlmodel, contract)
     out_path = Path(out_path)
@@ -114,6 +119,21 @@ def _compress(mlmodel, compress: str):
         mlmodel,
         OptimizationConfig(global_config=OpLinearQuantizerConfig(mode="linear_symmetric"), op_name_configs=keep),
     )
+
+
+def _w8a8(mlmodel, module: torch.nn.Module, example_input: torch.Tensor, calibration: list[np.ndarray] | None):
+    """int8 activations (calibrated, selective) and then int8 weights (trained parameters only)."""
+    from coremltools.converters.mil.frontend.milproto.load import load as milproto_load
+
+    from export.coreml.w8a8 import activation_ranges, quantize_activations, quantized_fx_nodes
+
+    if not calibration:
+        raise ValueError("w8a8 needs calibration inputs (export.golden.calibration_inputs)")
+    spec = mlmodel.get_spec()
+    program = milproto_load(spec, spec.specificationVersion, mlmodel.weights_dir)
+    ranges = activation_ranges(program, calibration, module.input_name)
+    quantized = quantize_activations(mlmodel, ranges, quantized_fx_nodes(module, example_input))
+    return _compress(quantized, "linear8")
 
 
 def _describe(mlmodel, contract: dict[str, Any]) -> None:

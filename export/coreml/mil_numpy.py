@@ -157,7 +157,37 @@ def _avg_pool(x, kernel_sizes, strides, pad_type="valid", pad=(0, 0, 0, 0), excl
     return total / (int(kernel_sizes[0]) * int(kernel_sizes[1]))
 
 
+def _broadcast(param, x, axis):
+    """A per-tensor (scalar) or per-axis (vector) quantization parameter shaped to broadcast against x."""
+    param = np.asarray(param, np.float32)
+    if param.ndim == 0 or param.size == 1:
+        return param.reshape(())
+    shape = [1] * x.ndim
+    shape[int(axis)] = param.size
+    return param.reshape(shape)
+
+
+def _quantize(input, scale, zero_point=None, axis=None, output_dtype="int8"):
+    """MIL quantize: round(x / scale) + zero_point, saturated to the integer type (round half to even)."""
+    kind = {"int8": np.int8, "uint8": np.uint8}[str(output_dtype)]
+    q = np.round(input.astype(np.float32) / _broadcast(scale, input, axis))
+    if zero_point is not None:
+        q = q + _broadcast(zero_point, input, axis)
+    info = np.iinfo(kind)
+    return np.clip(q, info.min, info.max).astype(kind)
+
+
+def _dequantize(input, scale, zero_point=None, axis=None):
+    """MIL dequantize: scale * (q - zero_point)."""
+    q = input.astype(np.float32)
+    if zero_point is not None:
+        q = q - _broadcast(zero_point, input, axis)
+    return q * _broadcast(scale, input, axis)
+
+
 KERNELS: dict[str, Callable] = {
+    "quantize": _quantize,
+    "dequantize": _dequantize,
     "conv": _conv,
     "linear": _linear,
     "matmul": _matmul,
@@ -227,10 +257,12 @@ def _const_value(op) -> np.ndarray:
     return val if isinstance(val, (str, bool)) else np.asarray(val)
 
 
-def run_program(program, inputs: dict[str, np.ndarray], storage: str = "declared") -> dict[str, np.ndarray]:
+def run_program(program, inputs: dict[str, np.ndarray], storage: str = "declared",
+                observe: Callable[[str, np.ndarray], None] | None = None) -> dict[str, np.ndarray]:
     """Run `program`'s main function. storage="declared" rounds each op output to its declared dtype
     (fp16 in a converted fp16 program); storage="fp32" keeps every float in float32 (a reference run;
-    the weights stay the fp16 values the program stores)."""
+    the weights stay the fp16 values the program stores). `observe(name, value)` sees every input and
+    every run-time op output (int8 activation calibration records their ranges through it)."""
     if storage not in ("declared", "fp32"):
         raise ValueError(f"storage must be 'declared' or 'fp32', not {storage!r}")
     func = program.functions["main"]
@@ -242,6 +274,8 @@ def run_program(program, inputs: dict[str, np.ndarray], storage: str = "declared
         if tuple(arr.shape) != tuple(var.shape):
             raise ValueError(f"input {name} has shape {arr.shape}, the program takes {tuple(var.shape)}")
         env[name] = arr
+        if observe is not None:
+            observe(name, arr)
     for op in func.operations:
         if op.op_type == "const":
             env[op.outputs[0].name] = _const_value(op)
@@ -269,6 +303,8 @@ def run_program(program, inputs: dict[str, np.ndarray], storage: str = "declared
             if dt not in NP_DTYPES:
                 raise UnsupportedMilOp(f"MIL op {op.op_type!r} ({op.name}) outputs dtype {dt}")
             env[out_var.name] = np.asarray(result).astype(NP_DTYPES[dt])
+            if observe is not None:
+                observe(out_var.name, env[out_var.name])
     return {v.name: np.asarray(env[v.name], dtype=np.float32) for v in func.outputs}
 
 

@@ -9,21 +9,33 @@ from pathlib import Path
 from export.contract import write_json_atomic
 from export.session import ExportError, ExportSession, log
 
+# Calibration renders for Core ML W8A8 (each runs through the numpy MIL executor, about 1 s apiece here).
+W8A8_CALIBRATION = 64
 
-def export_coreml(session: ExportSession, stage: Path, compress: str | None) -> None:
-    """Core ML package + ANE residency + fp16 parity (numpy MIL on Linux; real predictions on macOS)."""
+
+def export_coreml(session: ExportSession, stage: Path, compress: str | None, int8: bool = False) -> None:
+    """Core ML package + ANE residency + fp16 parity (numpy MIL on Linux; real predictions on macOS);
+    `compress` adds a weight-compressed package, `int8` a W8A8 one (int8 weights and activations)."""
     from export import coreml as cm
+    from export.golden import calibration_inputs
 
     model = session.build(normalize_in_graph=False)
     name = model.input_name
-    for suffix, comp in [("", None)] + ([(f"_{compress}", compress)] if compress else []):
+    variants = [("", None)] + ([(f"_{compress}", compress)] if compress else []) + ([("_w8a8", "w8a8")] if int8 else [])
+    for suffix, comp in variants:
         artifact = f"{session.name}{suffix}.mlpackage"
         label = suffix.replace("_", "-")
         contract = session.contract(
             "coreml", artifact, comp or "fp16", input_dtype="image", normalization_baked_in=True
         )
         t0 = time.perf_counter()
-        path = cm.convert_coreml(model, model.example_input(), stage / artifact, contract=contract, compress=comp)
+        calibration = None
+        if comp == "w8a8":
+            h, w = session.spec.input_hw
+            calibration = calibration_inputs(h, w, W8A8_CALIBRATION)
+            log(f"W8A8 calibration: {len(calibration)} training-like renders through the numpy MIL executor")
+        path = cm.convert_coreml(model, model.example_input(), stage / artifact, contract=contract, compress=comp,
+                                 calibration=calibration)
         log(f"converted {artifact} in {time.perf_counter() - t0:.1f} s")
         write_json_atomic(stage / f"{artifact}.contract.json", contract)
         report = cm.check_ane_residency(path)

@@ -26,6 +26,7 @@ ANE_OPS = {
     "reduce_mean", "reduce_sum", "reshape", "transpose", "concat", "slice_by_index", "expand_dims",
     "squeeze", "upsample_nearest_neighbor", "avg_pool", "cast", "const",
     "constexpr_lut_to_dense", "constexpr_affine_dequantize", "constexpr_blockwise_shift_scale",
+    "quantize", "dequantize",  # W8A8: int8 activations (A17 Pro / M4 Neural Engines compute them)
 }
 KNOWN_OFF_ANE = {
     "gather": "gather leaves the ANE", "gather_nd": "gather leaves the ANE",
@@ -106,8 +107,10 @@ def _rules(op, boundary: set[str]) -> str | None:
     dt = _dtype(op.outputs[0])
     if dt == "fp32" and op.name not in boundary:
         return "fp32 island inside the fp16 program (ANE computes fp16)"
+    if dt in ("int8", "uint8") and t == "quantize":
+        return None  # the int8 side of a quantize/dequantize pair (W8A8)
     if dt not in ("fp16", "fp32"):
-        return f"{dt} tensor computed at run time (ANE computes fp16 only)"
+        return f"{dt} tensor computed at run time (ANE computes fp16, and int8 only between quantize pairs)"
     dil = op.inputs.get("dilations") if t == "conv" else None
     if dil is not None and any(int(d) != 1 for d in dil.val):
         return "dilated convolution leaves the ANE"

@@ -1,0 +1,131 @@
+"""Core ML W8A8: int8 weights and int8 activations for the Neural Engines that compute in int8
+(A17 Pro, M4 and later), calibrated on Linux.
+
+coremltools' `linear_quantize_activations` measures activation ranges by running the model with
+Core ML's `predict`, which exists only on macOS. The measuring is the only part that needs a runtime:
+here the ranges come from the numpy MIL executor (export/coreml/mil_numpy.py, fp16 storage as on the
+device) run on the calibration renders, and coremltools' own graph passes then insert the
+quantize/dequantize pairs from those ranges (the same passes `linear_quantize_activations` applies).
+Weights are then quantised to int8 per channel with `linear_quantize_weights`.
+
+Selective, like the TFLite and QNN int8 recipes (measured in docs/DESIGN.md §8): ops that belong to the
+float parts (both heads with their argsoftmax, the stem, the first four inverted-residual blocks, and the
+coordinate tail outside every module) keep fp16 activations. Which torch module an op comes from is read
+from the torch.export program the converter consumes (`nn_module_stack` of the FX node the MIL op is
+named after); a MIL op that cannot be traced to a module stays fp16.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+# Module paths whose ops keep fp16 activations: the same parts as export/tflite/convert.py's
+# INT8_FLOAT_SCOPES and export/qnn/pipeline.py's QDQ_FLOAT_MODULES.
+FLOAT_MODULES = ("net.vertexpose", "net.lift", "net.backbone.stem", *(f"net.backbone.blocks.{i}" for i in range(4)))
+
+# Smallest symmetric range an activation is quantised over: its int8 step is then at least 8e-5, a
+# normal fp16 number (a zero range would give scale 0, which Core ML refuses).
+MIN_HALF_RANGE = 1e-2
+
+
+def quantized_fx_nodes(module: torch.nn.Module, example_input: torch.Tensor,
+                       float_modules: tuple[str, ...] = FLOAT_MODULES) -> set[str]:
+    """Names of the FX nodes (of the program convert_coreml converts) whose activations may be int8: nodes
+    inside some module, none of whose enclosing modules is one of `float_modules`."""
+    program = torch.export.export(module.eval(), (example_input,)).run_decompositions({})
+    out = set()
+    for node in program.graph.nodes:
+        stack = node.meta.get("nn_module_stack") or {}
+        paths = [p for p, _ in stack.values() if p]  # the deploy wrapper itself is the empty path
+        if node.op != "call_function" or not paths:
+            continue  # outside every module: the coordinate tail stays float
+        if not any(p == m or p.startswith(m + ".") for p in paths for m in float_modules):
+            out.add(node.name)
+    return out
+
+
+def activation_ranges(program, inputs: Iterable[np.ndarray], input_name: str) -> dict[str, dict[str, float]]:
+    """Running min and max of the program's inputs and of every run-time float op output over `inputs`,
+    from the numpy MIL executor with fp16 storage (keys: MIL var names, as coremltools' passes expect)."""
+    from export.coreml.mil_numpy import run_program
+
+    ranges: dict[str, dict[str, float]] = {}
+
+    def observe(name: str, value: np.ndarray) -> None:
+        if value.dtype.kind != "f" or value.size == 0:
+            return
+        lo, hi = float(value.min()), float(value.max())
+        seen = ranges.get(name)
+        if seen is None:
+            ranges[name] = {"rmin": lo, "rmax": hi}
+        else:
+            seen["rmin"], seen["rmax"] = min(seen["rmin"], lo), max(seen["rmax"], hi)
+
+    count = 0
+    for x in inputs:
+        run_program(program, {input_name: x}, storage="declared", observe=observe)
+        count += 1
+    if not count:
+        raise ValueError("activation calibration needs at least one input")
+    for r in ranges.values():  # a tensor that was constant zero in calibration would get scale 0 (refused)
+        r["rmin"], r["rmax"] = min(r["rmin"], -MIN_HALF_RANGE), max(r["rmax"], MIN_HALF_RANGE)
+    return ranges
+
+
+def _concat_groups(program) -> list[list[str]]:
+    """For each concat: its input and output var names (their int8 ranges must agree)."""
+    groups = []
+    for op in program.functions["main"].operations:
+        if op.op_type == "concat":
+            groups.append([v.name for v in op.inputs["values"]] + [op.outputs[0].name])
+    return groups
+
+
+def quantize_activations(mlmodel, ranges: dict[str, dict[str, float]], quantized_nodes: set[str]):
+    """The model with int8 quantize/dequantize pairs around the ops coremltools quantises (conv, linear,
+    pooling, add and their activations) whose FX node is in `quantized_nodes`; every other op keeps fp16."""
+    from coremltools.converters.mil.mil.passes.graph_pass import PassOption
+    from coremltools.converters.mil.mil.passes.pass_registry import PASS_REGISTRY
+    from coremltools.models import utils as model_utils
+    from coremltools.optimize.coreml import OpLinearQuantizerConfig, OptimizationConfig
+    from coremltools.optimize.coreml.experimental._post_training_quantization import (
+        _adjust_concat_surrounding_activation_stats,
+    )
+
+    program = mlmodel._mil_program
+    ranges = {k: dict(v) for k, v in ranges.items()}
+    _adjust_concat_surrounding_activation_stats(_concat_groups(program), ranges)
+    skip = {}
+    for op in program.functions["main"].operations:
+        if op.op_type != "const" and _fx_name(op.name) not in quantized_nodes:
+            skip[op.name] = None
+    config = OptimizationConfig(global_config=OpLinearQuantizerConfig(mode="linear_symmetric", dtype="int8"),
+                                op_name_configs=skip)
+    passes = []
+    for name in ("compression::insert_prefix_quantize_dequantize_pair",
+                 "compression::insert_suffix_quantize_dequantize_pair"):
+        graph_pass = PASS_REGISTRY[name]
+        graph_pass.set_options([PassOption("config", config), PassOption("activation_stats", ranges)])
+        passes.append(graph_pass)
+    passes.append(PASS_REGISTRY["common::dequantize_quantize_pair_elimination"])
+    return model_utils._apply_graph_pass(mlmodel, passes, spec_version=mlmodel.get_spec().specificationVersion,
+                                         skip_model_load=True)
+
+
+def _fx_name(mil_name: str) -> str:
+    """The FX node a converted MIL op is named after ("conv2d_7_cast_fp16" -> "conv2d_7")."""
+    return mil_name.removesuffix("_cast_fp16")
+
+
+def count_quantized(mlpackage: Path) -> dict[str, int]:
+    """Quantize ops and the run-time ops in a saved package (for the export log and tests)."""
+    from export.coreml.convert import load_mil_program
+
+    program, _ = load_mil_program(Path(mlpackage))
+    ops = [op for op in program.functions["main"].operations if op.op_type not in ("const",)
+           and not op.op_type.startswith("constexpr_")]
+    return {"quantize": sum(op.op_type == "quantize" for op in ops), "ops": len(ops)}
