@@ -59,6 +59,9 @@ class PathParity:
     core_passed: bool | None = None
     core_failures: list[str] = field(default_factory=list)
     enforced: bool = True
+    # Largest gated 2D error per golden kind ("rest", "noise", ...: the case name without its index), where
+    # names were given: says which kinds of input a failing whole-set verdict comes from.
+    kind_max_px: dict[str, float] = field(default_factory=dict)
 
     def blocking_failures(self) -> list[str]:
         """The failures that stop an export from publishing: the core gate's, and the whole set's if enforced."""
@@ -125,6 +128,10 @@ def compare_outputs(
         passed=None,
         worst_input=input_names[int(np.argmax(per_input))] if input_names else None,
     )
+    if input_names:
+        for name, worst in zip(input_names, per_input):
+            kind = name.rsplit("_", 1)[0]
+            res.kind_max_px[kind] = round(max(res.kind_max_px.get(kind, 0.0), max(worst, 0.0)), 4)
     apply_gate(res, fp32_max_px)
     if core:
         sub = compare_outputs(path, arithmetic, [reference[i] for i in core], [candidate[i] for i in core],

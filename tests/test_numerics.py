@@ -82,6 +82,9 @@ def test_fp16_gate_fails_on_one_input_of_many_and_names_it():
     row = compare_outputs("gpu", "fp16", [p[0] for p in pairs], [p[1] for p in pairs], input_names=names)
     assert not row.passed and row.worst_input == names[5]
     assert any("max 2D error 0.6000" in f for f in row.failures)
+    kind = names[5].rsplit("_", 1)[0]  # the per-kind maxima say which kind of input it was
+    assert row.kind_max_px[kind] == 0.6 and max(v for k, v in row.kind_max_px.items() if k != kind) == 0.02
+    assert len(row.kind_max_px) == len({n.rsplit("_", 1)[0] for n in names})
 
 
 def test_whole_set_blocks_only_when_enforced_and_the_core_always():
