@@ -18,6 +18,7 @@ def run(args: argparse.Namespace) -> int:
     device = get_device(args.device)
     run_info = new_run(device["name"], args.variant)
     results_dir = Path(args.results) / run_info["id"]  # one folder per run; raw outputs beside its results
+    failures: list[str] = []
     artifacts = Path(args.artifacts)
     artifact = artifacts / args.variant / device["artifact"].format(variant=args.variant)
     if device["platform"] == "linux":
@@ -29,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
             results = run_host(device, args.variant, artifacts, runs=args.runs, warmup=args.warmup,
                                sustained_s=args.sustained, quick=args.quick, processes=args.processes)
     elif device["platform"] == "android":
-        from benchmarks.runners.android import Adb, adb_path, cached_benchmark_model, run_android_app, run_android_model
+        from benchmarks.runners.android import Adb, adb_path, run_android_app
+        from benchmarks.runners.android_rows import run_android_rows
 
         adb = Adb(adb_path(), args.serial)
         adb.require_device()  # no adb or no phone: say so before anything else is looked for
@@ -37,10 +39,10 @@ def run(args: argparse.Namespace) -> int:
             results = [run_android_app(device, adb=adb, runs=args.runs, warmup=args.warmup, variant=args.variant,
                                        sustained_s=args.sustained, results_dir=results_dir)]
         else:
-            binary = args.benchmark_model or cached_benchmark_model()
-            results = [run_android_model(device, artifact, benchmark_model=binary, adb=adb,
-                                         runs=args.runs, warmup=args.warmup, sustained_s=args.sustained,
-                                         cooldown_s=args.cooldown, variant=args.variant, results_dir=results_dir)]
+            results, failures = run_android_rows(
+                device, adb=adb, variant=args.variant, artifacts=artifacts, wanted=args.accelerator,
+                benchmark_model=args.benchmark_model, runs=args.runs, warmup=args.warmup,
+                sustained_s=args.sustained, cooldown_s=args.cooldown, results_dir=results_dir)
     elif device["platform"] == "ios":
         from benchmarks.runners.ios import run_ios_app
 
@@ -56,7 +58,12 @@ def run(args: argparse.Namespace) -> int:
         r["run"] = run_info
         path = write_result(r, results_dir)
         print(f"wrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}", file=sys.stderr)
-    print(markdown_table(results))
+    if results:
+        print(markdown_table(results))
+    for line in failures:
+        print(f"error: {line}", file=sys.stderr)
+    if failures:
+        return 2
     incomplete = [r for r in results if not r["complete"]]
     return 3 if incomplete else 0
 
@@ -73,7 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sustained", type=float, default=0.0, help="seconds of back-to-back runs for the trend")
     p.add_argument("--cooldown", type=float, default=5.0, help="seconds of rest between phone runs")
     p.add_argument("--mode", choices=["model", "app"], default="model", help="Android: benchmark_model or the app")
-    p.add_argument("--benchmark-model", default=None, help="Android: path of the benchmark_model binary")
+    p.add_argument("--benchmark-model", default=None,
+                   help="Android: a benchmark_model binary of your own (default: LiteRT's, fetched once)")
+    p.add_argument("--accelerator", choices=["all", "npu", "gpu", "cpu"], default="all",
+                   help="Android model mode: the rows to run (all: every accelerator the registry lists)")
     p.add_argument("--serial", default=None, help="Android: adb serial when several phones are attached")
     p.add_argument("--udid", default=None, help="iOS: device identifier (xcrun devicectl list devices)")
     p.add_argument("--app", default=None, help="iOS: path of the built .app to install first")

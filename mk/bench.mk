@@ -1,16 +1,18 @@
-# Benchmark harness. DEVICE=host|pixel8|pixel9|galaxy-s24|iphone15pro|iphone16|mac (see benchmarks/devices.json)
+# Benchmark harness. DEVICE=host|pixel8|pixel9|galaxy-s24|iphone15pro|iphone16|mac (see benchmarks/devices.json);
+# phones: ACCEL=all|npu|gpu|cpu (rows), BENCHMARK_MODEL= (your own binary instead of LiteRT's, fetched once)
 DEVICE ?= host
 RUNS ?= 100
 WARMUP ?= 10
 SUSTAINED ?= 0
 MODE ?= model
+ACCEL ?= all
 BENCH_ARGS = --device $(DEVICE) --variant $(VARIANT) --runs $(RUNS) --warmup $(WARMUP) --sustained $(SUSTAINED) \
-	--mode $(MODE) $(if $(BENCHMARK_MODEL),--benchmark-model $(BENCHMARK_MODEL)) $(if $(SERIAL),--serial $(SERIAL)) \
+	--mode $(MODE) --accelerator $(ACCEL) $(if $(BENCHMARK_MODEL),--benchmark-model $(BENCHMARK_MODEL)) $(if $(SERIAL),--serial $(SERIAL)) \
 	$(if $(UDID),--udid $(UDID)) $(if $(APP),--app $(APP))
 
 .PHONY: bench bench-report bench-publish bench-ci bench-devices
 
-bench: $(STAMP) ## Benchmark DEVICE (default host) for VARIANT; one folder per run in artifacts/bench/
+bench: $(STAMP) ## Benchmark DEVICE (default host) for VARIANT; phones: NPU/GPU/CPU rows (ACCEL=), tools fetched once; results in artifacts/bench/
 	@if [ "$(DEVICE)" = "host" ]; then $(MAKE) --no-print-directory export-tflite export-onnx VARIANT=$(VARIANT) $(if $(filter paper,$(VARIANT)),,INT8=1); fi
 	@echo ">> bench DEVICE=$(DEVICE) VARIANT=$(VARIANT)"
 	@$(PY) -m benchmarks run $(BENCH_ARGS)

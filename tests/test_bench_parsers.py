@@ -33,6 +33,31 @@ def test_partial_delegation_with_logcat_prefix():
     assert out.inference_avg_us == pytest.approx(16390.7) and out.peak_memory_mb == pytest.approx(90.5)
 
 
+def test_litert_compiled_model_output():
+    """LiteRT's own benchmark_model (litert/tools) closes with its BENCHMARK RESULTS block in ms. The fixture
+    follows that tool's source (benchmark_litert_model.h); its figures are made up, not measured on a phone."""
+    out = parse_benchmark_model((BENCH / "benchmark_model_litert_npu.txt").read_text())
+    assert out.flavour == "litert"
+    assert out.init_us == pytest.approx(184620) and out.first_inference_us == pytest.approx(3120)
+    assert out.warmup_avg_us == pytest.approx(1210) and out.inference_avg_us == pytest.approx(1200)
+    assert out.timed.count == 829 and out.timed.min == 1152  # the count= line, in us, beats the rounded block
+    assert out.memory_init_mb == pytest.approx(21.37) and out.peak_memory_mb == pytest.approx(31.5)
+    assert out.fully_delegated is None  # the tool prints no node counts
+
+
+def test_litert_block_without_count_lines_rebuilds_the_timed_stats():
+    text = "\n".join(line for line in (BENCH / "benchmark_model_litert_npu.txt").read_text().splitlines()
+                     if not line.startswith("count="))
+    out = parse_benchmark_model(text)
+    assert out.timed.count == 829 and out.timed.min == pytest.approx(1150) and out.timed.max == pytest.approx(1730)
+
+
+def test_litert_block_cut_short_is_not_guessed_at():
+    text = (BENCH / "benchmark_model_litert_npu.txt").read_text()
+    with pytest.raises(UnparsedOutput, match=r"no 'Warmup \(first\)' line"):
+        parse_benchmark_model("\n".join(line for line in text.splitlines() if "Warmup (first)" not in line))
+
+
 def test_truncated_output_is_not_guessed_at():
     with pytest.raises(UnparsedOutput, match="Inference timings"):
         parse_benchmark_model((BENCH / "benchmark_model_truncated.txt").read_text())

@@ -12,7 +12,7 @@ from benchmarks.cli import main as bench_main
 from benchmarks.registry import UnknownDevice, devices, get_device
 from benchmarks.results import ResultError, load_results, validate_result, write_result
 from benchmarks.runners import BenchError
-from benchmarks.runners.android import Adb, big_core_mask, run_android_app, run_android_model
+from benchmarks.runners.android import Adb, PhoneTools, big_core_mask, run_android_app, run_android_model
 
 BENCH = Path(__file__).resolve().parent / "fixtures" / "bench"
 
@@ -40,8 +40,14 @@ if "benchmark_model" in " ".join(args) and "--graph" in " ".join(args):
     print(open(os.environ["FAKE_ADB_OUTPUT"]).read())
     sys.exit(0)
 if args[:2] == ["shell", "getprop"]:
-    print({{"ro.product.model": "Pixel 8", "ro.build.version.release": "15", "ro.soc.model": "GS301"}}.get(args[2], ""))
+    soc = os.environ.get("FAKE_ADB_SOC", "GS301")
+    print({{"ro.product.model": "Pixel 8", "ro.build.version.release": "15", "ro.soc.model": soc}}.get(args[2], ""))
     sys.exit(0)
+if args[-1:] == ["--help"]:  # the binary's flag list: LiteRT's has the dispatch options
+    extra = "--dispatch_library_path= string optional Dispatch library path." \
+        if os.environ.get("FAKE_ADB_FLAVOUR", "tflite") == "litert" else ""
+    print("usage: benchmark_model\nFlags:\n--use_gpu=false bool optional\n" + extra)
+    sys.exit(1)
 if args[:1] == ["shell"] and "cpufreq" in " ".join(args):
     print("0 1704000\n1 1704000\n2 1704000\n3 1704000\n4 2367000\n5 2367000\n6 2367000\n7 2914000")
     sys.exit(0)
@@ -91,7 +97,7 @@ def test_unknown_device_lists_known_ones(capsys):
 def test_no_adb_on_path(model_files, monkeypatch, tmp_path):
     binary, model = model_files
     with pytest.raises(BenchError, match="adb not found"):
-        run_android_model(get_device("pixel8"), model, benchmark_model=str(binary), adb=Adb(str(tmp_path / "none")),
+        run_android_model(get_device("pixel8"), model, tools=PhoneTools(binary), adb=Adb(str(tmp_path / "none")),
                           runs=10, warmup=2, sustained_s=0, cooldown_s=0, variant="xs", results_dir=tmp_path)
 
 
@@ -99,22 +105,23 @@ def test_no_phone_attached_says_what_it_saw(fake_adb, model_files, monkeypatch, 
     binary, model = model_files
     monkeypatch.setenv("FAKE_ADB_DEVICES", "FAKE999\tunauthorized")
     with pytest.raises(BenchError) as err:
-        run_android_model(get_device("pixel8"), model, benchmark_model=str(binary), adb=Adb(str(fake_adb)),
+        run_android_model(get_device("pixel8"), model, tools=PhoneTools(binary), adb=Adb(str(fake_adb)),
                           runs=10, warmup=2, sustained_s=0, cooldown_s=0, variant="xs", results_dir=tmp_path)
     assert "FAKE999\tunauthorized" in str(err.value) and "USB debugging" in str(err.value)
 
 
-def test_missing_benchmark_model_binary_says_where_to_get_it(fake_adb, model_files, tmp_path):
+def test_missing_benchmark_model_binary_says_where_to_get_it(fake_adb, model_files, monkeypatch, tmp_path):
     _, model = model_files
+    monkeypatch.setenv("FAKE_ADB_DEVICES", "FAKE123\tdevice")
     with pytest.raises(BenchError, match="BENCHMARK_MODEL="):
-        run_android_model(get_device("pixel8"), model, benchmark_model=None, adb=Adb(str(fake_adb)), runs=10,
-                          warmup=2, sustained_s=0, cooldown_s=0, variant="xs", results_dir=tmp_path)
+        run_android_model(get_device("pixel8"), model, tools=PhoneTools(tmp_path / "nothing"), adb=Adb(str(fake_adb)),
+                          runs=10, warmup=2, sustained_s=0, cooldown_s=0, variant="xs", results_dir=tmp_path)
 
 
 def test_android_model_run_parses_pins_and_validates(fake_adb, model_files, monkeypatch, tmp_path):
     binary, model = model_files
     monkeypatch.setenv("FAKE_ADB_DEVICES", "FAKE123\tdevice")
-    res = run_android_model(get_device("pixel8"), model, benchmark_model=str(binary), adb=Adb(str(fake_adb)),
+    res = run_android_model(get_device("pixel8"), model, tools=PhoneTools(binary), adb=Adb(str(fake_adb)),
                             runs=100, warmup=10, sustained_s=0, cooldown_s=0, variant="xs", results_dir=tmp_path)
     validate_result(res)
     assert res["timings_ms"]["mean"] == pytest.approx(6.60145) and res["timings_ms"]["p50"] is None
@@ -131,7 +138,7 @@ def test_disconnect_mid_sustained_run_keeps_done_chunks(fake_adb, model_files, m
     binary, model = model_files
     monkeypatch.setenv("FAKE_ADB_DEVICES", "FAKE123\tdevice")
     monkeypatch.setenv("FAKE_ADB_LOSE_AFTER", "3")  # main run + 2 sustained chunks, then the phone is gone
-    res = run_android_model(get_device("pixel8"), model, benchmark_model=str(binary), adb=Adb(str(fake_adb)),
+    res = run_android_model(get_device("pixel8"), model, tools=PhoneTools(binary), adb=Adb(str(fake_adb)),
                             runs=100, warmup=10, sustained_s=30, cooldown_s=0, variant="xs", results_dir=tmp_path)
     assert res["complete"] is False
     assert len(res["sustained"]["trend"]) == 2 and "stopped at 10 s" in res["notes"]
@@ -144,7 +151,7 @@ def test_unparsed_output_is_saved_raw(fake_adb, model_files, monkeypatch, tmp_pa
     monkeypatch.setenv("FAKE_ADB_DEVICES", "FAKE123\tdevice")
     monkeypatch.setenv("FAKE_ADB_OUTPUT", str(BENCH / "benchmark_model_truncated.txt"))
     with pytest.raises(BenchError, match="raw output saved to") as err:
-        run_android_model(get_device("pixel8"), model, benchmark_model=str(binary), adb=Adb(str(fake_adb)),
+        run_android_model(get_device("pixel8"), model, tools=PhoneTools(binary), adb=Adb(str(fake_adb)),
                           runs=100, warmup=10, sustained_s=0, cooldown_s=0, variant="xs", results_dir=tmp_path)
     raw = Path(str(err.value).rsplit("saved to ", 1)[1])
     assert raw.read_text().startswith("STARTING!")
@@ -301,3 +308,115 @@ def test_accuracy_comes_from_an_evaluation_of_the_same_weights_or_not_at_all(tmp
     assert report._eval_of(row) is None
     evaluation("abc", 500)
     assert report._eval_of({**row, "runtime": {"precision": "int8"}}) is None  # int8 was not evaluated
+
+
+@pytest.fixture
+def phone_setup(fake_adb, tmp_path, monkeypatch):
+    """An attached Snapdragon phone (SM8650) running LiteRT's benchmark_model, the xs artifacts, and the
+    phone tools already in the cache (so nothing is downloaded)."""
+    from benchmarks import phone_tools
+
+    monkeypatch.setenv("FAKE_ADB_DEVICES", "FAKE123\tdevice")
+    monkeypatch.setenv("FAKE_ADB_SOC", "SM8650")
+    monkeypatch.setenv("FAKE_ADB_FLAVOUR", "litert")
+    monkeypatch.setenv("FAKE_ADB_OUTPUT", str(BENCH / "benchmark_model_litert_npu.txt"))
+    monkeypatch.setenv("ADB", str(fake_adb))
+    monkeypatch.setenv("MESHPOSE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("MESHPOSE_LITERT_BINARIES_URL", "http://127.0.0.1:9/litert")  # refused: no network
+    monkeypatch.setenv("MESHPOSE_QAIRT_URL", "http://127.0.0.1:9/qairt.zip")
+    artifacts = tmp_path / "artifacts"
+    (artifacts / "xs").mkdir(parents=True)
+    (artifacts / "xs" / "meshpose_xs.tflite").write_bytes(b"TFL3 portable")
+    (artifacts / "xs" / "meshpose_xs_qnn_SM8650.tflite").write_bytes(b"TFL3 aot")
+    (artifacts / "xs" / "meshpose_xs_qnn_SM8650.tflite.contract.json").write_text('{"precision": "fp16"}')
+
+    def place_tools():
+        for f in [phone_tools.benchmark_model_file(), phone_tools.dispatch_library_file(),
+                  *phone_tools.qnn_runtime_files(75)]:
+            f.path.parent.mkdir(parents=True, exist_ok=True)
+            f.path.write_bytes(f.path.name.encode())
+    return artifacts, place_tools
+
+
+def _run_phone(artifacts, tmp_path, *extra):
+    return bench_main(["run", "--device", "galaxy-s24", "--variant", "xs", "--runs", "100", "--warmup", "10",
+                       "--cooldown", "0", "--artifacts", str(artifacts), "--results", str(tmp_path / "runs"),
+                       *extra])
+
+
+def test_galaxy_s24_runs_npu_gpu_and_cpu_rows(phone_setup, tmp_path, capsys):
+    artifacts, place_tools = phone_setup
+    place_tools()
+    assert _run_phone(artifacts, tmp_path) == 0
+    stored = [json.loads(f.read_text()) for f in sorted((tmp_path / "runs").glob("*/*.json"))]
+    rows = {r["runtime"]["accelerator"]: r for r in stored}
+    assert set(rows) == {"npu", "gpu", "cpu"}
+    assert rows["npu"]["artifact"]["file"] == "meshpose_xs_qnn_SM8650.tflite"
+    assert rows["gpu"]["artifact"]["file"] == rows["cpu"]["artifact"]["file"] == "meshpose_xs.tflite"
+    assert rows["npu"]["delegation"]["fully_delegated"] is True and rows["cpu"]["delegation"]["fully_delegated"] is None
+    assert rows["npu"]["runtime"]["name"] == "litert benchmark_model"
+    assert "libQnnHtpV75Skel.so sha256" in rows["npu"]["notes"]
+    assert rows["npu"]["timings_ms"]["mean"] == pytest.approx(1.2)
+    calls = (tmp_path / "adb.log").read_text().splitlines()
+    runs = [c for c in calls if "benchmark_model --graph" in c]
+    npu, gpu, cpu = runs  # NPU first, then GPU, then CPU
+    assert "--use_npu=true" in npu and "--use_cpu=false" in npu and "--require_full_delegation=true" in npu
+    assert "--dispatch_library_path=/data/local/tmp/meshpose" in npu
+    remote = "/data/local/tmp/meshpose"
+    assert npu.startswith(f'shell LD_LIBRARY_PATH={remote} ADSP_LIBRARY_PATH="{remote};')
+    assert "--use_gpu=true" in gpu and "--gpu-precision=fp16" in gpu and "--use_cpu=false" in gpu
+    assert "LD_LIBRARY_PATH" not in gpu and "--use_cpu=true" in cpu and "--use_gpu" not in cpu
+    pushes = [c.split()[1] for c in calls if c.startswith("push ")]
+    assert sum(p.endswith("benchmark_model") for p in pushes) == 1  # each file pushed once per run
+    assert {Path(p).name for p in pushes} >= {"libLiteRtDispatch_Qualcomm.so", "libQnnHtp.so", "libQnnSystem.so",
+                                              "libQnnHtpV75Stub.so", "libQnnHtpV75Skel.so"}
+
+
+def test_phone_rows_wait_for_adb_and_artifacts_before_fetching(phone_setup, tmp_path, capsys, monkeypatch):
+    artifacts, _ = phone_setup
+    (artifacts / "xs" / "meshpose_xs_qnn_SM8650.tflite").unlink()
+    assert _run_phone(artifacts, tmp_path) == 2
+    err = capsys.readouterr().err
+    assert "meshpose_xs_qnn_SM8650.tflite" in err and "make export-qnn VARIANT=xs" in err
+    assert "could not fetch" not in err  # the missing artifact is named before any download is tried
+
+
+def test_phone_rows_without_network_name_the_files_to_place(phone_setup, tmp_path, capsys):
+    artifacts, _ = phone_setup
+    assert _run_phone(artifacts, tmp_path) == 2
+    err = capsys.readouterr().err
+    assert "could not fetch what the phone run needs" in err
+    lines = err.splitlines()
+    for name in ("benchmark_model", "libLiteRtDispatch_Qualcomm.so", "libQnnHtp.so", "libQnnHtpV75Skel.so"):
+        line = next(ln for ln in lines if ln.strip().startswith(f"{name}: unreachable"))
+        assert f" at {tmp_path / 'cache' / 'android_arm64'}" in line and line.rstrip().endswith(name)
+
+
+def test_a_phone_without_a_compiled_npu_skips_that_row_and_says_why(phone_setup, tmp_path, capsys, monkeypatch):
+    artifacts, place_tools = phone_setup
+    place_tools()
+    monkeypatch.setenv("FAKE_ADB_SOC", "s5e9945")  # the Exynos Galaxy S24
+    assert _run_phone(artifacts, tmp_path) == 0
+    assert "skipped npu: this phone's SoC is s5e9945" in capsys.readouterr().err
+    stored = [json.loads(f.read_text()) for f in (tmp_path / "runs").glob("*/*.json")]
+    assert sorted(r["runtime"]["accelerator"] for r in stored) == ["cpu", "gpu"]
+    assert _run_phone(artifacts, tmp_path, "--accelerator", "npu") == 2  # asked for by name: an error
+    assert "compiled for SM8550, SM8650, SM8750" in capsys.readouterr().err
+
+
+def test_tflite_benchmark_binary_cannot_make_an_npu_row(phone_setup, tmp_path, capsys, monkeypatch):
+    artifacts, place_tools = phone_setup
+    place_tools()
+    monkeypatch.setenv("FAKE_ADB_FLAVOUR", "tflite")
+    mine = tmp_path / "my_benchmark_model"
+    mine.write_bytes(b"\x7fELF")
+    assert _run_phone(artifacts, tmp_path, "--benchmark-model", str(mine), "--accelerator", "npu") == 2
+    assert "TFLite's benchmark_model cannot load LiteRT's NPU dispatch" in capsys.readouterr().err
+
+
+def test_pixel8_has_no_npu_row(phone_setup, tmp_path, capsys):
+    artifacts, place_tools = phone_setup
+    place_tools()
+    code = bench_main(["run", "--device", "pixel8", "--accelerator", "npu", "--artifacts", str(artifacts),
+                       "--results", str(tmp_path / "runs")])
+    assert code == 2 and "pixel8 has no npu row: the Tensor NPU compiler" in capsys.readouterr().err

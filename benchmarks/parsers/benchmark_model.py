@@ -4,8 +4,14 @@ It reads every figure the tool prints: the session init time, the warm-up and ti
 `count= first= curr= min= max= avg= std=` lines (microseconds), the closing
 `Inference timings in us:` line, the memory footprint lines, and the delegate's
 node counts (full delegation, or "X operations will run on the GPU, and the remaining Y
-... on the CPU"). Lines may carry an Android logcat prefix. Output without the closing
-timings line is reported as unparsed, never guessed at.
+... on the CPU"). Lines may carry an Android logcat prefix.
+
+It also reads LiteRT's own `benchmark_model` (litert/tools, the CompiledModel API: the binary LiteRT
+publishes for android_arm64 and the one that runs NPU dispatch), which closes with a
+`BENCHMARK RESULTS` block in milliseconds (`Inference (avg): 6.60 ms (151 runs)`, min, max, std,
+init/overall footprint, peak memory) and prints no node counts: with `--require_full_delegation`
+a run that finishes is fully on the accelerator, a partial one fails to compile.
+Output with neither closing block is reported as unparsed, never guessed at.
 """
 
 from __future__ import annotations
@@ -30,6 +36,19 @@ PARTIAL_RE = re.compile(
 )
 FULL_RE = re.compile(r"model graph will be completely executed by the delegate")
 UNSUPPORTED_RE = re.compile(r"^\s*([A-Z_0-9]+): (.*)$")
+# LiteRT's BENCHMARK RESULTS block (milliseconds, two decimals).
+LITERT_RE = {
+    "init": re.compile(rf"Model initialization:\s*{_NUM} ms"),
+    "first": re.compile(rf"Warmup \(first\):\s*{_NUM} ms"),
+    "warmup": re.compile(rf"Warmup \(avg\):\s*{_NUM} ms \((\d+) runs\)"),
+    "avg": re.compile(rf"Inference \(avg\):\s*{_NUM} ms \((\d+) runs\)"),
+    "min": re.compile(rf"Inference \(min\):\s*{_NUM} ms"),
+    "max": re.compile(rf"Inference \(max\):\s*{_NUM} ms"),
+    "std": re.compile(rf"Inference \(std\):\s*{_NUM}"),
+    "init_mb": re.compile(rf"Init footprint:\s*{_NUM} MB"),
+    "overall_mb": re.compile(rf"Overall footprint:\s*{_NUM} MB"),
+    "peak_mb": re.compile(rf"Peak memory:\s*{_NUM} MB"),
+}
 
 
 class UnparsedOutput(ValueError):
@@ -69,6 +88,7 @@ class BenchmarkModelOutput:
     cpu_ops: int | None = None
     fully_delegated: bool | None = None
     unsupported_ops: list[str] = field(default_factory=list)
+    flavour: str = "tflite"  # "tflite" (TFLite's tool) or "litert" (LiteRT's CompiledModel tool)
 
 
 def _f(x: str) -> float:
@@ -80,7 +100,10 @@ def parse_benchmark_model(text: str) -> BenchmarkModelOutput:
     stats = [StatsLine(int(float(m[0])), *map(_f, m[1:])) for m in STATS_RE.findall(text)]
     timings = TIMINGS_RE.search(text)
     if timings is None:
-        raise UnparsedOutput("no 'Inference timings in us:' line: the run did not finish or the format is unknown")
+        if LITERT_RE["avg"].search(text):
+            return _parse_litert(text, stats)
+        raise UnparsedOutput("no 'Inference timings in us:' line nor LiteRT's BENCHMARK RESULTS block: the run "
+                             "did not finish or the format is unknown")
     init_us, first_us, warm_us, inf_us = map(_f, timings.groups())
     out = BenchmarkModelOutput(
         init_ms=_f(m.group(1)) if (m := INIT_RE.search(text)) else None,
@@ -112,3 +135,31 @@ def parse_benchmark_model(text: str) -> BenchmarkModelOutput:
                     break
                 out.unsupported_ops.append(f"{m.group(1)}: {m.group(2)}")
     return out
+
+
+def _parse_litert(text: str, stats: list[StatsLine]) -> BenchmarkModelOutput:
+    """LiteRT's BENCHMARK RESULTS block; the `count=` lines (microseconds) are kept where printed."""
+    found = {k: m for k, rx in LITERT_RE.items() if (m := rx.search(text))}
+    required = {"init": "Model initialization", "first": "Warmup (first)", "warmup": "Warmup (avg)",
+                "avg": "Inference (avg)"}
+    for key, label in required.items():
+        if key not in found:
+            raise UnparsedOutput(f"LiteRT's BENCHMARK RESULTS block has no {label!r} line: the run did not finish "
+                                 "or the format is unknown")
+
+    def ms(key: str) -> float | None:
+        return _f(found[key].group(1)) if key in found else None
+
+    avg_runs = int(found["avg"].group(2))
+    timed = stats[-1] if stats else None
+    if timed is None and "min" in found:
+        # Without the count= line, rebuild the timed statistics from the block (ms -> us).
+        timed = StatsLine(avg_runs, float("nan"), float("nan"), ms("min") * 1e3, ms("max") * 1e3,
+                          ms("avg") * 1e3, (ms("std") or 0.0) * 1e3)
+    return BenchmarkModelOutput(
+        init_ms=ms("init"), warmup=stats[0] if len(stats) >= 2 else None, timed=timed,
+        first_inference_us=ms("first") * 1e3, warmup_avg_us=ms("warmup") * 1e3,
+        inference_avg_us=ms("avg") * 1e3, init_us=ms("init") * 1e3,
+        memory_init_mb=ms("init_mb"), memory_overall_mb=ms("overall_mb"), peak_memory_mb=ms("peak_mb"),
+        flavour="litert",
+    )

@@ -1,10 +1,12 @@
-"""Android runner over adb: LiteRT `benchmark_model` with the GPU delegate (model mode), or the
-Kotlin sample app's benchmark mode (app mode).
+"""Android runner over adb: LiteRT `benchmark_model` on the phone's NPU, GPU or CPU (model mode), or
+the Kotlin sample app's benchmark mode (app mode).
 
-Model mode pushes the .tflite and the user's `benchmark_model` binary (BENCHMARK_MODEL=path;
-get it from the LiteRT releases for arm64 Android), pins the run to the big cores with
-taskset, requires full delegation, and parses every figure the tool prints. Raw output is
-always saved next to the result; output the parser does not understand is reported.
+Model mode pushes the .tflite and the benchmark binary (LiteRT's, fetched once by
+benchmarks/phone_tools.py, or the user's BENCHMARK_MODEL=), pins the run to the big cores with
+taskset, requires full delegation on the GPU and the NPU, and parses every figure the tool prints.
+NPU rows also push LiteRT's Qualcomm dispatch library and the QNN runtime and point the loader and
+the DSP at them. Raw output is always saved next to the result; output the parser does not
+understand is reported.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from benchmarks.parsers.benchmark_model import UnparsedOutput, parse_benchmark_model
+from benchmarks.phone_tools import sha256
 from benchmarks.results import RESULTS_DIR, now_utc, validate_result
 from benchmarks.runners import BenchError
 from benchmarks.runners.common import artifact_info
@@ -26,13 +30,24 @@ REMOTE_DIR = "/data/local/tmp/meshpose"
 APP_PACKAGE = "com.meshpose.sample"
 APP_ACTIVITY = f"{APP_PACKAGE}/.MainActivity"
 APP_RESULT = f"/sdcard/Android/data/{APP_PACKAGE}/files/benchmark_result.json"
-# Where `make bench` looks for LiteRT's benchmark binary when BENCHMARK_MODEL is not given (nothing can be
-# downloaded from here: the user places it once).
-BENCHMARK_MODEL_CACHE = Path.home() / ".cache" / "meshpose" / "android_arm64" / "benchmark_model"
-BENCHMARK_MODEL_HELP = (
-    f"place the LiteRT benchmark binary for android_arm64 (from the LiteRT GitHub releases, or built with bazel: "
-    f"//tflite/tools/benchmark:benchmark_model) at {BENCHMARK_MODEL_CACHE}, or pass BENCHMARK_MODEL=/path/to/it"
-)
+# The DSP looks for the HTP skel library along ADSP_LIBRARY_PATH (';'-separated): ours first, then the
+# vendor folders it searches by default.
+ADSP_DEFAULTS = "/vendor/dsp/cdsp;/vendor/lib/rfsa/adsp;/system/lib/rfsa/adsp;/dsp"
+
+
+@dataclass(frozen=True)
+class PhoneTools:
+    """What is pushed besides the model: the benchmark binary and, for NPU rows, the dispatch and QNN libraries."""
+
+    benchmark_model: Path
+    dispatch_library: Path | None = None
+    qnn_libraries: tuple[Path, ...] = ()
+
+    def provenance(self) -> str:
+        """File names and sha256 prefixes of what was pushed (no checksum is published for them)."""
+        files = [self.benchmark_model, *([self.dispatch_library] if self.dispatch_library else []),
+                 *self.qnn_libraries]
+        return ", ".join(f"{f.name} sha256 {sha256(f)[:12]}" for f in files)
 
 
 class Adb:
@@ -40,6 +55,15 @@ class Adb:
 
     def __init__(self, adb: str = "adb", serial: str | None = None, timeout_s: float = 600) -> None:
         self.adb, self.serial, self.timeout_s = adb, serial, timeout_s
+        self._pushed: dict[str, str] = {}  # remote path -> local file: each file is pushed once per run
+
+    def push_once(self, local: Path, remote: str) -> bool:
+        """adb push, skipped (False) when the same local file already went to `remote` in this run."""
+        if self._pushed.get(remote) == str(local):
+            return False
+        self.run("push", str(local), remote)
+        self._pushed[remote] = str(local)
+        return True
 
     def _cmd(self, *args: str) -> list[str]:
         return [self.adb, *(["-s", self.serial] if self.serial else []), *args]
@@ -116,15 +140,48 @@ def device_props(adb: Adb) -> dict[str, str]:
     return props
 
 
-def benchmark_model_args(remote_model: str, runs: int, warmup: int, extra: dict[str, str] | None = None) -> list[str]:
-    """benchmark_model flags: GPU delegate, fp16 allowed, full delegation required, memory report."""
-    args = {
-        "graph": remote_model, "use_gpu": "true", "gpu_precision_loss_allowed": "true",
-        "require_full_delegation": "true", "num_runs": str(runs), "warmup_runs": str(warmup),
-        "report_peak_memory_footprint": "true", "enable_op_profiling": "false", "num_threads": "4",
-    }
+def benchmark_flavour(adb: Adb, remote_binary: str) -> str:
+    """"litert" for LiteRT's CompiledModel benchmark (NPU capable), "tflite" for TFLite's, from its flag list."""
+    usage = adb.run("shell", remote_binary, "--help", check=False)
+    if "dispatch_library_path" in usage:
+        return "litert"
+    if "use_gpu" in usage:
+        return "tflite"
+    raise BenchError(f"{remote_binary} --help printed no flag list LiteRT or TFLite would print (is it a "
+                     f"benchmark_model for arm64 Android?): {usage.strip()[-300:]}")
+
+
+def benchmark_model_args(remote_model: str, runs: int, warmup: int, *, accelerator: str = "gpu",
+                         flavour: str = "tflite", extra: dict[str, str] | None = None) -> list[str]:
+    """benchmark_model flags for one accelerator: full delegation on the GPU and the NPU, fp16 on the GPU.
+
+    The two tools spell the options differently, and both only warn on a flag they do not know, so a
+    wrong spelling would silently run on the CPU: each flavour gets its own.
+    """
+    args = {"graph": remote_model, "num_runs": str(runs), "warmup_runs": str(warmup), "num_threads": "4",
+            "report_peak_memory_footprint": "true"}
+    if flavour == "litert":
+        args |= {"gpu": {"use_gpu": "true", "use_cpu": "false", "require_full_delegation": "true",
+                         "gpu-precision": "fp16"},
+                 "npu": {"use_npu": "true", "use_cpu": "false", "require_full_delegation": "true",
+                         "dispatch_library_path": REMOTE_DIR},
+                 "cpu": {"use_cpu": "true"}}[accelerator]
+    else:
+        if accelerator == "npu":
+            raise BenchError("TFLite's benchmark_model cannot load LiteRT's NPU dispatch library; leave "
+                             "BENCHMARK_MODEL unset so that LiteRT's is fetched, or give LiteRT's")
+        args |= {"gpu": {"use_gpu": "true", "gpu_precision_loss_allowed": "true", "require_full_delegation": "true",
+                         "enable_op_profiling": "false"},
+                 "cpu": {"use_xnnpack": "true"}}[accelerator]
     args.update(extra or {})
     return [f"--{k}={v}" for k, v in args.items()]
+
+
+def _shell_prefix(accelerator: str, mask: str) -> list[str]:
+    """Environment (NPU: the loader and the DSP find the pushed libraries) and core pinning."""
+    env = [f"LD_LIBRARY_PATH={REMOTE_DIR}", f'ADSP_LIBRARY_PATH="{REMOTE_DIR};{ADSP_DEFAULTS}"'] \
+        if accelerator == "npu" else []
+    return [*env, "taskset", mask]
 
 
 def _save_raw(text: str, stem: str, results_dir: Path) -> Path:
@@ -135,36 +192,56 @@ def _save_raw(text: str, stem: str, results_dir: Path) -> Path:
     return path
 
 
-def run_android_model(device: dict, artifact: Path, *, benchmark_model: str | None, adb: Adb, runs: int,
-                      warmup: int, sustained_s: float, cooldown_s: float, variant: str,
-                      results_dir: Path = RESULTS_DIR) -> dict[str, Any]:
-    """benchmark_model on the phone's GPU; sustained chunks of 5 s give the throttling trend."""
-    if not benchmark_model or not Path(benchmark_model).is_file():
-        raise BenchError(f"benchmark_model binary not given or missing ({benchmark_model!r}); {BENCHMARK_MODEL_HELP}")
+def _push_tools(adb: Adb, tools: PhoneTools, accelerator: str) -> str:
+    """Push the binary (and the NPU libraries); returns the binary's flavour."""
+    if not tools.benchmark_model.is_file():
+        raise BenchError(f"benchmark_model binary missing ({tools.benchmark_model}); leave BENCHMARK_MODEL unset to "
+                         "fetch LiteRT's, or pass BENCHMARK_MODEL=/path/to/benchmark_model (arm64 Android)")
+    adb.run("shell", "mkdir", "-p", REMOTE_DIR)
+    remote_binary = f"{REMOTE_DIR}/benchmark_model"
+    if adb.push_once(tools.benchmark_model, remote_binary):
+        adb.run("shell", "chmod", "755", remote_binary)
+    if accelerator == "npu":
+        if tools.dispatch_library is None or not tools.qnn_libraries:
+            raise BenchError("an NPU row needs LiteRT's Qualcomm dispatch library and the QNN runtime "
+                             "(benchmarks/phone_tools.py fetches both)")
+        for lib in (tools.dispatch_library, *tools.qnn_libraries):
+            adb.push_once(lib, f"{REMOTE_DIR}/{lib.name}")
+    return benchmark_flavour(adb, remote_binary)
+
+
+def run_android_model(device: dict, artifact: Path, *, tools: PhoneTools, adb: Adb, runs: int, warmup: int,
+                      sustained_s: float, cooldown_s: float, variant: str, accelerator: str = "gpu",
+                      precision: str | None = None, results_dir: Path = RESULTS_DIR) -> dict[str, Any]:
+    """benchmark_model on the phone's `accelerator` (npu, gpu or cpu); sustained chunks of 5 s give the
+    throttling trend."""
     if not artifact.is_file():
         raise BenchError(f"{artifact} missing; run `make export-tflite VARIANT={variant}`")
     serial = adb.require_device()
     props = device_props(adb)
-    adb.run("shell", "mkdir", "-p", REMOTE_DIR)
-    adb.run("push", benchmark_model, f"{REMOTE_DIR}/benchmark_model")
-    adb.run("shell", "chmod", "755", f"{REMOTE_DIR}/benchmark_model")
+    flavour = _push_tools(adb, tools, accelerator)
     remote_model = f"{REMOTE_DIR}/{artifact.name}"
-    adb.run("push", str(artifact), remote_model)
+    adb.push_once(artifact, remote_model)
     mask = big_core_mask(read_cpu_freqs(adb))
-    cmd = ["shell", "taskset", mask, f"{REMOTE_DIR}/benchmark_model", *benchmark_model_args(remote_model, runs, warmup)]
+    prefix = _shell_prefix(accelerator, mask)
+    flags = benchmark_model_args(remote_model, runs, warmup, accelerator=accelerator, flavour=flavour)
     stamp = now_utc().replace(":", "")
-    text = adb.run(*cmd, check=False)
-    raw = _save_raw(text, f"{stamp}_{device['name']}_benchmark_model", results_dir)
+    text = adb.run("shell", *prefix, f"{REMOTE_DIR}/benchmark_model", *flags, check=False)
+    raw = _save_raw(text, f"{stamp}_{device['name']}_{accelerator}_benchmark_model", results_dir)
     try:
         parsed = parse_benchmark_model(text)
     except UnparsedOutput as exc:
-        raise BenchError(f"benchmark_model output not understood ({exc}); raw output saved to {raw}") from None
+        raise BenchError(f"benchmark_model on the {accelerator} failed or printed what is not understood ({exc}); "
+                         f"raw output saved to {raw}") from None
     timed = parsed.timed
+    # LiteRT's tool prints no node counts; with require_full_delegation a partial model fails to compile.
+    fully_delegated = None if accelerator == "cpu" else (True if flavour == "litert" else parsed.fully_delegated)
     result: dict[str, Any] = {
         "schema_version": 1,
         "device": {"name": device["name"], "platform": "android", "model": props.get("model") or device.get("model"),
                    "os": props.get("os"), "soc": props.get("soc") or device.get("soc")},
-        "runtime": {"name": "litert benchmark_model", "version": None, "accelerator": "gpu", "precision": "fp16",
+        "runtime": {"name": f"{flavour} benchmark_model", "version": None, "accelerator": accelerator,
+                    "precision": precision or ("fp16" if accelerator == "gpu" else "fp32"),
                     "threads": 4, "functional_only": False},
         "artifact": artifact_info(artifact, variant),
         "method": {"warmup_runs": warmup, "timed_runs": timed.count if timed else runs, "batch": 1,
@@ -179,28 +256,31 @@ def run_android_model(device: dict, artifact: Path, *, benchmark_model: str | No
         "memory": {"peak_mb": parsed.peak_memory_mb, "init_delta_mb": parsed.memory_init_mb,
                    "overall_delta_mb": parsed.memory_overall_mb},
         "delegation": {"gpu_ops": parsed.gpu_ops, "cpu_ops": parsed.cpu_ops, "delegated_nodes": parsed.delegated_nodes,
-                       "total_nodes": parsed.total_nodes, "fully_delegated": parsed.fully_delegated,
+                       "total_nodes": parsed.total_nodes, "fully_delegated": fully_delegated,
                        "unsupported": parsed.unsupported_ops},
         "complete": True,
-        "notes": f"serial {serial}; pinned to cores mask 0x{mask}; fps from the mean (the tool prints no median)",
+        "notes": f"serial {serial}; pinned to cores mask 0x{mask}; fps from the mean (the tool prints no median); "
+                 f"pushed {tools.provenance() if accelerator == 'npu' else tools.benchmark_model.name}",
         "tool": "benchmark_model", "timestamp_utc": now_utc(), "raw_output_file": str(raw),
     }
     if sustained_s:
-        result["sustained"] = _sustained_chunks(adb, remote_model, mask, sustained_s, cooldown_s, result)
+        result["sustained"] = _sustained_chunks(adb, remote_model, prefix, accelerator, flavour, sustained_s,
+                                                cooldown_s, result)
     validate_result(result)
     return result
 
 
-def _sustained_chunks(adb: Adb, remote_model: str, mask: str, seconds: float, cooldown_s: float,
-                      result: dict[str, Any]) -> dict[str, Any]:
+def _sustained_chunks(adb: Adb, remote_model: str, prefix: list[str], accelerator: str, flavour: str,
+                      seconds: float, cooldown_s: float, result: dict[str, Any]) -> dict[str, Any]:
     """Back-to-back 5 s benchmark_model runs; a lost device keeps the chunks done and marks the result."""
     time.sleep(cooldown_s)
     trend, t = [], 0.0
     chunk = 5.0
     while t < seconds:
-        args = benchmark_model_args(remote_model, 1, 0, {"min_secs": str(chunk), "max_secs": str(chunk)})
+        args = benchmark_model_args(remote_model, 1, 0, accelerator=accelerator, flavour=flavour,
+                                    extra={"min_secs": str(chunk), "max_secs": str(chunk)})
         try:
-            text = adb.run("shell", "taskset", mask, f"{REMOTE_DIR}/benchmark_model", *args)
+            text = adb.run("shell", *prefix, f"{REMOTE_DIR}/benchmark_model", *args)
             avg_us = parse_benchmark_model(text).inference_avg_us
         except (DeviceLost, UnparsedOutput) as exc:
             result["complete"] = False
@@ -246,11 +326,6 @@ def run_android_app(device: dict, *, adb: Adb, runs: int, warmup: int, variant: 
             return result
         time.sleep(poll_s)
     raise BenchError(f"the app wrote no {APP_RESULT} within {timeout_s:.0f} s; see `adb logcat -s MeshPose`")
-
-
-def cached_benchmark_model() -> str | None:
-    """The benchmark binary placed in the cache, if any."""
-    return str(BENCHMARK_MODEL_CACHE) if BENCHMARK_MODEL_CACHE.is_file() else None
 
 
 def adb_path() -> str:
