@@ -8,7 +8,10 @@ measured (docs/DESIGN.md, "fp16 margin"): run it on two checkpoints to compare t
 
 Paths: the LiteRT GPU accelerator on lavapipe in fp16 (`gpu`), the numpy fp16 simulation of the Core ML
 program (`coreml`), and fp16 arithmetic emulated in PyTorch (`torch16`: the deploy graph run in
-float16 on the CPU, a quick proxy with no converter in the loop).
+float16 on the CPU, a quick proxy with no converter in the loop). One reference row is not fp16 at
+all: `lsb`, PyTorch fp32 on the same inputs with uniform noise of +-0.5 grey level added (what the
+last bit of an 8-bit camera does), which shows how much of an fp16 error the checkpoint's own
+sensitivity to its input already explains.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from export.golden import golden_cases, golden_inputs, run_torch
 from export.parity import FP16_MAX_PX, VISIBLE, compare_outputs
 from model.cli import InputError, read_image, run_main
 
-PATHS = ("gpu", "coreml", "torch16")
+PATHS = ("gpu", "coreml", "torch16", "lsb")
+LSB_NOISE = 0.5  # grey levels: half of an 8-bit camera's quantisation step, either way
 
 
 def test_renders(folder: Path, count: int, height: int, width: int) -> tuple[list[str], list[np.ndarray]]:
@@ -88,6 +92,14 @@ class Fp16Runners:
                 return {n: t.float().numpy() for n, t in zip(names, outs)}
 
             self.runners["torch16"] = run_half
+        if "lsb" in paths:
+            rng = np.random.default_rng(0)  # the same draws for every checkpoint compared
+
+            def run_lsb(x: np.ndarray) -> dict[str, np.ndarray]:
+                noise = rng.uniform(-LSB_NOISE, LSB_NOISE, x.shape).astype(np.float32)
+                return run_torch(self.model, np.clip(x + noise, 0.0, 255.0))
+
+            self.runners["lsb"] = run_lsb
 
 
 def measure(variant: str, ckpt: str | None, renders: Path | None, count: int, paths: tuple[str, ...],

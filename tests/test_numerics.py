@@ -252,3 +252,30 @@ def test_shipped_xs_keeps_its_fp16_margin_on_the_gpu(tmp_path):
     assert row.err2d_median_px <= MARGIN_MEDIAN_PX, row
     assert row.err2d_p99_px <= MARGIN_P99_PX, row
     assert row.err2d_max_px <= MARGIN_MAX_PX, row
+
+
+def test_heatmap_spread_counts_two_modes_and_leaves_a_single_peak_alone():
+    from model.train.config import SPREAD_FREE
+    from model.train.losses import heatmap_spread
+
+    h, w = 16, 12
+    logits = torch.full((1, 3, h, w), -40.0)
+    logits[0, 0, 8, 6] = 0.0  # one peak: variance 0
+    logits[0, 1, 8, 1] = logits[0, 1, 8, 11] = 0.0  # two equal modes 10 cells apart: variance 5^2 = 25
+    logits[0, 2, 8, 1] = logits[0, 2, 8, 11] = 0.0
+    weight = torch.tensor([[1.0, 1.0, 0.0]])  # the third map is weighted out
+    value = heatmap_spread(logits, SPREAD_FREE, weight)
+    assert value.item() == pytest.approx((25.0 - SPREAD_FREE) / 2, rel=1e-4)
+    logits.requires_grad_(True)
+    heatmap_spread(logits, SPREAD_FREE, weight).backward()
+    assert logits.grad[0, 0].abs().max() == 0 and logits.grad[0, 2].abs().max() == 0
+    assert logits.grad[0, 1].abs().max() > 0  # pushes the two-mode map towards one mode
+
+
+def test_lsb_reference_row_is_seeded_and_measures_input_sensitivity():
+    from export.fp16_margin import measure
+
+    first = measure("tiny", None, None, 0, ("lsb",), golden=2)["sets"]["golden"]["lsb"]
+    again = measure("tiny", None, None, 0, ("lsb",), golden=2)["sets"]["golden"]["lsb"]
+    assert first == {**again, "seconds": first["seconds"]}
+    assert 0 < first["median_px"] <= first["max_px"]  # a grey level of noise moves an untrained net a little

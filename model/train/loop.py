@@ -32,6 +32,7 @@ from model.train import losses as L
 from model.train.config import (
     LOGIT_MARGIN,
     LOSS_GROUPS,
+    SPREAD_FREE,
     TrainConfig,
     get_config,
     loss_group_weights,
@@ -93,6 +94,7 @@ def compute_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
                                                (batch["keypoints"][..., 2] > 0).float()),
         "segmentation": lambda: L.segmentation_ce(out["segmentation"], batch["mask"]),
         "logit_range": lambda: L.logit_range(out["heatmaps"] * consts["beta"], LOGIT_MARGIN),
+        "heatmap_spread": lambda: L.heatmap_spread(out["heatmaps"] * consts["beta"], SPREAD_FREE, per_vertex),
     }
     # Terms with weight zero (loss-group ablations) are neither computed nor logged.
     values = {k: f() for k, f in terms.items() if getattr(wts, k) != 0.0}

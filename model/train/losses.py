@@ -129,6 +129,21 @@ def segmentation_ce(logits: torch.Tensor, mask: torch.Tensor, stride: int = HEAT
     return F.cross_entropy(logits, target)
 
 
+def heatmap_spread(logits: torch.Tensor, free: float, weight: torch.Tensor) -> torch.Tensor:
+    """Mean excess, beyond `free` square cells, of the spatial variance of each heatmap's softmax
+    (logits (B, V, h, w): the softmax arguments), weighted per (B, V). A map with two separated modes has
+    a large variance and puts its expectation between them, where any small perturbation (fp16
+    arithmetic, one grey level of camera noise) moves mass from one mode to the other and the vertex by
+    pixels; a single peak has a variance well under one square cell."""
+    b, v, h, w = logits.shape
+    prob = torch.softmax(logits.reshape(b, v, h * w), dim=-1).reshape(b, v, h, w)
+    cols = torch.arange(w, dtype=prob.dtype, device=prob.device) + 0.5 - w / 2  # cell units, centred
+    rows = torch.arange(h, dtype=prob.dtype, device=prob.device) + 0.5 - h / 2
+    px, py = prob.sum(dim=2), prob.sum(dim=3)
+    var = (px @ cols.square() - (px @ cols).square()) + (py @ rows.square() - (py @ rows).square())
+    return _masked_mean(torch.relu(var - free), weight)
+
+
 def logit_range(logits: torch.Tensor, margin: float) -> torch.Tensor:
     """Mean squared excess of each heatmap's softmax arguments (B, V, h, w) beyond +-`margin` around
     that map's mean. A softmax needs only a few units of contrast; the rest of a trained map's range
