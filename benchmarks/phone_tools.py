@@ -1,9 +1,10 @@
 """What a phone benchmark pushes to the phone, fetched once into a local cache.
 
-- LiteRT's `benchmark_model` for android_arm64 and, for NPU rows, LiteRT's Qualcomm dispatch library
-  `libLiteRtDispatch_Qualcomm.so`: from LiteRT's published binaries for the installed `ai-edge-litert`
-  version, the version whose AOT compiler built the per-SoC models (a dispatch library of another version
-  may not read them).
+- LiteRT's `benchmark_model` for android_arm64; for GPU rows the GPU accelerator it loads at run time
+  (`libLiteRtClGlAccelerator.so`, a runtime file of that binary's build); for NPU rows LiteRT's Qualcomm
+  dispatch library `libLiteRtDispatch_Qualcomm.so`. All from LiteRT's published binaries for the
+  installed `ai-edge-litert` version, the version whose AOT compiler built the per-SoC models (a
+  dispatch library of another version may not read them).
 - For NPU rows, Qualcomm's QNN runtime for the phone (libQnnHtp.so, libQnnSystem.so, the HTP stub for
   the SoC's Hexagon architecture and its DSP-side skel library): extracted from the QAIRT SDK archive of
   the QNN version that compiled the models (the pinned onnxruntime-qnn wheel's). The archive is large
@@ -38,6 +39,7 @@ LITERT_BINARIES_URL = "https://storage.googleapis.com/litert/binaries/{version}/
 QAIRT_URL = ("https://softwarecenter.qualcomm.com/api/download/software/sdks/Qualcomm_AI_Runtime_Community/All/"
              "{version}/v{version}.zip")
 DISPATCH_LIBRARY = "libLiteRtDispatch_Qualcomm.so"
+GPU_ACCELERATOR = "libLiteRtClGlAccelerator.so"
 _CHUNK = 1 << 20
 
 
@@ -78,11 +80,21 @@ def benchmark_model_file() -> CachedFile:
                       executable=True)
 
 
-def dispatch_library_file() -> CachedFile:
-    """LiteRT's Qualcomm dispatch library for android_arm64 (NPU rows)."""
+def litert_library_file(name: str) -> CachedFile:
+    """A library of LiteRT's android_arm64 binaries: DISPATCH_LIBRARY (NPU rows) or GPU_ACCELERATOR (GPU rows)."""
     version = litert_version()
     base = os.environ.get("MESHPOSE_LITERT_BINARIES_URL") or LITERT_BINARIES_URL.format(version=version)
-    return CachedFile(cache_root() / f"litert-{version}" / DISPATCH_LIBRARY, f"{base}/{DISPATCH_LIBRARY}")
+    return CachedFile(cache_root() / f"litert-{version}" / name, f"{base}/{name}")
+
+
+def dispatch_library_file() -> CachedFile:
+    """LiteRT's Qualcomm dispatch library for android_arm64 (NPU rows)."""
+    return litert_library_file(DISPATCH_LIBRARY)
+
+
+def gpu_accelerator_file() -> CachedFile:
+    """The GPU accelerator LiteRT's benchmark_model loads at run time (GPU rows)."""
+    return litert_library_file(GPU_ACCELERATOR)
 
 
 def qnn_runtime_files(htp_arch: int) -> list[CachedFile]:

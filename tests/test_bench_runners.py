@@ -332,7 +332,7 @@ def phone_setup(fake_adb, tmp_path, monkeypatch):
 
     def place_tools():
         for f in [phone_tools.benchmark_model_file(), phone_tools.dispatch_library_file(),
-                  *phone_tools.qnn_runtime_files(75)]:
+                  phone_tools.gpu_accelerator_file(), *phone_tools.qnn_runtime_files(75)]:
             f.path.parent.mkdir(parents=True, exist_ok=True)
             f.path.write_bytes(f.path.name.encode())
     return artifacts, place_tools
@@ -365,11 +365,13 @@ def test_galaxy_s24_runs_npu_gpu_and_cpu_rows(phone_setup, tmp_path, capsys):
     remote = "/data/local/tmp/meshpose"
     assert npu.startswith(f'shell LD_LIBRARY_PATH={remote} ADSP_LIBRARY_PATH="{remote};')
     assert "--use_gpu=true" in gpu and "--gpu-precision=fp16" in gpu and "--use_cpu=false" in gpu
-    assert "LD_LIBRARY_PATH" not in gpu and "--use_cpu=true" in cpu and "--use_gpu" not in cpu
+    assert gpu.startswith(f"shell LD_LIBRARY_PATH={remote} taskset") and "ADSP_LIBRARY_PATH" not in gpu
+    assert cpu.startswith("shell taskset") and "--use_cpu=true" in cpu and "--use_gpu" not in cpu
     pushes = [c.split()[1] for c in calls if c.startswith("push ")]
     assert sum(p.endswith("benchmark_model") for p in pushes) == 1  # each file pushed once per run
     assert {Path(p).name for p in pushes} >= {"libLiteRtDispatch_Qualcomm.so", "libQnnHtp.so", "libQnnSystem.so",
-                                              "libQnnHtpV75Stub.so", "libQnnHtpV75Skel.so"}
+                                              "libQnnHtpV75Stub.so", "libQnnHtpV75Skel.so",
+                                              "libLiteRtClGlAccelerator.so"}
 
 
 def test_phone_rows_wait_for_adb_and_artifacts_before_fetching(phone_setup, tmp_path, capsys, monkeypatch):
@@ -387,7 +389,8 @@ def test_phone_rows_without_network_name_the_files_to_place(phone_setup, tmp_pat
     err = capsys.readouterr().err
     assert "could not fetch what the phone run needs" in err
     lines = err.splitlines()
-    for name in ("benchmark_model", "libLiteRtDispatch_Qualcomm.so", "libQnnHtp.so", "libQnnHtpV75Skel.so"):
+    for name in ("benchmark_model", "libLiteRtDispatch_Qualcomm.so", "libLiteRtClGlAccelerator.so", "libQnnHtp.so",
+                 "libQnnHtpV75Skel.so"):
         line = next(ln for ln in lines if ln.strip().startswith(f"{name}: unreachable"))
         assert f" at {tmp_path / 'cache' / 'android_arm64'}" in line and line.rstrip().endswith(name)
 

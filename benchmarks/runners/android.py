@@ -42,6 +42,7 @@ class PhoneTools:
     benchmark_model: Path
     dispatch_library: Path | None = None
     qnn_libraries: tuple[Path, ...] = ()
+    gpu_accelerator: Path | None = None  # LiteRT's binary loads its GPU accelerator at run time
 
     def provenance(self) -> str:
         """File names and sha256 prefixes of what was pushed (no checksum is published for them)."""
@@ -178,10 +179,11 @@ def benchmark_model_args(remote_model: str, runs: int, warmup: int, *, accelerat
 
 
 def _shell_prefix(accelerator: str, mask: str) -> list[str]:
-    """Environment (NPU: the loader and the DSP find the pushed libraries) and core pinning."""
-    env = [f"LD_LIBRARY_PATH={REMOTE_DIR}", f'ADSP_LIBRARY_PATH="{REMOTE_DIR};{ADSP_DEFAULTS}"'] \
-        if accelerator == "npu" else []
-    return [*env, "taskset", mask]
+    """Environment (the loader finds the pushed GPU accelerator or NPU libraries, the DSP its skel) and core
+    pinning."""
+    env = {"gpu": [f"LD_LIBRARY_PATH={REMOTE_DIR}"],
+           "npu": [f"LD_LIBRARY_PATH={REMOTE_DIR}", f'ADSP_LIBRARY_PATH="{REMOTE_DIR};{ADSP_DEFAULTS}"']}
+    return [*env.get(accelerator, []), "taskset", mask]
 
 
 def _save_raw(text: str, stem: str, results_dir: Path) -> Path:
@@ -201,6 +203,8 @@ def _push_tools(adb: Adb, tools: PhoneTools, accelerator: str) -> str:
     remote_binary = f"{REMOTE_DIR}/benchmark_model"
     if adb.push_once(tools.benchmark_model, remote_binary):
         adb.run("shell", "chmod", "755", remote_binary)
+    if accelerator == "gpu" and tools.gpu_accelerator is not None:
+        adb.push_once(tools.gpu_accelerator, f"{REMOTE_DIR}/{tools.gpu_accelerator.name}")
     if accelerator == "npu":
         if tools.dispatch_library is None or not tools.qnn_libraries:
             raise BenchError("an NPU row needs LiteRT's Qualcomm dispatch library and the QNN runtime "

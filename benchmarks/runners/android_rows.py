@@ -74,17 +74,24 @@ def plan_rows(device: dict[str, Any], variant: str, artifacts: Path, soc_prop: s
 
 
 def fetch_tools(rows: list[Row], benchmark_model: str | None) -> PhoneTools:
-    """The binary (the user's, or LiteRT's fetched once) and, with an NPU row, the dispatch and QNN libraries."""
-    files = [] if benchmark_model else [phone_tools.benchmark_model_file()]
+    """The binary (the user's, or LiteRT's fetched once with the GPU accelerator it loads) and, with an NPU
+    row, the dispatch and QNN libraries. One download error lists every file still missing."""
+    accelerators = {r.accelerator for r in rows}
+    wanted: dict[str, list[phone_tools.CachedFile]] = {}
+    if not benchmark_model:
+        wanted["binary"] = [phone_tools.benchmark_model_file()]
+        if "gpu" in accelerators:
+            wanted["gpu"] = [phone_tools.gpu_accelerator_file()]
     npu = next((r for r in rows if r.accelerator == "npu"), None)
     if npu is not None:
-        qnn = phone_tools.qnn_runtime_files(SOCS[npu.soc].htp_arch)
-        files += [phone_tools.dispatch_library_file(), *qnn]
-    paths = phone_tools.ensure(files) if files else []
-    binary = Path(benchmark_model) if benchmark_model else paths.pop(0)
-    if npu is None:
-        return PhoneTools(binary)
-    return PhoneTools(binary, dispatch_library=paths[0], qnn_libraries=tuple(paths[1:]))
+        wanted["dispatch"] = [phone_tools.dispatch_library_file()]
+        wanted["qnn"] = phone_tools.qnn_runtime_files(SOCS[npu.soc].htp_arch)
+    phone_tools.ensure([f for files in wanted.values() for f in files])
+    paths = {k: [f.path for f in files] for k, files in wanted.items()}
+    return PhoneTools(Path(benchmark_model) if benchmark_model else paths["binary"][0],
+                      dispatch_library=paths["dispatch"][0] if npu else None,
+                      qnn_libraries=tuple(paths.get("qnn", ())),
+                      gpu_accelerator=paths["gpu"][0] if "gpu" in paths else None)
 
 
 def run_android_rows(device: dict[str, Any], *, adb: Adb, variant: str, artifacts: Path, wanted: str,
