@@ -21,7 +21,7 @@ class LossWeights:
     segmentation: float = 0.5
     heatmap_vertices: float = 0.1  # pixels: the heatmap argsoftmax of ground-truth-visible vertices
     logit_range: float = 0.0  # squared excess of the heatmaps' softmax arguments beyond +-LOGIT_MARGIN (fp16)
-    heatmap_spread: float = 0.0  # heatmaps' spatial variance beyond SPREAD_FREE square cells (one mode each)
+    heatmap_spread: float = 0.0  # visible vertices' heatmap variance beyond SPREAD_FREE square cells (one mode)
 
 
 # Half-width of the band around each heatmap's mean that the logit_range term leaves free (softmax units:

@@ -94,7 +94,10 @@ def compute_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
                                                (batch["keypoints"][..., 2] > 0).float()),
         "segmentation": lambda: L.segmentation_ce(out["segmentation"], batch["mask"]),
         "logit_range": lambda: L.logit_range(out["heatmaps"] * consts["beta"], LOGIT_MARGIN),
-        "heatmap_spread": lambda: L.heatmap_spread(out["heatmaps"] * consts["beta"], SPREAD_FREE, per_vertex),
+        # Visible vertices only: the fusion takes their position from the heatmap; an occluded vertex's map
+        # has no evidence to be sharp about.
+        "heatmap_spread": lambda: L.heatmap_spread(out["heatmaps"] * consts["beta"], SPREAD_FREE,
+                                                   batch["visibility"]),
     }
     # Terms with weight zero (loss-group ablations) are neither computed nor logged.
     values = {k: f() for k, f in terms.items() if getattr(wts, k) != 0.0}
