@@ -22,6 +22,7 @@ class LossWeights:
     heatmap_vertices: float = 0.1  # pixels: the heatmap argsoftmax of ground-truth-visible vertices
     logit_range: float = 0.0  # squared excess of the heatmaps' softmax arguments beyond +-LOGIT_MARGIN (fp16)
     heatmap_spread: float = 0.0  # visible vertices' heatmap variance beyond SPREAD_FREE square cells (one mode)
+    input_consistency: float = 0.0  # pixels: how far INPUT_NOISE grey levels of input noise move visible vertices
 
 
 # Half-width of the band around each heatmap's mean that the logit_range term leaves free (softmax units:
@@ -32,8 +33,12 @@ LOGIT_MARGIN = 16.0
 # peaks measure 0.2 (median over visible vertices of the shipped xs); two modes a few cells apart, tens.
 SPREAD_FREE = 1.0
 
+# Half-width, in grey levels, of the uniform noise input_consistency adds to a copy of each image (a camera's
+# last bit or two: the shipped xs moves visible vertices by up to tens of pixels under +-0.5).
+INPUT_NOISE = 1.0
+
 # Terms that are not the paper's (deployment regularisers, off by default): loss groups leave them as set.
-EXTRA_TERMS: tuple[str, ...] = ("logit_range", "heatmap_spread")
+EXTRA_TERMS: tuple[str, ...] = ("logit_range", "heatmap_spread", "input_consistency")
 PAPER_TERMS: tuple[str, ...] = tuple(k for k in LossWeights.__dataclass_fields__ if k not in EXTRA_TERMS)
 
 # The paper's loss-group ablation (its Table of losses): each group adds terms to the one before.

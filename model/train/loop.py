@@ -30,6 +30,7 @@ from model.build import create_model
 from model.checkpoint import save_checkpoint
 from model.train import losses as L
 from model.train.config import (
+    INPUT_NOISE,
     LOGIT_MARGIN,
     LOSS_GROUPS,
     SPREAD_FREE,
@@ -96,6 +97,8 @@ def compute_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
         "logit_range": lambda: L.logit_range(out["heatmaps"] * consts["beta"], LOGIT_MARGIN),
         # Visible vertices only: the fusion takes their position from the heatmap; an occluded vertex's map
         # has no evidence to be sharp about.
+        "input_consistency": lambda: px * L.vertex_l2(out["vertices"][..., :2], out["vertices_noisy_input"][..., :2],
+                                                      batch["visibility"]),
         "heatmap_spread": lambda: L.heatmap_spread(out["heatmaps"] * consts["beta"], SPREAD_FREE,
                                                    batch["visibility"]),
     }
@@ -262,13 +265,28 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
         start = k * global_batch + rank * cfg.batch_size
         return data.batch(order[start : start + cfg.batch_size].tolist(), epoch, cfg.seed)
 
+    step_now = [step]  # the step before_step was last called for (seeds the consistency noise)
+
     def before_step(step: int) -> None:
+        step_now[0] = step
         # A generator per (seed, step, rank): --resume stays exact.
         if cfg.heatmap_logit_noise > 0 or cfg.feature_noise > 0:
             net.vertexpose.noise_generator = torch.Generator().manual_seed((cfg.seed * 1_000_003 + step) * 64 + rank)
 
     def loss_of(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
-        out = model(batch["image"].contiguous(memory_format=torch.channels_last))
+        image = batch["image"]
+        if cfg.losses.input_consistency > 0:
+            # The image and a copy with a little camera noise in ONE forward pass: two passes before one
+            # backward would reduce each parameter's gradient twice under DistributedDataParallel.
+            gen = torch.Generator().manual_seed((cfg.seed * 1_000_003 + step_now[0]) * 64 + 32 + rank)
+            noise = (torch.rand(image.shape, generator=gen) * 2 - 1) * INPUT_NOISE
+            pair = torch.cat([image, (image + noise).clamp(0, 255)])
+            both = model(pair.contiguous(memory_format=torch.channels_last))
+            n = len(image)
+            out = {k: v[:n] for k, v in both.items()}
+            out["vertices_noisy_input"] = both["vertices"][n:]
+        else:
+            out = model(image.contiguous(memory_format=torch.channels_last))
         return compute_losses(out, batch, consts, cfg, height)
 
     def save(step: int) -> None:
