@@ -44,10 +44,11 @@ class PhoneTools:
     qnn_libraries: tuple[Path, ...] = ()
     gpu_accelerator: Path | None = None  # LiteRT's binary loads its GPU accelerator at run time
 
-    def provenance(self) -> str:
-        """File names and sha256 prefixes of what was pushed (no checksum is published for them)."""
-        files = [self.benchmark_model, *([self.dispatch_library] if self.dispatch_library else []),
-                 *self.qnn_libraries]
+    def provenance(self, accelerator: str) -> str:
+        """File names and sha256 prefixes of what a row pushes (no checksum is published for them)."""
+        extra = {"gpu": [self.gpu_accelerator] if self.gpu_accelerator else [],
+                 "npu": [*([self.dispatch_library] if self.dispatch_library else []), *self.qnn_libraries]}
+        files = [self.benchmark_model, *extra.get(accelerator, [])]
         return ", ".join(f"{f.name} sha256 {sha256(f)[:12]}" for f in files)
 
 
@@ -264,7 +265,7 @@ def run_android_model(device: dict, artifact: Path, *, tools: PhoneTools, adb: A
                        "unsupported": parsed.unsupported_ops},
         "complete": True,
         "notes": f"serial {serial}; pinned to cores mask 0x{mask}; fps from the mean (the tool prints no median); "
-                 f"pushed {tools.provenance() if accelerator == 'npu' else tools.benchmark_model.name}",
+                 f"pushed {tools.provenance(accelerator)}",
         "tool": "benchmark_model", "timestamp_utc": now_utc(), "raw_output_file": str(raw),
     }
     if sustained_s:
