@@ -19,6 +19,7 @@ from pathlib import Path
 
 from export.parity import markdown_table
 from export.report import (
+    drop_stale_failed_report,
     gate_failures,
     keep_failed_report,
     mark_contracts,
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from export.tflite.pipeline import export_tflite
 
     formats = ["onnx", "tflite", "coreml", "qnn"] if args.format == "all" else [args.format]
-    failed_dir = None
+    failed_dir = stale_failed = None
     with converter_output(Path(args.out), f"export_{args.variant}"):
         session = ExportSession(args.variant, args.ckpt, Path(args.out), template=args.template, golden=args.golden,
                                 strict=args.strict)
@@ -67,8 +68,12 @@ def run(args: argparse.Namespace) -> int:
                 raise Discard
             mark_contracts(stage, failures, unenforced_failures(session.rows))
             write_model_card(session, stage)
+        if failed_dir is None:
+            stale_failed = drop_stale_failed_report(session.out_dir / "failed")
     code = print_summary(markdown_table(session.rows), session.rows, session.checks, session.out_dir,
                          published=failed_dir is None)
+    if stale_failed is not None:
+        print(f"removed {stale_failed}: the report of an earlier run whose gate failed (this run published)")
     if failed_dir is not None:
         print(f"gate failed: nothing published; previous artifacts kept; the failed run's report is in "
               f"{failed_dir}; KEEP_FAILED=1 publishes anyway", file=sys.stderr)

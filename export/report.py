@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import sys
 from pathlib import Path
 
@@ -187,6 +188,15 @@ def keep_failed_report(stage: Path, failed_dir: Path) -> Path:
     failed_dir.mkdir(parents=True, exist_ok=True)
     for name in ("parity.json", "parity.md"):
         os.replace(stage / name, failed_dir / name)  # the stage is under the same folder: a rename
+    return failed_dir
+
+
+def drop_stale_failed_report(failed_dir: Path) -> Path | None:
+    """Remove the report an earlier failed run left in `failed_dir`, once a later run has published: beside
+    fresh artifacts it would describe a model that is not there. Returns the folder removed, or None."""
+    if not failed_dir.is_dir():
+        return None
+    shutil.rmtree(failed_dir)
     return failed_dir
 
 

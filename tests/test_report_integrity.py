@@ -140,6 +140,19 @@ def test_failed_gate_into_an_empty_folder_publishes_no_model(tmp_path, failing_g
                                                                         "failed/parity.md"]
 
 
+def test_a_later_passing_run_removes_the_failed_runs_report(artifacts, monkeypatch, capsys):
+    art = artifacts / "tiny"
+    real = export.session.compare_outputs
+    with monkeypatch.context() as m:
+        m.setattr(export.session, "compare_outputs", lambda *a, **kw: real(*a, **{**kw, "fp32_max_px": -1.0}))
+        assert export_main(["onnx", "--variant", "tiny", "--out", str(artifacts)]) == 1
+    assert (art / "failed" / "parity.json").is_file()
+    capsys.readouterr()
+    assert export_main(["onnx", "--variant", "tiny", "--out", str(artifacts)]) == 0
+    assert not (art / "failed").exists()
+    assert f"removed {art / 'failed'}: the report of an earlier run whose gate failed" in capsys.readouterr().out
+
+
 def test_keep_failed_publishes_with_contracts_marked_failed(artifacts, failing_gate, capsys):
     art = artifacts / "tiny"
     before = _files(art)
