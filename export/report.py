@@ -167,9 +167,10 @@ def unenforced_failures(rows: list[PathParity]) -> list[str]:
 
 
 def mark_contracts(stage: Path, failures: list[str], unenforced: list[str] | None = None) -> None:
-    """Record this run's parity verdict in every contract it wrote: `parity_gate` {passed, failures,
-    unenforced_failures}, so an artifact published with KEEP_FAILED=1, or one that misses the whole golden
-    set's gate of a run that did not enforce it, says so wherever its contract goes."""
+    """Record this run's parity verdict in every contract it wrote (the sidecar JSON files and the copy
+    inside each .mlpackage's metadata): `parity_gate` {passed, failures, unenforced_failures}, so an
+    artifact published with KEEP_FAILED=1, or one that misses the whole golden set's gate of a run that
+    did not enforce it, says so wherever its contract goes."""
     gate: dict[str, object] = {"passed": not failures}
     if failures:
         gate["failures"] = failures
@@ -180,6 +181,12 @@ def mark_contracts(stage: Path, failures: list[str], unenforced: list[str] | Non
         contract["parity_gate"] = gate
         validate_contract(contract)
         write_json_atomic(path, contract)
+    packages = sorted(stage.glob("*.mlpackage"))
+    if packages:
+        from export.coreml.convert import set_embedded_parity_gate
+
+        for package in packages:
+            set_embedded_parity_gate(package, gate)
 
 
 def keep_failed_report(stage: Path, failed_dir: Path) -> Path:

@@ -96,7 +96,11 @@ def test_coreml_package_metadata_and_image_input(exported):
     assert spec.description.input[0].type.WhichOneof("Type") == "imageType"
     assert [o.name for o in spec.description.output] == ["vertices", "visibility", "joints"]
     meta = dict(spec.description.metadata.userDefined)
-    validate_contract(json.loads(meta["meshpose.contract"]))
+    embedded = json.loads(meta["meshpose.contract"])
+    validate_contract(embedded)
+    # The package carries the same contract as its sidecar, the run's parity verdict included.
+    assert embedded == json.loads((exported / "meshpose_tiny.mlpackage.contract.json").read_text())
+    assert embedded["parity_gate"]["passed"] is True
     assert spec.description.metadata.author and spec.description.metadata.license
 
 

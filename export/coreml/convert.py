@@ -157,6 +157,26 @@ def _describe(mlmodel, contract: dict[str, Any]) -> None:
     mlmodel.user_defined_metadata["meshpose.contract_version"] = str(contract["contract_version"])
 
 
+def set_embedded_parity_gate(mlpackage: Path, gate: dict[str, Any]) -> None:
+    """Write the run's parity verdict into the contract a .mlpackage carries in its metadata, as in the
+    sidecar JSON, so an app that reads only the package still knows a KEEP_FAILED model for what it is.
+    Only the package's model spec is rewritten (a small protobuf; the weights file is untouched)."""
+    from coremltools.proto import Model_pb2
+
+    spec_path = Path(mlpackage) / "Data" / "com.apple.CoreML" / "model.mlmodel"
+    spec = Model_pb2.Model()
+    spec.ParseFromString(spec_path.read_bytes())
+    meta = spec.description.metadata.userDefined
+    if CONTRACT_METADATA_KEY not in meta:
+        raise ValueError(f"{mlpackage} carries no {CONTRACT_METADATA_KEY} metadata: not a package this tool wrote")
+    contract = json.loads(meta[CONTRACT_METADATA_KEY])
+    contract["parity_gate"] = gate
+    meta[CONTRACT_METADATA_KEY] = json.dumps(contract, separators=(",", ":"))
+    tmp = spec_path.with_name(f".{spec_path.name}.tmp")
+    tmp.write_bytes(spec.SerializeToString())
+    tmp.replace(spec_path)
+
+
 def load_mil_program(mlpackage: Path):
     """The MIL program of a saved .mlpackage (works on Linux: no Core ML runtime needed)."""
     _silence_coremltools()
