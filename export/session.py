@@ -67,6 +67,17 @@ def resolve_checkpoint(variant: str, ckpt: str | None) -> str | None:
     return None
 
 
+def tool_versions() -> dict[str, str]:
+    """Installed versions of the converters and runtimes a parity row depends on (missing ones left out)."""
+    tools = {}
+    for name in PROVENANCE_TOOLS:
+        try:
+            tools[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return tools
+
+
 class SessionBase:
     """What every export session (the mesh's, the detector's) does the same way: check the op policy
     before any conversion, and run an exported path on the golden inputs."""
@@ -166,13 +177,7 @@ class ExportSession(SessionBase):
         if ckpt and WEIGHTS_HASH_KEY in ckpt.metadata:
             out["weights_sha256"] = ckpt.metadata[WEIGHTS_HASH_KEY]
         out["template_sha256"] = self.template.sha256
-        tools = {}
-        for name in PROVENANCE_TOOLS:
-            try:
-                tools[name] = metadata.version(name)
-            except metadata.PackageNotFoundError:
-                continue
-        out["tools"] = tools
+        out["tools"] = tool_versions()
         return out
 
     def contract(self, fmt: str, artifact: str, precision: str, **kw) -> dict[str, Any]:

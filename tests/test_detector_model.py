@@ -134,6 +134,26 @@ def test_detector_contract_validates():
         validate_detector_contract(contract)
 
 
+def test_detector_report_keeps_earlier_rows_of_the_same_weights_only():
+    from export.detector.cli import merge_old_detector_report
+    from export.detector.parity import DetectorParity
+
+    def row(path: str, weights: str | None) -> DetectorParity:
+        return DetectorParity(path, "fp32", 3, 0.0, 0.0, 0.0, 0.0, 1, 1, 0.0, 0.0, "fp32", True,
+                              provenance=None if weights is None else {"weights_sha256": weights, "tools": {}})
+
+    w, other = "a" * 64, "b" * 64
+    old = {"weights_sha256": w, "checks": {"old check": "pass"},
+           "paths": [row("tflite-xnnpack", w).to_dict(), row("coreml-fp16-numpy-sim", other).to_dict(),
+                     row("tflite-gpu-fp16", None).to_dict(), row("onnxruntime-cpu", w).to_dict()]}
+    paths, checks = merge_old_detector_report(old, w, [row("onnxruntime-cpu", w)], {"new check": "pass"})
+    assert sorted(paths) == ["onnxruntime-cpu", "tflite-xnnpack"]  # other weights and no provenance dropped
+    assert checks == {"old check": "pass", "new check": "pass"}
+    paths, checks = merge_old_detector_report({**old, "weights_sha256": other}, w, [], {})
+    assert checks == {}  # the old report's checks were of other weights
+    assert merge_old_detector_report(old, None, [], {}) == ({}, {})  # unknown weights: nothing old is trusted
+
+
 @pytest.mark.slow
 def test_detector_export_all_formats(tmp_path):
     from export.detector.cli import main
@@ -146,6 +166,7 @@ def test_detector_export_all_formats(tmp_path):
     assert {r["path"] for r in report["paths"]} >= {"onnxruntime-cpu", "tflite-xnnpack", "coreml-fp16-numpy-sim",
                                                     "tflite-gpu-fp16 (lavapipe, functional)"}
     assert all(r["passed"] for r in report["paths"] if r["passed"] is not None)
+    assert all(r["provenance"]["weights_sha256"] == report["weights_sha256"] for r in report["paths"])
     for artifact in ("blazepose_detector.onnx", "blazepose_detector.tflite", "blazepose_detector.mlpackage"):
         assert (out / artifact).exists()
         validate_detector_contract(json.loads((out / f"{artifact}.contract.json").read_text()))

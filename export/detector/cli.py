@@ -59,15 +59,35 @@ def describe_coreml(path: Path, contract: dict[str, Any]) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def merge_old_detector_report(old: dict, weights_sha256: str | None, rows: list[DetectorParity],
+                              checks: dict[str, Any]) -> tuple[dict[str, dict], dict[str, Any]]:
+    """This run's rows and checks merged with those of an earlier parity.json (`old`) of the same weights.
+
+    An old row is kept only when its provenance names these weights (one of other weights, or written before
+    rows carried provenance, would report a detector that is not the one published); old checks only when
+    the old report's weights match."""
+    fresh = {r.path for r in rows}
+    old_rows = [r for r in old.get("paths", []) if r.get("path") not in fresh]
+    same = [r for r in old_rows if (r.get("provenance") or {}).get("weights_sha256") == weights_sha256]
+    kept = same if weights_sha256 else []
+    old_checks = old.get("checks", {}) if weights_sha256 and old.get("weights_sha256") == weights_sha256 else {}
+    dropped, dropped_checks = len(old_rows) - len(kept), len(old.get("checks", {})) - len(old_checks)
+    if dropped or dropped_checks:
+        log(f"parity report: dropped {dropped} earlier row(s) and {dropped_checks} earlier check(s) of other "
+            f"weights, or without provenance (weights {str(weights_sha256)[:12]} now)")
+    paths = {r["path"]: r for r in kept}
+    paths.update({r.path: r.to_dict() for r in rows})
+    return paths, {**old_checks, **checks}
+
+
 def write_detector_report(session: DetectorSession, stage: Path) -> None:
-    """Merge this run's rows and checks into parity.{json,md} (earlier formats' rows are kept)."""
+    """Write parity.{json,md}: this run's rows and checks, plus earlier formats' of the same weights."""
     from export.fp16_audit import audit_fp16_ranges, audit_summary
 
     old_path = session.out_dir / "parity.json"
     old = json.loads(old_path.read_text()) if old_path.is_file() else {}
-    paths = {r["path"]: r for r in old.get("paths", [])}
-    paths.update({r.path: r.to_dict() for r in session.rows})
-    checks = {**old.get("checks", {}), **session.checks}
+    paths, checks = merge_old_detector_report(old, session.provenance["weights_sha256"], session.rows,
+                                              session.checks)
     audit = audit_summary(audit_fp16_ranges(session.model, session.inputs))
     report = {
         "model": session.name,

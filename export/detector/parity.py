@@ -50,6 +50,12 @@ class DetectorParity:
     gate: str
     passed: bool | None
     failures: list[str] = field(default_factory=list)
+    provenance: dict[str, Any] | None = None  # the weights' sha256 and the tools' versions
+    enforced: bool = True  # the detector's gate has no core/whole-set split: a failure always blocks
+
+    def blocking_failures(self) -> list[str]:
+        """The failures that stop the export (print_summary asks every row kind this)."""
+        return (self.failures or ["gate failed"]) if self.passed is False else []
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form."""

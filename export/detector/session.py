@@ -18,7 +18,7 @@ import numpy as np
 from export.detector.contract import build_detector_contract
 from export.detector.parity import DetectorParity, compare_detector
 from export.golden import run_torch
-from export.session import ExportError, SessionBase, log
+from export.session import ExportError, SessionBase, log, tool_versions
 from model.detector.frames import fixture_frames
 from model.pipeline.detector import letterbox_image
 
@@ -81,11 +81,17 @@ class DetectorSession(SessionBase):
         row = compare_detector(path, gated_as, self.reference, outs, self.model.output_names)
         if not gated:
             row.gate, row.passed, row.failures = "report only", None, []
+        row.provenance = self.provenance
         self.rows.append(row)
         verdict = "n/a" if row.passed is None else ("pass" if row.passed else "FAIL " + "; ".join(row.failures))
         log(f"parity {path}: regressors max {row.regressor_max_px:.4f} px, scores max {row.score_max_abs:.1e}, "
             f"people {row.people_reference}/{row.people_path} -> {verdict}")
         return row
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        """Where this session's rows come from: the converted weights' sha256 and the tools' versions."""
+        return {"weights_sha256": (self.model.weights or {}).get("sha256"), "tools": tool_versions()}
 
     def contract(self, fmt: str, artifact: str, precision: str, **kw) -> dict[str, Any]:
         """Contract for one artifact (validated against the detector schema)."""
