@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import stat
 import sys
 from pathlib import Path
@@ -207,6 +208,35 @@ def test_ios_and_mac_runners_refuse_off_platform(tmp_path, monkeypatch):
     if sys.platform != "darwin":
         with pytest.raises(BenchError, match="needs macOS"):
             run_macos(get_device("mac"), tmp_path / "x.mlpackage", variant="xs", runs=1, warmup=1)
+
+
+def test_mac_runner_times_every_core_ml_package_at_its_contract_precision(tmp_path):
+    from benchmarks.runners.common import artifact_info, base_result
+    from benchmarks.runners.macos import coreml_packages
+
+    missing = "meshpose_xs.mlpackage missing; run `make export-coreml VARIANT=xs`"
+    with pytest.raises(BenchError, match=re.escape(missing)):
+        coreml_packages(tmp_path / "meshpose_xs.mlpackage", "xs")
+    for name, precision in (("meshpose_xs", "fp16"), ("meshpose_xs_w8a8", "w8a8"),
+                            ("meshpose_xs_palettize8", "palettize8"), ("meshpose_s_w8a8", "w8a8")):
+        (tmp_path / f"{name}.mlpackage").mkdir()
+        (tmp_path / f"{name}.mlpackage.contract.json").write_text(json.dumps({"precision": precision}))
+    found = coreml_packages(tmp_path / "meshpose_xs.mlpackage", "xs")
+    assert [(p.name, prec) for p, prec in found] == [("meshpose_xs.mlpackage", "fp16"),
+                                                      ("meshpose_xs_palettize8.mlpackage", "palettize8"),
+                                                      ("meshpose_xs_w8a8.mlpackage", "w8a8")]
+    # A W8A8 row is a valid result.
+    (tmp_path / "meshpose_xs_w8a8.mlpackage" / "weights.bin").write_bytes(b"w")
+    row = base_result(get_device("mac"), {"name": "coreml", "version": "9.0", "accelerator": "cpu_and_ne",
+                                          "precision": "w8a8", "threads": None, "functional_only": False},
+                      artifact_info(tmp_path / "meshpose_xs_w8a8.mlpackage", "xs"),
+                      {"warmup_runs": 1, "timed_runs": 3, "batch": 1, "sustained_seconds": None,
+                       "cooldown_seconds": None}, 2.0, 10.0, [1.0, 1.1, 0.9], "benchmarks.runners.macos")
+    row["run"] = {"id": "test"}
+    validate_result(row)
+    (tmp_path / "meshpose_xs_palettize8.mlpackage.contract.json").unlink()
+    with pytest.raises(BenchError, match=re.escape("meshpose_xs_palettize8.mlpackage.contract.json missing")):
+        coreml_packages(tmp_path / "meshpose_xs.mlpackage", "xs")
 
 
 def test_result_schema_rejects_garbage(tmp_path):
