@@ -295,3 +295,36 @@ def test_input_consistency_trains_on_the_image_and_a_noisy_copy(tiny_data, tmp_p
     train(cfg, tiny_data, tmp_path)
     rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert len(rows) == 2 and all(0 < r["input_consistency"] < 50 for r in rows)  # pixels, moved a little
+
+
+def test_activation_noise_perturbs_the_copy_rows_only_and_leaves_no_hook():
+    from torch import nn
+
+    from model.train.perturb import activation_noise
+
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 5))
+    x = torch.rand(2, 3, 8, 8)
+    clean = net(torch.cat([x, x]))
+    with activation_noise(net, 2, 1e-2, torch.Generator().manual_seed(0)):
+        noisy = net(torch.cat([x, x]))
+    assert torch.equal(noisy[:2], clean[:2])  # the clean rows are untouched
+    rel = ((noisy[2:] - clean[2:]).abs() / clean[2:].abs().clamp_min(1e-3)).max()
+    assert 0 < rel < 0.2  # moved by about the relative noise, compounded over two layers
+    assert torch.equal(net(torch.cat([x, x])), clean)  # hooks removed on exit
+
+
+def test_fp16_consistency_trains_on_the_image_and_a_copy_with_activation_noise(tiny_data, tmp_path):
+    """The term is the distance between the outputs for an image and for the same image with FP16_NOISE
+    relative noise on every layer's output, in one forward pass; 2 steps run, log it; off by default."""
+    import json
+
+    from model.train.config import LossWeights, get_config
+    from model.train.loop import train
+
+    assert LossWeights().fp16_consistency == 0.0
+    cfg = get_config("tiny").with_overrides(max_steps=2, save_every=2, log_every=1, batch_size=2)
+    cfg = dataclasses.replace(cfg, losses=dataclasses.replace(cfg.losses, fp16_consistency=1.0))
+    train(cfg, tiny_data, tmp_path)
+    rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and all(0 < r["fp16_consistency"] < 50 for r in rows)
+    assert "input_consistency" not in rows[0]  # weight zero: not computed, the copy's input is not noisy

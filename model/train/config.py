@@ -23,6 +23,7 @@ class LossWeights:
     logit_range: float = 0.0  # squared excess of the heatmaps' softmax arguments beyond +-LOGIT_MARGIN (fp16)
     heatmap_spread: float = 0.0  # visible vertices' heatmap variance beyond SPREAD_FREE square cells (one mode)
     input_consistency: float = 0.0  # pixels: how far INPUT_NOISE grey levels of input noise move visible vertices
+    fp16_consistency: float = 0.0  # pixels: how far FP16_NOISE relative noise on every layer moves visible vertices
 
 
 # Half-width of the band around each heatmap's mean that the logit_range term leaves free (softmax units:
@@ -37,8 +38,12 @@ SPREAD_FREE = 1.0
 # last bit or two: the shipped xs moves visible vertices by up to tens of pixels under +-0.5).
 INPUT_NOISE = 1.0
 
+# Relative half-width of the uniform noise fp16_consistency puts on every convolution's and linear layer's
+# output in a copy of each image: four fp16 unit roundoffs (2^-11), for the accumulation in dot products.
+FP16_NOISE = 4 * 2.0**-11
+
 # Terms that are not the paper's (deployment regularisers, off by default): loss groups leave them as set.
-EXTRA_TERMS: tuple[str, ...] = ("logit_range", "heatmap_spread", "input_consistency")
+EXTRA_TERMS: tuple[str, ...] = ("logit_range", "heatmap_spread", "input_consistency", "fp16_consistency")
 PAPER_TERMS: tuple[str, ...] = tuple(k for k in LossWeights.__dataclass_fields__ if k not in EXTRA_TERMS)
 
 # The paper's loss-group ablation (its Table of losses): each group adds terms to the one before.

@@ -30,6 +30,7 @@ from model.build import create_model
 from model.checkpoint import save_checkpoint
 from model.train import losses as L
 from model.train.config import (
+    FP16_NOISE,
     INPUT_NOISE,
     LOGIT_MARGIN,
     LOSS_GROUPS,
@@ -40,6 +41,7 @@ from model.train.config import (
     parse_loss_weights,
 )
 from model.train.dataset import MeshPoseDataset
+from model.train.perturb import activation_noise
 
 STATE_FILE = "train_state.safetensors"
 
@@ -97,8 +99,12 @@ def compute_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
         "logit_range": lambda: L.logit_range(out["heatmaps"] * consts["beta"], LOGIT_MARGIN),
         # Visible vertices only: the fusion takes their position from the heatmap; an occluded vertex's map
         # has no evidence to be sharp about.
-        "input_consistency": lambda: px * L.vertex_l2(out["vertices"][..., :2], out["vertices_noisy_input"][..., :2],
+        # Both consistency terms measure the same distance to one perturbed copy (it carries the input noise,
+        # the activation noise, or both, as their weights ask).
+        "input_consistency": lambda: px * L.vertex_l2(out["vertices"][..., :2], out["vertices_perturbed"][..., :2],
                                                       batch["visibility"]),
+        "fp16_consistency": lambda: px * L.vertex_l2(out["vertices"][..., :2], out["vertices_perturbed"][..., :2],
+                                                     batch["visibility"]),
         "heatmap_spread": lambda: L.heatmap_spread(out["heatmaps"] * consts["beta"], SPREAD_FREE,
                                                    batch["visibility"]),
     }
@@ -275,16 +281,23 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
 
     def loss_of(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         image = batch["image"]
-        if cfg.losses.input_consistency > 0:
-            # The image and a copy with a little camera noise in ONE forward pass: two passes before one
-            # backward would reduce each parameter's gradient twice under DistributedDataParallel.
+        if cfg.losses.input_consistency > 0 or cfg.losses.fp16_consistency > 0:
+            # The image and a perturbed copy (camera noise on its input, emulated fp16 noise on its
+            # activations) in ONE forward pass: two passes before one backward would reduce each
+            # parameter's gradient twice under DistributedDataParallel.
             gen = torch.Generator().manual_seed((cfg.seed * 1_000_003 + step_now[0]) * 64 + 32 + rank)
-            noise = (torch.rand(image.shape, generator=gen) * 2 - 1) * INPUT_NOISE
-            pair = torch.cat([image, (image + noise).clamp(0, 255)])
-            both = model(pair.contiguous(memory_format=torch.channels_last))
+            copy = image
+            if cfg.losses.input_consistency > 0:
+                copy = (image + (torch.rand(image.shape, generator=gen) * 2 - 1) * INPUT_NOISE).clamp(0, 255)
             n = len(image)
+            pair = torch.cat([image, copy]).contiguous(memory_format=torch.channels_last)
+            if cfg.losses.fp16_consistency > 0:
+                with activation_noise(net, n, FP16_NOISE, gen):
+                    both = model(pair)
+            else:
+                both = model(pair)
             out = {k: v[:n] for k, v in both.items()}
-            out["vertices_noisy_input"] = both["vertices"][n:]
+            out["vertices_perturbed"] = both["vertices"][n:]
         else:
             out = model(image.contiguous(memory_format=torch.channels_last))
         return compute_losses(out, batch, consts, cfg, height)
