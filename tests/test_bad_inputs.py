@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -204,3 +205,13 @@ def test_fit_downscales_a_large_image_instead_of_refusing_it(tmp_path):
         read_image(wide, max_side=100)
     small = read_image(wide, max_side=100, fit=True)
     assert small.shape == (50, 100, 3) and abs(int(small[25, 50, 0]) - 200) <= 1
+
+
+def test_eval_of_a_candidate_checkpoint_goes_beside_it_not_over_the_shipped_figures(tmp_path):
+    from model.eval.run import default_eval_path
+    from model.registry import get_variant
+
+    shipped = get_variant("xs").checkpoint
+    assert default_eval_path("xs", shipped) == Path("artifacts/xs/eval.json")
+    assert default_eval_path("xs", None) == Path("artifacts/xs/eval.json")  # the untrained network
+    assert default_eval_path("xs", tmp_path / "run" / "meshpose_xs.safetensors") == tmp_path / "run" / "eval.json"
