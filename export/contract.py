@@ -37,10 +37,10 @@ def load_schema(name: str) -> dict[str, Any]:
     return json.loads((SCHEMA_DIR / name).read_text())
 
 
-def tool_versions() -> dict[str, str]:
-    """Installed versions of the tools that shape an artifact."""
+def tool_versions(names: tuple[str, ...] = TRACKED_TOOLS) -> dict[str, str]:
+    """Installed versions of `names` (default: the tools that shape an artifact); missing ones left out."""
     out = {}
-    for name in TRACKED_TOOLS:
+    for name in names:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

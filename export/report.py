@@ -7,6 +7,7 @@ import os
 import platform
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from export.contract import validate_contract, write_json_atomic
@@ -33,28 +34,34 @@ def _same_source(prov: dict | None, checkpoint_sha256: str | None, template_sha2
     return prov["checkpoint_sha256"] == checkpoint_sha256 and prov["template_sha256"] == template_sha256
 
 
-def merge_old_report(session: ExportSession, old: dict) -> tuple[dict[str, dict], dict[str, object]]:
-    """Rows and checks of an earlier parity.json that may stand beside this session's, merged with its own.
+def merge_same_source(old: dict, rows: list, checks: dict[str, object], same_source: Callable[[dict | None], bool],
+                      now: str) -> tuple[dict[str, dict], dict[str, object]]:
+    """This run's `rows` and `checks` merged with those of an earlier parity.json (`old`) of the same source.
 
-    An old row is kept only when its provenance names this session's checkpoint and template: a row of
-    other weights (or one written before rows carried provenance) would report figures of a model that
-    is not the one published. Old checks are kept only when the old report's own hashes match.
+    An old row is kept only when `same_source` accepts its provenance: a row of other weights (or one
+    written before rows carried provenance) would report figures of a model that is not the one published.
+    Old checks are kept only when `same_source` accepts the old report itself. `now` names this run's
+    source in the log line that counts what was dropped.
     """
-    ckpt, tpl = session.provenance["checkpoint_sha256"], session.provenance["template_sha256"]
-    fresh = {r.path for r in session.rows}
+    fresh = {r.path for r in rows}
     old_rows = [r for r in old.get("paths", []) if r.get("path") not in fresh]
-    kept = [r for r in old_rows if _same_source(r.get("provenance"), ckpt, tpl)]
-    dropped = len(old_rows) - len(kept)
-    same_report = _same_source(old, ckpt, tpl)
-    old_checks = old.get("checks", {}) if same_report else {}
-    dropped_checks = len(old.get("checks", {})) - len(old_checks)
+    kept = [r for r in old_rows if same_source(r.get("provenance"))]
+    old_checks = old.get("checks", {}) if same_source(old) else {}
+    dropped, dropped_checks = len(old_rows) - len(kept), len(old.get("checks", {})) - len(old_checks)
     if dropped or dropped_checks:
         log(f"parity report: dropped {dropped} earlier row(s) and {dropped_checks} earlier check(s) of "
-            f"another checkpoint or template, or without provenance (checkpoint {str(ckpt)[:12]}, "
-            f"template {tpl[:12]} now)")
+            f"other weights or another template, or without provenance ({now} now)")
     paths = {r["path"]: r for r in kept}
-    paths.update({r.path: r.to_dict() for r in session.rows})
-    return paths, {**old_checks, **session.checks}
+    paths.update({r.path: r.to_dict() for r in rows})
+    return paths, {**old_checks, **checks}
+
+
+def merge_old_report(session: ExportSession, old: dict) -> tuple[dict[str, dict], dict[str, object]]:
+    """Rows and checks of an earlier parity.json that may stand beside this session's (same checkpoint and
+    template), merged with its own (merge_same_source)."""
+    ckpt, tpl = session.provenance["checkpoint_sha256"], session.provenance["template_sha256"]
+    return merge_same_source(old, session.rows, session.checks, lambda prov: _same_source(prov, ckpt, tpl),
+                             f"checkpoint {str(ckpt)[:12]}, template {tpl[:12]}")
 
 
 def build_report(session: ExportSession) -> dict:

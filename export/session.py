@@ -12,13 +12,12 @@ import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from functools import cached_property
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from export.contract import build_contract
+from export.contract import build_contract, tool_versions
 from export.golden import golden_cases, golden_inputs, run_torch
 from export.parity import PathParity, compare_outputs
 from model.cli import say, third_party_output_to
@@ -65,17 +64,6 @@ def resolve_checkpoint(variant: str, ckpt: str | None) -> str | None:
         "the contract says checkpoint.trained = false."
     )
     return None
-
-
-def tool_versions() -> dict[str, str]:
-    """Installed versions of the converters and runtimes a parity row depends on (missing ones left out)."""
-    tools = {}
-    for name in PROVENANCE_TOOLS:
-        try:
-            tools[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return tools
 
 
 class SessionBase:
@@ -177,7 +165,7 @@ class ExportSession(SessionBase):
         if ckpt and WEIGHTS_HASH_KEY in ckpt.metadata:
             out["weights_sha256"] = ckpt.metadata[WEIGHTS_HASH_KEY]
         out["template_sha256"] = self.template.sha256
-        out["tools"] = tool_versions()
+        out["tools"] = tool_versions(PROVENANCE_TOOLS)
         return out
 
     def contract(self, fmt: str, artifact: str, precision: str, **kw) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from export.contract import write_json_atomic
 from export.detector.contract import ANCHORS_FILE, anchors_payload
 from export.detector.parity import DetectorParity, markdown_table
 from export.detector.session import DetectorSession
-from export.report import print_summary
+from export.report import merge_same_source, print_summary
 from export.session import ExportError, converter_output, log
 from export.staging import staged_output
 
@@ -61,23 +61,11 @@ def describe_coreml(path: Path, contract: dict[str, Any]) -> None:
 
 def merge_old_detector_report(old: dict, weights_sha256: str | None, rows: list[DetectorParity],
                               checks: dict[str, Any]) -> tuple[dict[str, dict], dict[str, Any]]:
-    """This run's rows and checks merged with those of an earlier parity.json (`old`) of the same weights.
-
-    An old row is kept only when its provenance names these weights (one of other weights, or written before
-    rows carried provenance, would report a detector that is not the one published); old checks only when
-    the old report's weights match."""
-    fresh = {r.path for r in rows}
-    old_rows = [r for r in old.get("paths", []) if r.get("path") not in fresh]
-    same = [r for r in old_rows if (r.get("provenance") or {}).get("weights_sha256") == weights_sha256]
-    kept = same if weights_sha256 else []
-    old_checks = old.get("checks", {}) if weights_sha256 and old.get("weights_sha256") == weights_sha256 else {}
-    dropped, dropped_checks = len(old_rows) - len(kept), len(old.get("checks", {})) - len(old_checks)
-    if dropped or dropped_checks:
-        log(f"parity report: dropped {dropped} earlier row(s) and {dropped_checks} earlier check(s) of other "
-            f"weights, or without provenance (weights {str(weights_sha256)[:12]} now)")
-    paths = {r["path"]: r for r in kept}
-    paths.update({r.path: r.to_dict() for r in rows})
-    return paths, {**old_checks, **checks}
+    """This run's rows and checks merged with those of an earlier parity.json (`old`) of the same weights
+    (merge_same_source; with unknown weights nothing old is kept)."""
+    return merge_same_source(old, rows, checks,
+                             lambda prov: bool(weights_sha256) and (prov or {}).get("weights_sha256") == weights_sha256,
+                             f"weights {str(weights_sha256)[:12]}")
 
 
 def write_detector_report(session: DetectorSession, stage: Path) -> None:

@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from export.contract import tool_versions
 from export.detector.contract import build_detector_contract
 from export.detector.parity import DetectorParity, compare_detector
 from export.golden import run_torch
-from export.session import ExportError, SessionBase, log, tool_versions
+from export.session import PROVENANCE_TOOLS, ExportError, SessionBase, log
 from model.detector.frames import fixture_frames
 from model.pipeline.detector import letterbox_image
 
@@ -91,7 +92,7 @@ class DetectorSession(SessionBase):
     @property
     def provenance(self) -> dict[str, Any]:
         """Where this session's rows come from: the converted weights' sha256 and the tools' versions."""
-        return {"weights_sha256": (self.model.weights or {}).get("sha256"), "tools": tool_versions()}
+        return {"weights_sha256": (self.model.weights or {}).get("sha256"), "tools": tool_versions(PROVENANCE_TOOLS)}
 
     def contract(self, fmt: str, artifact: str, precision: str, **kw) -> dict[str, Any]:
         """Contract for one artifact (validated against the detector schema)."""

@@ -12,6 +12,7 @@ of every global batch and DDP averages the gradients.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -74,6 +75,9 @@ def compute_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
         reg = out["xyz_regressed"]
         return torch.cat([reg[..., :2], reg[..., 2:] - reg[..., 2:].mean(dim=1, keepdim=True)], dim=-1)
 
+    def perturbed_distance() -> torch.Tensor:  # pixels between the image's and its perturbed copy's vertices
+        return px * L.vertex_l2(out["vertices"][..., :2], out["vertices_perturbed"][..., :2], batch["visibility"])
+
     terms = {
         "barycentric_ce": lambda: L.barycentric_cross_entropy(out["heatmaps"], batch["dp_points"],
                                                               batch["dp_face_vertices"], batch["dp_bary"],
@@ -98,13 +102,10 @@ def compute_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
         "segmentation": lambda: L.segmentation_ce(out["segmentation"], batch["mask"]),
         "logit_range": lambda: L.logit_range(out["heatmaps"] * consts["beta"], LOGIT_MARGIN),
         # Visible vertices only: the fusion takes their position from the heatmap; an occluded vertex's map
-        # has no evidence to be sharp about.
-        # Both consistency terms measure the same distance to one perturbed copy (it carries the input noise,
-        # the activation noise, or both, as their weights ask).
-        "input_consistency": lambda: px * L.vertex_l2(out["vertices"][..., :2], out["vertices_perturbed"][..., :2],
-                                                      batch["visibility"]),
-        "fp16_consistency": lambda: px * L.vertex_l2(out["vertices"][..., :2], out["vertices_perturbed"][..., :2],
-                                                     batch["visibility"]),
+        # has no evidence to be sharp about. Both consistency terms are the distance to one perturbed copy (it
+        # carries the input noise, the activation noise, or both, as their weights ask).
+        "input_consistency": perturbed_distance,
+        "fp16_consistency": perturbed_distance,
         "heatmap_spread": lambda: L.heatmap_spread(out["heatmaps"] * consts["beta"], SPREAD_FREE,
                                                    batch["visibility"]),
     }
@@ -291,10 +292,8 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
                 copy = (image + (torch.rand(image.shape, generator=gen) * 2 - 1) * INPUT_NOISE).clamp(0, 255)
             n = len(image)
             pair = torch.cat([image, copy]).contiguous(memory_format=torch.channels_last)
-            if cfg.losses.fp16_consistency > 0:
-                with activation_noise(net, n, FP16_NOISE, gen):
-                    both = model(pair)
-            else:
+            noisy = cfg.losses.fp16_consistency > 0
+            with activation_noise(net, n, FP16_NOISE, gen) if noisy else contextlib.nullcontext():
                 both = model(pair)
             out = {k: v[:n] for k, v in both.items()}
             out["vertices_perturbed"] = both["vertices"][n:]
