@@ -328,3 +328,47 @@ def test_fp16_consistency_trains_on_the_image_and_a_copy_with_activation_noise(t
     rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert len(rows) == 2 and all(0 < r["fp16_consistency"] < 50 for r in rows)
     assert "input_consistency" not in rows[0]  # weight zero: not computed, the copy's input is not noisy
+
+
+def test_fp16_heatmap_consistency_trains_and_cannot_be_met_through_visibility(tiny_data, template, tmp_path):
+    """The heatmap variant measures the heatmap positions of ground-truth-visible vertices, so its gradient
+    never reaches the visibility logits; the fused fp16_consistency does (the route by which weight 5.0
+    turned visibility down). Two training steps run and log it."""
+    import json
+
+    from model.train.config import LossWeights, get_config
+    from model.train.dataset import MeshPoseDataset
+    from model.train.loop import compute_losses, loss_constants, train
+
+    assert LossWeights().fp16_heatmap_consistency == 0.0
+    batch = MeshPoseDataset(tiny_data / "train", template).batch([0, 1], 0, 0)
+    assert batch["visibility"].sum() > 0
+    b, v = batch["visibility"].shape
+    gen = torch.Generator().manual_seed(0)
+    vis_logit = torch.zeros(b, v, requires_grad=True)
+    heatmap = torch.rand(b, v, 2, generator=gen) * 64
+    heatmap_perturbed = (heatmap + torch.rand(b, v, 2, generator=gen)).requires_grad_()
+    regressed = torch.rand(b, v, 2, generator=gen) * 64
+
+    def fused(xy):
+        return torch.cat([regressed + torch.sigmoid(vis_logit)[..., None] * (xy - regressed),
+                          torch.zeros(b, v, 1)], dim=-1)
+
+    out = {"vertices": fused(heatmap), "vertices_perturbed": fused(heatmap_perturbed), "xy_heatmap": heatmap,
+           "xy_heatmap_perturbed": heatmap_perturbed}
+    cfg = get_config("tiny")
+    zero = {k: 0.0 for k in LossWeights.__dataclass_fields__}
+    for term, reaches_visibility in (("fp16_heatmap_consistency", False), ("fp16_consistency", True)):
+        vis_logit.grad = heatmap_perturbed.grad = None
+        weights = LossWeights(**{**zero, term: 1.0})
+        total, parts = compute_losses(out, batch, loss_constants(template), dataclasses.replace(cfg, losses=weights),
+                                      128)
+        total.backward(retain_graph=True)
+        assert 0 < parts[term] < 256 and heatmap_perturbed.grad.abs().sum() > 0
+        assert (vis_logit.grad is not None and vis_logit.grad.abs().sum() > 0) == reaches_visibility
+
+    cfg = get_config("tiny").with_overrides(max_steps=2, save_every=2, log_every=1, batch_size=2)
+    cfg = dataclasses.replace(cfg, losses=dataclasses.replace(cfg.losses, fp16_heatmap_consistency=1.0))
+    train(cfg, tiny_data, tmp_path)
+    rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and all(0 < r["fp16_heatmap_consistency"] < 50 for r in rows)

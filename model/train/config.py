@@ -24,6 +24,9 @@ class LossWeights:
     heatmap_spread: float = 0.0  # visible vertices' heatmap variance beyond SPREAD_FREE square cells (one mode)
     input_consistency: float = 0.0  # pixels: how far INPUT_NOISE grey levels of input noise move visible vertices
     fp16_consistency: float = 0.0  # pixels: how far FP16_NOISE relative noise on every layer moves visible vertices
+    # pixels: how far FP16_NOISE moves ground-truth-visible vertices' heatmap positions. Unlike fp16_consistency
+    # it does not pass through the visibility head, so turning visibility down cannot lower it.
+    fp16_heatmap_consistency: float = 0.0
 
 
 # Half-width of the band around each heatmap's mean that the logit_range term leaves free (softmax units:
@@ -43,7 +46,8 @@ INPUT_NOISE = 1.0
 FP16_NOISE = 4 * 2.0**-11
 
 # Terms that are not the paper's (deployment regularisers, off by default): loss groups leave them as set.
-EXTRA_TERMS: tuple[str, ...] = ("logit_range", "heatmap_spread", "input_consistency", "fp16_consistency")
+EXTRA_TERMS: tuple[str, ...] = ("logit_range", "heatmap_spread", "input_consistency", "fp16_consistency",
+                                "fp16_heatmap_consistency")
 PAPER_TERMS: tuple[str, ...] = tuple(k for k in LossWeights.__dataclass_fields__ if k not in EXTRA_TERMS)
 
 # The paper's loss-group ablation (its Table of losses): each group adds terms to the one before.

@@ -106,6 +106,8 @@ def compute_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
         # carries the input noise, the activation noise, or both, as their weights ask).
         "input_consistency": perturbed_distance,
         "fp16_consistency": perturbed_distance,
+        "fp16_heatmap_consistency": lambda: px * L.vertex_l2(out["xy_heatmap"], out["xy_heatmap_perturbed"],
+                                                             batch["visibility"]),
         "heatmap_spread": lambda: L.heatmap_spread(out["heatmaps"] * consts["beta"], SPREAD_FREE,
                                                    batch["visibility"]),
     }
@@ -282,7 +284,8 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
 
     def loss_of(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         image = batch["image"]
-        if cfg.losses.input_consistency > 0 or cfg.losses.fp16_consistency > 0:
+        fp16_noise = cfg.losses.fp16_consistency > 0 or cfg.losses.fp16_heatmap_consistency > 0
+        if cfg.losses.input_consistency > 0 or fp16_noise:
             # The image and a perturbed copy (camera noise on its input, emulated fp16 noise on its
             # activations) in ONE forward pass: two passes before one backward would reduce each
             # parameter's gradient twice under DistributedDataParallel.
@@ -292,11 +295,11 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
                 copy = (image + (torch.rand(image.shape, generator=gen) * 2 - 1) * INPUT_NOISE).clamp(0, 255)
             n = len(image)
             pair = torch.cat([image, copy]).contiguous(memory_format=torch.channels_last)
-            noisy = cfg.losses.fp16_consistency > 0
-            with activation_noise(net, n, FP16_NOISE, gen) if noisy else contextlib.nullcontext():
+            with activation_noise(net, n, FP16_NOISE, gen) if fp16_noise else contextlib.nullcontext():
                 both = model(pair)
             out = {k: v[:n] for k, v in both.items()}
             out["vertices_perturbed"] = both["vertices"][n:]
+            out["xy_heatmap_perturbed"] = both["xy_heatmap"][n:]
         else:
             out = model(image.contiguous(memory_format=torch.channels_last))
         return compute_losses(out, batch, consts, cfg, height)
