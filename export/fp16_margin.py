@@ -3,7 +3,9 @@ fresh test renders, without exporting anything.
 
 The export gates see the golden set; this tool adds renders the gates never saw (the synthetic test
 split) and prints, per fp16 path, the 2D error against PyTorch fp32 on visible vertices (median, p99,
-max) and how many inputs have a vertex over the fp16 gate. It is how the fp16 margin of a checkpoint is
+max) and how many inputs have a vertex over the fp16 gate, with the share of vertices the fp32 reference
+calls visible (the rows count only those: a checkpoint that wins by calling fewer vertices visible shows
+here). It is how the fp16 margin of a checkpoint is
 measured (docs/DESIGN.md, "fp16 margin"): run it on two checkpoints to compare them.
 
 Paths: the LiteRT GPU accelerator on lavapipe in fp16 (`gpu`), the numpy fp16 simulation of the Core ML
@@ -56,6 +58,12 @@ def per_input_max(reference: list[dict], outputs: list[dict]) -> list[float]:
         vis = ref["visibility"][0] >= VISIBLE
         out.append(float(d[vis].max()) if vis.any() else 0.0)
     return out
+
+
+def visible_share(outputs: list[dict]) -> float:
+    """Fraction of all vertices of all inputs that the outputs call visible (the vertices parity counts)."""
+    vis = np.concatenate([np.asarray(o["visibility"]).reshape(-1) for o in outputs])
+    return float((vis >= VISIBLE).mean())
 
 
 class Fp16Runners:
@@ -118,7 +126,9 @@ def measure(variant: str, ckpt: str | None, renders: Path | None, count: int, pa
         result: dict = {"variant": variant, "checkpoint": ckpt or "shipped", "sets": {}}
         for set_name, (names, inputs) in sets.items():
             reference = [run_torch(runners.model, x) for x in inputs]
-            rows = {}
+            share = visible_share(reference)
+            print(f"{set_name:6s} {len(inputs)} inputs, {100 * share:.1f} % of vertices visible (fp32)", flush=True)
+            rows = {"visible_share": share}
             for path, run in runners.runners.items():
                 t0 = time.perf_counter()
                 outs = [{k: np.asarray(v) for k, v in run(x).items()} for x in inputs]

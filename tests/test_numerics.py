@@ -275,9 +275,11 @@ def test_heatmap_spread_counts_two_modes_and_leaves_a_single_peak_alone():
 def test_lsb_reference_row_is_seeded_and_measures_input_sensitivity():
     from export.fp16_margin import measure
 
-    first = measure("tiny", None, None, 0, ("lsb",), golden=2)["sets"]["golden"]["lsb"]
+    golden = measure("tiny", None, None, 0, ("lsb",), golden=2)["sets"]["golden"]
+    first = golden["lsb"]
     again = measure("tiny", None, None, 0, ("lsb",), golden=2)["sets"]["golden"]["lsb"]
     assert first == {**again, "seconds": first["seconds"]}
+    assert 0 <= golden["visible_share"] <= 1
     assert 0 < first["median_px"] <= first["max_px"]  # a grey level of noise moves an untrained net a little
 
 
@@ -372,3 +374,11 @@ def test_fp16_heatmap_consistency_trains_and_cannot_be_met_through_visibility(ti
     train(cfg, tiny_data, tmp_path)
     rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert len(rows) == 2 and all(0 < r["fp16_heatmap_consistency"] < 50 for r in rows)
+
+
+def test_visible_share_counts_the_vertices_parity_counts():
+    from export.fp16_margin import visible_share
+    from export.parity import VISIBLE
+
+    outs = [{"visibility": np.array([[0.9, 0.1, VISIBLE]])}, {"visibility": np.array([[0.0, 0.0, 0.0]])}]
+    assert visible_share(outs) == pytest.approx(2 / 6)
