@@ -107,6 +107,9 @@ class TrainConfig:
     losses: LossWeights = field(default_factory=LossWeights)
     heatmap_logit_noise: float = 0.0  # std of training noise on the argsoftmax logits (an fp16 experiment)
     feature_noise: float = 0.0  # relative std of training noise on the heatmap head's input (fp16-like)
+    # Relative half-width of the fp16 consistency terms' noise on every layer's output (larger: a margin beyond
+    # fp16's own rounding, towards int8's).
+    activation_noise: float = FP16_NOISE
     extreme_probability: float = 0.0  # share of samples at a camera's limits (dataset.CAMERA_EXTREMES)
     negative_probability: float = 0.0  # share of samples replaced by a frame with no person
 

@@ -295,7 +295,7 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
                 copy = (image + (torch.rand(image.shape, generator=gen) * 2 - 1) * INPUT_NOISE).clamp(0, 255)
             n = len(image)
             pair = torch.cat([image, copy]).contiguous(memory_format=torch.channels_last)
-            with activation_noise(net, n, FP16_NOISE, gen) if fp16_noise else contextlib.nullcontext():
+            with activation_noise(net, n, cfg.activation_noise, gen) if fp16_noise else contextlib.nullcontext():
                 both = model(pair)
             out = {k: v[:n] for k, v in both.items()}
             out["vertices_perturbed"] = both["vertices"][n:]
@@ -343,6 +343,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--feature-noise", type=float, default=None, metavar="STD",
                    help="train with relative Gaussian noise of this std on the heatmap head's input features "
                         "(fp16-like error, proportional to each activation)")
+    p.add_argument("--activation-noise", type=float, default=None, metavar="REL",
+                   help=f"relative half-width of the fp16 consistency terms' noise on every layer's output "
+                        f"(default {FP16_NOISE:.5f}: four fp16 unit roundoffs)")
     p.add_argument("--extreme-probability", type=float, default=None, metavar="P",
                    help="share of samples seen as a camera at its limits (dark, over-exposed, blurred, far)")
     p.add_argument("--negative-probability", type=float, default=None, metavar="P",
@@ -353,10 +356,11 @@ def main(argv: list[str] | None = None) -> int:
                                                   lr=args.lr, warmup_steps=args.warmup_steps,
                                                   heatmap_logit_noise=args.heatmap_logit_noise,
                                                   feature_noise=args.feature_noise,
+                                                  activation_noise=args.activation_noise,
                                                   extreme_probability=args.extreme_probability,
                                                   negative_probability=args.negative_probability)
-    if cfg.heatmap_logit_noise < 0 or cfg.feature_noise < 0:
-        p.error("--heatmap-logit-noise and --feature-noise must be >= 0")
+    if cfg.heatmap_logit_noise < 0 or cfg.feature_noise < 0 or cfg.activation_noise < 0:
+        p.error("--heatmap-logit-noise, --feature-noise and --activation-noise must be >= 0")
     if not (0 <= cfg.extreme_probability <= 1 and 0 <= cfg.negative_probability <= 1):
         p.error("--extreme-probability and --negative-probability must be in [0, 1]")
     try:
