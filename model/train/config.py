@@ -23,8 +23,9 @@ class LossWeights:
     logit_range: float = 0.0  # squared excess of the heatmaps' softmax arguments beyond +-LOGIT_MARGIN (fp16)
     heatmap_spread: float = 0.0  # visible vertices' heatmap variance beyond SPREAD_FREE square cells (one mode)
     input_consistency: float = 0.0  # pixels: how far INPUT_NOISE grey levels of input noise move visible vertices
-    fp16_consistency: float = 0.0  # pixels: how far FP16_NOISE relative noise on every layer moves visible vertices
-    # pixels: how far FP16_NOISE moves ground-truth-visible vertices' heatmap positions. Unlike fp16_consistency
+    # pixels: how far relative noise on every layer's output (TrainConfig.activation_noise) moves visible vertices
+    fp16_consistency: float = 0.0
+    # pixels: how far the same noise moves ground-truth-visible vertices' heatmap positions. Unlike fp16_consistency
     # it does not pass through the visibility head, so turning visibility down cannot lower it.
     fp16_heatmap_consistency: float = 0.0
 
@@ -41,8 +42,9 @@ SPREAD_FREE = 1.0
 # last bit or two: the shipped xs moves visible vertices by up to tens of pixels under +-0.5).
 INPUT_NOISE = 1.0
 
-# Relative half-width of the uniform noise fp16_consistency puts on every convolution's and linear layer's
-# output in a copy of each image: four fp16 unit roundoffs (2^-11), for the accumulation in dot products.
+# Default relative half-width of the uniform noise the fp16 consistency terms put on every convolution's and
+# linear layer's output in a copy of each image: four fp16 unit roundoffs (2^-11), for the accumulation in
+# dot products.
 FP16_NOISE = 4 * 2.0**-11
 
 # Terms that are not the paper's (deployment regularisers, off by default): loss groups leave them as set.
