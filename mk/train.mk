@@ -16,7 +16,7 @@ train: $(STAMP) ## Train VARIANT on data/synthetic into runs/VARIANT (RESUME=1 c
 
 .PHONY: eval
 
-eval: $(STAMP) ## Evaluate CKPT (default: the shipped xs checkpoint) on data/synthetic test beside the mean-template baseline (to artifacts/<v>/eval.json; a CKPT other than the shipped one: beside it); ARTIFACT=path evaluates an exported .onnx/.tflite/.mlpackage itself
+eval: $(STAMP) ## Evaluate CKPT (default: the shipped xs checkpoint) on data/synthetic test beside the mean-template baseline when a train split exists (to artifacts/<v>/eval.json; a CKPT other than the shipped one: beside it); ARTIFACT=path evaluates an exported .onnx/.tflite/.mlpackage itself
 	@if [ -n "$(ARTIFACT)" ]; then $(PY) -m export.evaluate $(ARTIFACT) --data $(DATA_DIR) $(if $(LIMIT),--limit $(LIMIT)); \
 	else $(PY) -m model.eval --variant $(VARIANT) --data $(DATA_DIR) --ckpt $(if $(CKPT),$(CKPT),shipped); fi
 

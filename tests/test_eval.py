@@ -115,3 +115,24 @@ def test_evaluate_a_checkpoint_against_the_mean_baseline(tmp_path, template):
         surf = mesh_surface_at(s["vertices"].double().numpy(), template, s["dp_points"][:n].double().numpy(), 128, 96)
         scorer.add(surf, np.asarray(ann["dp_face"][:n]), np.asarray(ann["dp_bary"][:n]), 1.0)
     assert scorer.summary()["GPS_mean"] > 0.7 > result["model"]["GPS_mean"]
+
+
+def test_eval_of_a_checkpoint_without_a_train_split_leaves_out_the_baseline_and_says_so(tmp_path, template, capsys):
+    import json
+
+    import torch
+
+    from model.build import create_model
+    from model.checkpoint import save_checkpoint
+    from model.eval.run import main
+
+    data = tmp_path / "d"
+    write_rest_body_split(data / "test", template, range(100, 102))
+    torch.manual_seed(0)
+    ckpt = save_checkpoint(create_model("tiny", template), tmp_path / "tiny.safetensors", variant="tiny",
+                           template=template, trained=False)
+    out = tmp_path / "eval.json"
+    assert main(["--variant", "tiny", "--ckpt", str(ckpt), "--data", str(data), "--out", str(out)]) == 0
+    assert "no train split" in capsys.readouterr().err
+    results = json.loads(out.read_text())["results"]
+    assert list(results) == ["model"] and results["model"]["samples"] == 2
