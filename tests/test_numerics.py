@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from export.golden import GOLDEN_KINDS, calibration_inputs, golden_cases, golden_inputs, render_case
-from export.parity import compare_outputs
+from export.parity import compare_outputs, markdown_table
 from tests.conftest import write_rest_body_split
 
 
@@ -85,6 +85,9 @@ def test_fp16_gate_fails_on_one_input_of_many_and_names_it():
     kind = names[5].rsplit("_", 1)[0]  # the per-kind maxima say which kind of input it was
     assert row.kind_max_px[kind] == 0.6 and max(v for k, v in row.kind_max_px.items() if k != kind) == 0.02
     assert len(row.kind_max_px) == len({n.rsplit("_", 1)[0] for n in names})
+    # Of 1200 vertices all but one sit at 0.02, so the p99 is 0.02 and only the 0.6 px vertex lies above it.
+    assert row.p99_tail_by_kind == {kind: 1}
+    assert f"(above it: {kind} 1)" in markdown_table([row])
 
 
 def test_whole_set_blocks_only_when_enforced_and_the_core_always():
