@@ -66,6 +66,11 @@ class PathParity:
     # the p99 verdict is the inputs of people or one extreme input (measured: `noise_0` alone, for int8).
     p99_tail_by_kind: dict[str, int] = field(default_factory=dict)
 
+    def p99_tail_text(self) -> str:
+        """` (above it: noise 30, ...)`: the three kinds holding most vertices above the p99, or ''."""
+        tail = ", ".join(f"{k} {n}" for k, n in list(self.p99_tail_by_kind.items())[:3])
+        return f" (above it: {tail})" if tail else ""
+
     def blocking_failures(self) -> list[str]:
         """The failures that stop an export from publishing: the core gate's, and the whole set's if enforced."""
         out = [f"core: {f}" for f in self.core_failures] if self.core_passed is False else []
@@ -132,11 +137,10 @@ def compare_outputs(
         worst_input=input_names[int(np.argmax(per_input))] if input_names else None,
     )
     if input_names:
-        for name, worst in zip(input_names, per_input):
-            kind = name.rsplit("_", 1)[0]
+        input_kinds = [name.rsplit("_", 1)[0] for name in input_names]
+        for kind, worst in zip(input_kinds, per_input):
             res.kind_max_px[kind] = round(max(res.kind_max_px.get(kind, 0.0), max(worst, 0.0)), 4)
-        kinds = np.concatenate([np.full(e.size, n.rsplit("_", 1)[0])
-                                for n, e in zip(input_names, e2d_vis if vis.size else e2d_all)])
+        kinds = np.concatenate([np.full(e.size, k) for k, e in zip(input_kinds, e2d_vis if vis.size else e2d_all)])
         tail, counts = np.unique(kinds[gated > res.err2d_p99_px], return_counts=True)
         res.p99_tail_by_kind = {str(k): int(c) for c, k in sorted(zip(counts, tail), key=lambda t: (-t[0], t[1]))}
     apply_gate(res, fp32_max_px)
@@ -180,15 +184,13 @@ def markdown_table(rows: list[PathParity]) -> str:
     for r in rows:
         verdict = "n/a" if r.passed is None else ("pass" if r.passed else "FAIL: " + "; ".join(r.failures))
         worst = f" ({r.worst_input})" if r.worst_input else ""
-        tail = ", ".join(f"{k} {n}" for k, n in list(r.p99_tail_by_kind.items())[:3])
-        tail = f" (above it: {tail})" if tail else ""
         if r.passed is not None and not r.enforced:
             verdict += " (not enforced)"
         core = "–" if r.core_passed is None else (
             f"{r.core_max_px:.4f} px max: " + ("pass" if r.core_passed else "FAIL: " + "; ".join(r.core_failures)))
         lines.append(
             f"| {r.path} | {r.arithmetic} | {r.visible_vertices} | {r.err2d_median_px:.4f} "
-            f"| {r.err2d_p99_px:.4f}{tail} | {r.err2d_max_px:.4f}{worst} | {r.depth_err_max_px:.4f} "
+            f"| {r.err2d_p99_px:.4f}{r.p99_tail_text()} | {r.err2d_max_px:.4f}{worst} | {r.depth_err_max_px:.4f} "
             f"| {r.visibility_err_max:.2e} "
             f"| {'–' if r.joint_err_max_px is None else f'{r.joint_err_max_px:.4f}'} | {r.gate}: {verdict} | {core} |"
         )

@@ -150,9 +150,7 @@ class ExportSession(SessionBase):
         row.provenance = self.provenance
         self.rows.append(row)
         verdict = "n/a" if row.passed is None else ("pass" if row.passed else "FAIL " + "; ".join(row.failures))
-        tail = ", ".join(f"{k} {n}" for k, n in list(row.p99_tail_by_kind.items())[:3])
-        log(f"parity {path}: 2D median {row.err2d_median_px:.4f}, p99 {row.err2d_p99_px:.4f}"
-            f"{f' (above it: {tail})' if tail else ''}, max "
+        log(f"parity {path}: 2D median {row.err2d_median_px:.4f}, p99 {row.err2d_p99_px:.4f}{row.p99_tail_text()}, max "
             f"{row.err2d_max_px:.4f} px ({row.worst_input}) -> {verdict}")
         return row
 

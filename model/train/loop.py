@@ -75,8 +75,8 @@ def compute_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
         reg = out["xyz_regressed"]
         return torch.cat([reg[..., :2], reg[..., 2:] - reg[..., 2:].mean(dim=1, keepdim=True)], dim=-1)
 
-    def perturbed_distance() -> torch.Tensor:  # pixels between the image's and its perturbed copy's vertices
-        return px * L.vertex_l2(out["vertices"][..., :2], out["vertices_perturbed"][..., :2], batch["visibility"])
+    def perturbed_distance(key: str) -> torch.Tensor:  # pixels between the image's and its perturbed copy's `key`
+        return px * L.vertex_l2(out[key][..., :2], out[f"{key}_perturbed"][..., :2], batch["visibility"])
 
     terms = {
         "barycentric_ce": lambda: L.barycentric_cross_entropy(out["heatmaps"], batch["dp_points"],
@@ -104,10 +104,9 @@ def compute_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
         # Visible vertices only: the fusion takes their position from the heatmap; an occluded vertex's map
         # has no evidence to be sharp about. Both consistency terms are the distance to one perturbed copy (it
         # carries the input noise, the activation noise, or both, as their weights ask).
-        "input_consistency": perturbed_distance,
-        "fp16_consistency": perturbed_distance,
-        "fp16_heatmap_consistency": lambda: px * L.vertex_l2(out["xy_heatmap"], out["xy_heatmap_perturbed"],
-                                                             batch["visibility"]),
+        "input_consistency": lambda: perturbed_distance("vertices"),
+        "fp16_consistency": lambda: perturbed_distance("vertices"),
+        "fp16_heatmap_consistency": lambda: perturbed_distance("xy_heatmap"),
         "heatmap_spread": lambda: L.heatmap_spread(out["heatmaps"] * consts["beta"], SPREAD_FREE,
                                                    batch["visibility"]),
     }
@@ -298,8 +297,7 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
             with activation_noise(net, n, cfg.activation_noise, gen) if fp16_noise else contextlib.nullcontext():
                 both = model(pair)
             out = {k: v[:n] for k, v in both.items()}
-            out["vertices_perturbed"] = both["vertices"][n:]
-            out["xy_heatmap_perturbed"] = both["xy_heatmap"][n:]
+            out.update({f"{key}_perturbed": both[key][n:] for key in ("vertices", "xy_heatmap")})
         else:
             out = model(image.contiguous(memory_format=torch.channels_last))
         return compute_losses(out, batch, consts, cfg, height)
