@@ -3,6 +3,7 @@ int8), the int8 recipe, the training that gives the fp16 margin, and a regressio
 the shipped checkpoint."""
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -152,6 +153,11 @@ def test_int8_recipe_keeps_the_coordinate_tail_in_float(tmp_path):
     assert softmaxes and all(names[o["outputs"][0]][1] == np.float32 for o in softmaxes)
     outputs = [names[d["index"]] for d in it.get_output_details()]
     assert all(dtype == np.float32 for _, dtype in outputs)
+    # The float blocks' residual sums (`InvertedResidual_<i>;`, no `/`) stay float with their layers.
+    sums = [o for o in ops
+            if o["op_name"] == "ADD" and re.search(r"InvertedResidual_[0-3];", names[o["outputs"][0]][0])]
+    assert sums and all(names[o["outputs"][0]][1] == np.float32 for o in sums)
+    assert any(o["op_name"] == "ADD" and names[o["outputs"][0]][1] == np.int8 for o in ops)  # later blocks' are int8
 
 
 @pytest.fixture(scope="module")

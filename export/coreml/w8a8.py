@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-# Module paths whose ops keep fp16 activations: the same parts as export/tflite/convert.py's
-# INT8_FLOAT_SCOPES and export/qnn/pipeline.py's QDQ_FLOAT_MODULES.
-FLOAT_MODULES = ("net.vertexpose", "net.lift", "net.backbone.stem", *(f"net.backbone.blocks.{i}" for i in range(4)))
+from model.network.int8_region import deploy_float_modules
+
+# Module paths whose ops keep fp16 activations: the float parts every int8 export shares.
+FLOAT_MODULES = deploy_float_modules()
 
 # Smallest symmetric range an activation is quantised over: its int8 step is then at least 8e-5, a
 # normal fp16 number (a zero range would give scale 0, which Core ML refuses).

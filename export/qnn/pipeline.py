@@ -19,13 +19,13 @@ from export.contract import validate_contract, write_json_atomic
 from export.golden import calibration_inputs
 from export.qnn.sdk import DEFAULT_SOCS, QnnUnavailable, soc
 from export.session import ExportError, ExportSession, log
+from model.network.int8_region import deploy_float_modules
 
 # Module paths whose ONNX nodes stay float in the QDQ models: the same parts as the TFLite int8 recipe's
 # INT8_FLOAT_SCOPES (export/tflite/convert.py, measured there): both heads with their argsoftmax, the stem and
 # the first four inverted-residual blocks. Nodes outside every module (the coordinate tail) stay float too.
 # Whole-graph W8A8 on the HTP simulator was off by median 1.30 px on the golden set, 0.20 px with these.
-QDQ_FLOAT_MODULES = ("net.vertexpose", "net.lift", "net.backbone.stem",
-                     *(f"net.backbone.blocks.{i}" for i in range(4)))
+QDQ_FLOAT_MODULES = deploy_float_modules()
 PARITY_SOC = "SM8650"  # the simulator's numerics are the same for every SoC here (checked on tiny: 0.0 px apart)
 
 

@@ -28,6 +28,9 @@ class LossWeights:
     # pixels: how far the same noise moves ground-truth-visible vertices' heatmap positions. Unlike fp16_consistency
     # it does not pass through the visibility head, so turning visibility down cannot lower it.
     fp16_heatmap_consistency: float = 0.0
+    # pixels: how far the int8 exports' rounding (emulated, model/train/int8_emulation.py) moves ground-truth-visible
+    # vertices' heatmap positions; uses the same perturbed copy, so it cannot be combined with the fp16 terms.
+    int8_heatmap_consistency: float = 0.0
 
 
 # Half-width of the band around each heatmap's mean that the logit_range term leaves free (softmax units:
@@ -49,7 +52,7 @@ FP16_NOISE = 4 * 2.0**-11
 
 # Terms that are not the paper's (deployment regularisers, off by default): loss groups leave them as set.
 EXTRA_TERMS: tuple[str, ...] = ("logit_range", "heatmap_spread", "input_consistency", "fp16_consistency",
-                                "fp16_heatmap_consistency")
+                                "fp16_heatmap_consistency", "int8_heatmap_consistency")
 PAPER_TERMS: tuple[str, ...] = tuple(k for k in LossWeights.__dataclass_fields__ if k not in EXTRA_TERMS)
 
 # The paper's loss-group ablation (its Table of losses): each group adds terms to the one before.

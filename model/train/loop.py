@@ -42,6 +42,7 @@ from model.train.config import (
     parse_loss_weights,
 )
 from model.train.dataset import MeshPoseDataset
+from model.train.int8_emulation import Int8Emulation
 from model.train.perturb import activation_noise
 
 STATE_FILE = "train_state.safetensors"
@@ -107,6 +108,7 @@ def compute_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
         "input_consistency": lambda: perturbed_distance("vertices"),
         "fp16_consistency": lambda: perturbed_distance("vertices"),
         "fp16_heatmap_consistency": lambda: perturbed_distance("xy_heatmap"),
+        "int8_heatmap_consistency": lambda: perturbed_distance("xy_heatmap"),
         "heatmap_spread": lambda: L.heatmap_spread(out["heatmaps"] * consts["beta"], SPREAD_FREE,
                                                    batch["visibility"]),
     }
@@ -236,6 +238,10 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
     """
     from model.template import load_template
 
+    if cfg.losses.int8_heatmap_consistency > 0 and (cfg.losses.fp16_consistency > 0
+                                                    or cfg.losses.fp16_heatmap_consistency > 0):
+        raise ValueError("int8_heatmap_consistency and the fp16 consistency terms share one perturbed copy: "
+                         "give one kind a weight")
     world, rank = init_distributed()
     torch.manual_seed(cfg.seed)
     template = load_template()
@@ -281,12 +287,19 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
         if cfg.heatmap_logit_noise > 0 or cfg.feature_noise > 0:
             net.vertexpose.noise_generator = torch.Generator().manual_seed((cfg.seed * 1_000_003 + step) * 64 + rank)
 
+    fp16_noise = cfg.losses.fp16_consistency > 0 or cfg.losses.fp16_heatmap_consistency > 0
+    int8 = Int8Emulation(net) if cfg.losses.int8_heatmap_consistency > 0 else None
+
+    def perturbation(gen: torch.Generator, n: int) -> contextlib.AbstractContextManager:
+        if int8 is not None:
+            return int8.rows(n)
+        return activation_noise(net, n, cfg.activation_noise, gen) if fp16_noise else contextlib.nullcontext()
+
     def loss_of(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         image = batch["image"]
-        fp16_noise = cfg.losses.fp16_consistency > 0 or cfg.losses.fp16_heatmap_consistency > 0
-        if cfg.losses.input_consistency > 0 or fp16_noise:
-            # The image and a perturbed copy (camera noise on its input, emulated fp16 noise on its
-            # activations) in ONE forward pass: two passes before one backward would reduce each
+        if cfg.losses.input_consistency > 0 or fp16_noise or int8 is not None:
+            # The image and a perturbed copy (camera noise on its input, emulated fp16 noise or int8 rounding
+            # on its activations) in ONE forward pass: two passes before one backward would reduce each
             # parameter's gradient twice under DistributedDataParallel.
             gen = torch.Generator().manual_seed((cfg.seed * 1_000_003 + step_now[0]) * 64 + 32 + rank)
             copy = image
@@ -294,7 +307,7 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
                 copy = (image + (torch.rand(image.shape, generator=gen) * 2 - 1) * INPUT_NOISE).clamp(0, 255)
             n = len(image)
             pair = torch.cat([image, copy]).contiguous(memory_format=torch.channels_last)
-            with activation_noise(net, n, cfg.activation_noise, gen) if fp16_noise else contextlib.nullcontext():
+            with perturbation(gen, n):
                 both = model(pair)
             out = {k: v[:n] for k, v in both.items()}
             out.update({f"{key}_perturbed": both[key][n:] for key in ("vertices", "xy_heatmap")})
