@@ -18,6 +18,15 @@ def tiny_deploy(template):
     return build_deploy_model("tiny", template=template)
 
 
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory, template):
+    """A 6-render training split of the template's rest body at the tiny variant's size (tests/test_train.py
+    has its own, of 8)."""
+    root = tmp_path_factory.mktemp("data")
+    write_rest_body_split(root / "train", template, range(6))
+    return root
+
+
 @pytest.fixture(autouse=True)
 def _deterministic_threads():
     # Two threads like the CI machine; keeps timings and reductions comparable across runs.

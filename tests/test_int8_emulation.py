@@ -12,7 +12,6 @@ from torch import nn
 from model.build import create_model
 from model.network.int8_region import FLOAT_MODULES, deploy_float_modules, int8_modules, is_float_module
 from model.train.int8_emulation import Int8Emulation, fake_quantize_activation, fake_quantize_weight
-from tests.conftest import write_rest_body_split
 
 
 def test_weight_rounding_is_per_channel_symmetric_and_passes_gradients_straight_through():
@@ -64,24 +63,17 @@ def test_emulation_rounds_the_copy_rows_only_and_leaves_nothing_behind():
 
 
 def test_emulation_convolves_with_int8_weights():
-    conv = create_model("tiny").eval()
-    emu = Int8Emulation(conv)
+    net = create_model("tiny").eval()
+    emu = Int8Emulation(net)
     target = emu.convs[0]
     seen = {}
     target.register_forward_hook(lambda m, args, out: seen.update(x=args[0], out=out))
-    x = torch.rand(1, 3, *conv.input_hw) * 255
+    x = torch.rand(1, 3, *net.input_hw) * 255
     with torch.no_grad(), emu.rows(0):
-        conv(x)
+        net(x)
     want = nn.functional.conv2d(seen["x"], fake_quantize_weight(target.weight), target.bias, target.stride,
                                 target.padding, target.dilation, target.groups)
     assert torch.allclose(seen["out"], want, atol=1e-5)
-
-
-@pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory, template):
-    root = tmp_path_factory.mktemp("data")
-    write_rest_body_split(root / "train", template, range(6))
-    return root
 
 
 def test_int8_heatmap_consistency_trains_and_excludes_the_fp16_terms(tiny_data, tmp_path):

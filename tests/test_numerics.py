@@ -11,7 +11,6 @@ import torch
 
 from export.golden import GOLDEN_KINDS, calibration_inputs, golden_cases, golden_inputs, render_case
 from export.parity import compare_outputs, markdown_table
-from tests.conftest import write_rest_body_split
 
 
 def test_golden_set_covers_every_kind_in_any_prefix_and_is_deterministic():
@@ -158,13 +157,6 @@ def test_int8_recipe_keeps_the_coordinate_tail_in_float(tmp_path):
             if o["op_name"] == "ADD" and re.search(r"InvertedResidual_[0-3];", names[o["outputs"][0]][0])]
     assert sums and all(names[o["outputs"][0]][1] == np.float32 for o in sums)
     assert any(o["op_name"] == "ADD" and names[o["outputs"][0]][1] == np.int8 for o in ops)  # later blocks' are int8
-
-
-@pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory, template):
-    root = tmp_path_factory.mktemp("data")
-    write_rest_body_split(root / "train", template, range(6))
-    return root
 
 
 def test_negative_frames_have_no_person_and_no_mesh_loss(tiny_data, template):

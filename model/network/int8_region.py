@@ -2,7 +2,9 @@
 
 Measured (docs/DESIGN.md, "int8"): the argsoftmax and coordinate tail, both heads, the stem and the first
 four inverted-residual blocks lose the most when quantised, so they stay in float; the rest of the
-backbone (blocks 4 on, the FPN laterals and the smoothing convolution) is int8.
+backbone (blocks 4 on, the FPN laterals and the smoothing convolution) is int8. The TFLite recipe selects
+by tensor name instead (export/tflite/convert.py) and also keeps the smoothing convolution in float: its
+fused tensor names carry block 2's path too.
 """
 
 from __future__ import annotations
