@@ -27,6 +27,19 @@ def tiny_data(tmp_path_factory, template):
     return root
 
 
+def train_two_steps(data, out, **weights) -> list[dict]:
+    """Two training steps of `tiny` (batch 2) on `data` with these loss weights changed; the logged metrics rows."""
+    import dataclasses
+    import json
+
+    from model.train.config import get_config
+    from model.train.loop import train
+
+    cfg = get_config("tiny").with_overrides(max_steps=2, save_every=2, log_every=1, batch_size=2)
+    train(dataclasses.replace(cfg, losses=dataclasses.replace(cfg.losses, **weights)), data, out)
+    return [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+
+
 @pytest.fixture(autouse=True)
 def _deterministic_threads():
     # Two threads like the CI machine; keeps timings and reductions comparable across runs.

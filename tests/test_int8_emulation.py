@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
-
 import pytest
 import torch
 from torch import nn
@@ -12,6 +9,7 @@ from torch import nn
 from model.build import create_model
 from model.network.int8_region import FLOAT_MODULES, deploy_float_modules, int8_modules, is_float_module
 from model.train.int8_emulation import Int8Emulation, fake_quantize_activation, fake_quantize_weight
+from tests.conftest import train_two_steps
 
 
 def test_weight_rounding_is_per_channel_symmetric_and_passes_gradients_straight_through():
@@ -77,15 +75,10 @@ def test_emulation_convolves_with_int8_weights():
 
 
 def test_int8_heatmap_consistency_trains_and_excludes_the_fp16_terms(tiny_data, tmp_path):
-    from model.train.config import LossWeights, get_config
-    from model.train.loop import train
+    from model.train.config import LossWeights
 
     assert LossWeights().int8_heatmap_consistency == 0.0
-    cfg = get_config("tiny").with_overrides(max_steps=2, save_every=2, log_every=1, batch_size=2)
-    int8 = dataclasses.replace(cfg, losses=dataclasses.replace(cfg.losses, int8_heatmap_consistency=1.0))
-    train(int8, tiny_data, tmp_path)
-    rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    rows = train_two_steps(tiny_data, tmp_path, int8_heatmap_consistency=1.0)
     assert len(rows) == 2 and all(0 < r["int8_heatmap_consistency"] < 50 for r in rows)
-    both = dataclasses.replace(int8, losses=dataclasses.replace(int8.losses, fp16_heatmap_consistency=1.0))
     with pytest.raises(ValueError, match="one perturbed copy"):
-        train(both, tiny_data, tmp_path / "both")
+        train_two_steps(tiny_data, tmp_path / "both", int8_heatmap_consistency=1.0, fp16_heatmap_consistency=1.0)

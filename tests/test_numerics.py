@@ -11,6 +11,7 @@ import torch
 
 from export.golden import GOLDEN_KINDS, calibration_inputs, golden_cases, golden_inputs, render_case
 from export.parity import compare_outputs, markdown_table
+from tests.conftest import train_two_steps
 
 
 def test_golden_set_covers_every_kind_in_any_prefix_and_is_deterministic():
@@ -287,16 +288,10 @@ def test_lsb_reference_row_is_seeded_and_measures_input_sensitivity():
 def test_input_consistency_trains_on_the_image_and_a_noisy_copy(tiny_data, tmp_path):
     """The term is the distance between the outputs for an image and for a copy with INPUT_NOISE grey levels
     of noise, both in one forward pass; 2 steps run, log it, and leave it off by default."""
-    import json
-
-    from model.train.config import LossWeights, get_config
-    from model.train.loop import train
+    from model.train.config import LossWeights
 
     assert LossWeights().input_consistency == 0.0
-    cfg = get_config("tiny").with_overrides(max_steps=2, save_every=2, log_every=1, batch_size=2)
-    cfg = dataclasses.replace(cfg, losses=dataclasses.replace(cfg.losses, input_consistency=1.0))
-    train(cfg, tiny_data, tmp_path)
-    rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    rows = train_two_steps(tiny_data, tmp_path, input_consistency=1.0)
     assert len(rows) == 2 and all(0 < r["input_consistency"] < 50 for r in rows)  # pixels, moved a little
 
 
@@ -319,16 +314,10 @@ def test_activation_noise_perturbs_the_copy_rows_only_and_leaves_no_hook():
 def test_fp16_consistency_trains_on_the_image_and_a_copy_with_activation_noise(tiny_data, tmp_path):
     """The term is the distance between the outputs for an image and for the same image with FP16_NOISE
     relative noise on every layer's output, in one forward pass; 2 steps run, log it; off by default."""
-    import json
-
-    from model.train.config import LossWeights, get_config
-    from model.train.loop import train
+    from model.train.config import LossWeights
 
     assert LossWeights().fp16_consistency == 0.0
-    cfg = get_config("tiny").with_overrides(max_steps=2, save_every=2, log_every=1, batch_size=2)
-    cfg = dataclasses.replace(cfg, losses=dataclasses.replace(cfg.losses, fp16_consistency=1.0))
-    train(cfg, tiny_data, tmp_path)
-    rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    rows = train_two_steps(tiny_data, tmp_path, fp16_consistency=1.0)
     assert len(rows) == 2 and all(0 < r["fp16_consistency"] < 50 for r in rows)
     assert "input_consistency" not in rows[0]  # weight zero: not computed, the copy's input is not noisy
 
@@ -337,11 +326,9 @@ def test_fp16_heatmap_consistency_trains_and_cannot_be_met_through_visibility(ti
     """The heatmap variant measures the heatmap positions of ground-truth-visible vertices, so its gradient
     never reaches the visibility logits; the fused fp16_consistency does (the route by which weight 5.0
     turned visibility down). Two training steps run and log it."""
-    import json
-
     from model.train.config import LossWeights, get_config
     from model.train.dataset import MeshPoseDataset
-    from model.train.loop import compute_losses, loss_constants, train
+    from model.train.loop import compute_losses, loss_constants
 
     assert LossWeights().fp16_heatmap_consistency == 0.0
     batch = MeshPoseDataset(tiny_data / "train", template).batch([0, 1], 0, 0)
@@ -370,10 +357,7 @@ def test_fp16_heatmap_consistency_trains_and_cannot_be_met_through_visibility(ti
         assert 0 < parts[term] < 256 and heatmap_perturbed.grad.abs().sum() > 0
         assert (vis_logit.grad is not None and vis_logit.grad.abs().sum() > 0) == reaches_visibility
 
-    cfg = get_config("tiny").with_overrides(max_steps=2, save_every=2, log_every=1, batch_size=2)
-    cfg = dataclasses.replace(cfg, losses=dataclasses.replace(cfg.losses, fp16_heatmap_consistency=1.0))
-    train(cfg, tiny_data, tmp_path)
-    rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    rows = train_two_steps(tiny_data, tmp_path, fp16_heatmap_consistency=1.0)
     assert len(rows) == 2 and all(0 < r["fp16_heatmap_consistency"] < 50 for r in rows)
 
 
