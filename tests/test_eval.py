@@ -136,3 +136,39 @@ def test_eval_of_a_checkpoint_without_a_train_split_leaves_out_the_baseline_and_
     assert "no train split" in capsys.readouterr().err
     results = json.loads(out.read_text())["results"]
     assert list(results) == ["model"] and results["model"]["samples"] == 2
+    # The phantom-body check ran on the test split's crop size, for every kind of empty frame.
+    phantoms = results["model"]["empty_frames"]
+    assert sorted(phantoms) == ["background", "covered_lens", "noise"]
+    assert all(r["frames"] == 16 and 0 <= r["visible_vertex_share"] <= 1 for r in phantoms.values())
+
+
+def test_empty_frames_are_deterministic_and_of_their_kind():
+    from model.eval.empty_frames import empty_frames
+
+    noise, lens = empty_frames("noise", 2, 32, 24), empty_frames("covered_lens", 2, 32, 24)
+    assert noise[0].shape == (1, 3, 32, 24) and noise[0].dtype == np.float32
+    np.testing.assert_array_equal(noise[1], empty_frames("noise", 2, 32, 24)[1])
+    assert not np.array_equal(noise[0], noise[1])
+    assert noise[0].std() > 50 and lens[0].mean() < 20  # uniform 0..255 pixels against a near-black frame
+    with pytest.raises(ValueError, match="unknown empty frame 'snow'"):
+        empty_frames("snow", 1, 32, 24)
+
+
+def test_phantom_report_counts_the_vertices_called_visible_per_kind():
+    import torch
+
+    from model.eval.empty_frames import phantom_report
+
+    def sees_a_body_in_noise(image: torch.Tensor) -> dict:
+        # A stand-in network: a tenth of its 10 vertices visible on high-contrast frames, none otherwise.
+        vis = torch.zeros(1, 10)
+        if float(image.std()) > 50:
+            vis[0, :1] = 0.9
+        return {"visibility": vis}
+
+    report = phantom_report(sees_a_body_in_noise, 32, 24, count=3)
+    assert report["noise"]["frames"] == 3 and report["noise"]["frames_with_a_phantom"] == 1.0
+    assert report["noise"]["visible_vertex_share"] == pytest.approx(0.1)
+    assert report["covered_lens"]["frames_with_a_phantom"] == 0.0
+    with pytest.raises(ValueError, match="count must be at least 1"):
+        phantom_report(sees_a_body_in_noise, 32, 24, count=0)

@@ -23,6 +23,7 @@ from model.cli import remove_outputs
 from model.data.charts import ChartLocator
 from model.data.raster import rasterize
 from model.eval.densepose_eval import DensePoseScorer, mesh_surface_at, network_surface_at
+from model.eval.empty_frames import phantom_markdown, phantom_report
 from model.eval.metrics import (
     error_by_region,
     keypoint_ap,
@@ -61,7 +62,8 @@ def mean_mesh(train_dir: Path, template, limit: int = 2000) -> tuple[np.ndarray,
 
 def evaluate(net, split_dir: Path, template, baseline: tuple[np.ndarray, np.ndarray] | None,
              limit: int | None = None, uv_method: str = "barycentric") -> dict:
-    """Metrics of `net` (None: the baseline only) on a split. `net` is the PyTorch network or any callable
+    """Metrics of `net` (None: the baseline only) on a split, and for `net` its phantom bodies on empty
+    frames (model.eval.empty_frames). `net` is the PyTorch network or any callable
     taking a (1, 3, H, W) image tensor and returning at least "vertices" and "visibility" (an exported
     artifact: export/evaluate.py); without "segmentation" and "heatmaps" the mask and DensePose metrics
     are left out for it."""
@@ -152,6 +154,9 @@ def evaluate(net, split_dir: Path, template, baseline: tuple[np.ndarray, np.ndar
             "sample_median_2d_error_px_whole": float(np.median(sample_median[~cut])) if (~cut).any() else None,
             "left_right_swapped_share": float(np.mean([r["swapped"] for r in rs])),
         }
+    if net is not None and n:
+        hgt, wid = data.get(0, augment=False)["mask"].shape
+        result["model"]["empty_frames"] = phantom_report(net, hgt, wid)
     return result
 
 
@@ -230,5 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nWhere the 2D error is (px; per-sample medians for truncated ({100 * truncated_share:.0f}% of "
           f"samples: > {100 * TRUNCATED_OUTSIDE:.0f}% of vertices outside the crop) and whole-body crops):")
     print(breakdown_markdown(result))
+    if "empty_frames" in result.get("model", {}):
+        print("\nFrames with no person (model/eval/empty_frames.py): where the network sees a body anyway:")
+        print(phantom_markdown(result["model"]["empty_frames"]))
     print(f"wrote {out}", file=sys.stderr)
     return 0

@@ -186,15 +186,22 @@ def camera_extreme(kind: str, rng: np.random.Generator, image, mask, verts, vis,
     return np.clip(image, 0, 255).astype(np.float32), mask, verts, vis, dp, keep, kp
 
 
-def empty_frame(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """A frame with no person: a background, sensor noise, or a covered lens (near black)."""
+EMPTY_FRAME_KINDS = ("background", "noise", "covered_lens")
+
+
+def empty_frame(rng: np.random.Generator, h: int, w: int, kind: str | None = None) -> np.ndarray:
+    """A frame with no person: a background, sensor noise (uniform random pixels) or a covered lens (near
+    black); `kind` (one of EMPTY_FRAME_KINDS) picks one, None draws it from `rng`."""
     from model.data.synthetic import random_background
 
-    kind = rng.integers(3)
-    if kind == 0:
+    if kind is None:
+        kind = EMPTY_FRAME_KINDS[int(rng.integers(3))]
+    if kind == "background":
         img = random_background(rng, h, w)
-    elif kind == 1:
+    elif kind == "noise":
         img = rng.uniform(0, 255, (h, w, 3))
-    else:
+    elif kind == "covered_lens":
         img = rng.normal(rng.uniform(0, 12), rng.uniform(0.5, 3), (h, w, 3))
+    else:
+        raise ValueError(f"unknown empty frame {kind!r}; known: {', '.join(EMPTY_FRAME_KINDS)}")
     return np.clip(img, 0, 255).astype(np.float32)
