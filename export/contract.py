@@ -14,11 +14,11 @@ from typing import Any
 import jsonschema
 
 from model.atomic import atomic_path
+from model.pipeline.decode import VISIBILITY_THRESHOLD
 
 # 2: optional joints, templates without faces, crop convention and licence (docs/CONTRACTS.md §2).
 CONTRACT_VERSION = 2
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
-VISIBILITY_THRESHOLD = 0.5
 CROP_FRAME = (
     "crop pixels of the model input: x right, y down, origin at the top-left corner, "
     "pixel i centred at i + 0.5; z root-relative (mean vertex depth) in the same pixel units, "

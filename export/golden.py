@@ -22,7 +22,7 @@ import torch
 from export.contract import CONTRACT_VERSION
 from model.data.synthetic import RenderConfig, random_background, render_sample, render_template_body
 from model.pipeline.crop import crop_from_box
-from model.pipeline.decode import decode_outputs
+from model.pipeline.decode import VISIBILITY_THRESHOLD, decode_outputs
 
 FIXTURE_VERSION = 1
 GOLDEN_SEED = 5150
@@ -151,7 +151,7 @@ FIXTURE_CASES = (
 )
 
 
-def build_fixtures(model, threshold: float = 0.5) -> dict[str, Any]:
+def build_fixtures(model, threshold: float = VISIBILITY_THRESHOLD) -> dict[str, Any]:
     """Fixtures from the model's real outputs on golden input 0, decoded by model/pipeline/decode.py."""
     h, w = model.net.input_hw
     image = golden_inputs(h, w, count=1, nhwc=getattr(model, "nhwc", False))[0]

@@ -14,12 +14,14 @@ from typing import Any
 
 import numpy as np
 
+from model.pipeline.decode import VISIBILITY_THRESHOLD
+
 FP32_MAX_PX = 0.01
 FP16_MEDIAN_PX = 0.1
 FP16_MAX_PX = 0.5
 INT8_MEDIAN_PX = 0.5
 INT8_P99_PX = 1.5
-VISIBLE = 0.5
+VISIBLE = VISIBILITY_THRESHOLD  # the vertices the gates count: those the apps draw
 
 # Gate each path by the arithmetic it runs in. A pipeline can still mark a row report-only (a
 # measurement of a path that is not shipped), and says why in its gate text.

@@ -13,10 +13,10 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from model.pipeline.decode import VISIBILITY_THRESHOLD
 from model.train.dataset import EMPTY_FRAME_KINDS, empty_frame
 
 EMPTY_FRAME_SEED = 20261204
-VISIBLE = 0.5  # the apps' and the parity gates' visibility threshold
 
 
 def empty_frames(kind: str, count: int, height: int, width: int) -> list[np.ndarray]:
@@ -41,7 +41,7 @@ def phantom_report(net: Callable[[torch.Tensor], dict], height: int, width: int,
         for frame in empty_frames(kind, count, height, width):
             with torch.no_grad():
                 vis = np.asarray(net(torch.from_numpy(frame))["visibility"], np.float64).ravel()
-            shares.append(float((vis >= VISIBLE).mean()))
+            shares.append(float((vis >= VISIBILITY_THRESHOLD).mean()))
         report[kind] = {"frames": count, "frames_with_a_phantom": float(np.mean(np.array(shares) > 0)),
                         "visible_vertex_share": float(np.mean(shares))}
     return report

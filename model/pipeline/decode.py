@@ -12,6 +12,10 @@ import numpy as np
 
 from model.pipeline.crop import DEFAULT_EXPAND, Crop, crop_from_box, crop_to_frame
 
+# A vertex is visible when its visibility output is at least this: the apps, their contracts, the parity
+# gates and the evaluation's phantom check all read this one value.
+VISIBILITY_THRESHOLD = 0.5
+
 # Fewer visible vertices than this fraction means tracking is lost: re-detect the person.
 MIN_VISIBLE_FRACTION = 0.10
 
@@ -53,7 +57,7 @@ def decode_outputs(
     crop: Crop,
     in_w: int,
     in_h: int,
-    threshold: float = 0.5,
+    threshold: float = VISIBILITY_THRESHOLD,
     expand: float = DEFAULT_EXPAND,
 ) -> DecodedMesh:
     """Decode one frame's raw outputs (batch dimension already removed) into a frame-space mesh."""

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from model.pipeline.crop import Crop, crop_from_box
-from model.pipeline.decode import DecodedMesh, decode_outputs
+from model.pipeline.decode import VISIBILITY_THRESHOLD, DecodedMesh, decode_outputs
 from model.pipeline.smoothing import OneEuroFilter
 
 Box = list[float]  # [x0, y0, x1, y1] in frame pixels
@@ -48,7 +48,7 @@ class PipelineConfig:
     in_w: int
     in_h: int
     box_scale: float = 1.25  # the contract's crop.box_scale
-    visibility_threshold: float = 0.5
+    visibility_threshold: float = VISIBILITY_THRESHOLD
     max_people: int = 2
     detect_every: int = 10
     iou_match: float = 0.3

@@ -29,6 +29,7 @@ from model.atomic import atomic_path
 from model.cli import read_image, remove_outputs, run_main
 from model.data.raster import rasterize
 from model.pipeline.crop import sample_crop
+from model.pipeline.decode import VISIBILITY_THRESHOLD
 from model.pipeline.tracker import Detection, FramePipeline, PipelineConfig
 from model.registry import get_variant
 
@@ -152,7 +153,7 @@ def make_pipeline(runner: MeshRunner, max_people: int, box: list[float] | None, 
     return FramePipeline(cfg, detect, runner), "the person detector"
 
 
-def person_record(person, visibility_threshold: float = 0.5) -> dict:
+def person_record(person, visibility_threshold: float = VISIBILITY_THRESHOLD) -> dict:
     """demo.json entry of one person."""
     mesh = person.mesh
     return {"track_id": person.id, "box": [float(v) for v in person.detection_box], "score": person.score,
