@@ -16,14 +16,28 @@ import jsonschema
 from model.atomic import atomic_path
 from model.pipeline.decode import VISIBILITY_THRESHOLD
 
-# 2: optional joints, templates without faces, crop convention and licence (docs/CONTRACTS.md §2).
-CONTRACT_VERSION = 2
+# 2: optional joints, templates without faces, crop convention and licence; 3: vertices and joints about
+# the crop centre, with the origin to add (docs/CONTRACTS.md §2).
+CONTRACT_VERSION = 3
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 CROP_FRAME = (
-    "crop pixels of the model input: x right, y down, origin at the top-left corner, "
-    "pixel i centred at i + 0.5; z root-relative (mean vertex depth) in the same pixel units, "
+    "crop pixels of the model input about its centre: add origin_px for x right, y down from the top-left "
+    "corner, pixel i centred at i + 0.5; z root-relative (mean vertex depth) in the same pixel units, "
     "positive away from the camera (weak perspective)"
 )
+
+
+def output_origin(contract: dict[str, Any]) -> tuple[float, float, float]:
+    """What to add to an artifact's vertices and joints for crop pixels from the top-left corner.
+
+    Contracts before version 3 described graphs that emitted that frame already: (0, 0, 0).
+    """
+    origin = contract["outputs"][0].get("origin_px")
+    if origin is None:
+        if contract.get("contract_version", CONTRACT_VERSION) >= 3:
+            raise ContractError("a version 3 contract's vertices output must carry origin_px")
+        return (0.0, 0.0, 0.0)
+    return tuple(float(v) for v in origin)
 TRACKED_TOOLS = ("torch", "coremltools", "litert-torch", "ai-edge-litert", "onnx", "onnxruntime", "anny")
 
 
@@ -91,12 +105,14 @@ def build_contract(
     v = model.num_vertices
     ckpt = model.checkpoint
     scale, bias = spec.normalization
+    origin = list(model.origin_px)
     outputs = {
         "vertices": {"name": "vertices", "shape": [1, v, 3], "dtype": "float32", "units": "pixels",
-                     "frame": CROP_FRAME},
+                     "frame": CROP_FRAME, "origin_px": origin},
         "visibility": {"name": "visibility", "shape": [1, v], "dtype": "float32", "units": "probability",
                        "frame": "per vertex"},
-        "joints": {"name": "joints", "shape": [1, 17, 3], "dtype": "float32", "units": "pixels", "frame": CROP_FRAME},
+        "joints": {"name": "joints", "shape": [1, 17, 3], "dtype": "float32", "units": "pixels", "frame": CROP_FRAME,
+                   "origin_px": origin},
     }
     full_n = template.metadata.get("full_mesh_vertices")
     full_faces = template.full_faces

@@ -18,18 +18,25 @@ import numpy as np
 import torch
 
 from export.artifact_run import RUNNABLE, artifact_runner, runs_here
-from export.contract import artifact_sha256
+from export.contract import artifact_sha256, output_origin
 from model.atomic import atomic_path
 from model.cli import InputError, read_json, remove_outputs, run_main
 
 
 def predictor(path: Path, contract: dict):
-    """A callable (1, 3, H, W) image tensor -> {"vertices", "visibility"} tensors, running the artifact."""
+    """A callable (1, 3, H, W) image tensor -> {"vertices", "visibility"} tensors, running the artifact.
+
+    Vertices come back in crop pixels from the top-left corner (the contract's origin added), the frame
+    the evaluation's ground truth is in.
+    """
     run = artifact_runner(path, contract)
+    origin = np.asarray(output_origin(contract), np.float64)
 
     def predict(image: torch.Tensor) -> dict[str, torch.Tensor]:
         out = run(image.numpy().astype(np.float32))
-        return {k: torch.from_numpy(np.asarray(out[k], np.float32)) for k in ("vertices", "visibility")}
+        vertices = (np.asarray(out["vertices"], np.float64) + origin).astype(np.float32)
+        return {"vertices": torch.from_numpy(vertices),
+                "visibility": torch.from_numpy(np.asarray(out["visibility"], np.float32))}
 
     return predict
 

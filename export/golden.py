@@ -24,7 +24,7 @@ from model.data.synthetic import RenderConfig, random_background, render_sample,
 from model.pipeline.crop import crop_from_box
 from model.pipeline.decode import VISIBILITY_THRESHOLD, decode_outputs
 
-FIXTURE_VERSION = 1
+FIXTURE_VERSION = 2  # 2: raw outputs about the crop centre, with the origin_px to add
 GOLDEN_SEED = 5150
 CALIBRATION_SEED = 6160
 NUM_CALIBRATION = 256
@@ -161,7 +161,7 @@ def build_fixtures(model, threshold: float = VISIBILITY_THRESHOLD) -> dict[str, 
         crop = crop_from_box(box, w, h)
         verts, vis = raw["vertices"][0], raw["visibility"][0] * vis_mult
         joints = raw["joints"][0] if "joints" in raw else np.zeros((0, 3))  # no landmarker: no joints
-        dec = decode_outputs(verts, vis, joints, crop, w, h, threshold)
+        dec = decode_outputs(verts, vis, joints, crop, w, h, threshold, origin=model.origin_px)
         cases.append(
             {
                 "name": name,
@@ -184,6 +184,7 @@ def build_fixtures(model, threshold: float = VISIBILITY_THRESHOLD) -> dict[str, 
         "variant": model.variant,
         "visibility_threshold": threshold,
         "input": {"width": w, "height": h},
+        "origin_px": list(model.origin_px),
         "cases": cases,
     }
 

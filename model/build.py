@@ -60,10 +60,12 @@ def build_deploy_model(
     normalize_in_graph: bool = True,
     nhwc: bool = False,
     template=None,
+    vertex_origin: str = "centre",
 ) -> DeployModel:
     """Build the deploy graph of `variant`, loading `ckpt` (safetensors) if given, else untrained weights.
 
-    Untrained weights are deterministic (seeded) so that exports and fixtures are reproducible.
+    Untrained weights are deterministic (seeded) so that exports and fixtures are reproducible. The graph
+    emits (x, y) about the crop centre unless `vertex_origin="corner"` (its `origin_px` says what to add).
     """
     spec = get_variant(variant)
     template = resolve_template(variant, ckpt, template)
@@ -73,7 +75,7 @@ def build_deploy_model(
     # The spec names every output; a template without a landmarker gives no joints.
     outputs = tuple(n for n in spec.output_names if n in net.output_names)
     model = DeployModel(net, input_name=spec.input_name, output_names=outputs,
-                        normalize_in_graph=normalize_in_graph, nhwc=nhwc)
+                        normalize_in_graph=normalize_in_graph, nhwc=nhwc, vertex_origin=vertex_origin)
     model.checkpoint = info
     model.template = template
     return model.eval()

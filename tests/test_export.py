@@ -83,7 +83,7 @@ def test_fixtures_validate_and_decode_consistently(exported):
     for case in fixtures["cases"]:
         raw = case["raw"]
         dec = decode_outputs(np.array(raw["vertices"]), np.array(raw["visibility"]), np.array(raw["joints"]),
-                             Crop(**case["crop"]), w, h)
+                             Crop(**case["crop"]), w, h, origin=fixtures["origin_px"])
         assert np.allclose(dec.vertices, case["decoded"]["vertices"])
         assert dec.visible.tolist() == case["decoded"]["visible"]
     assert any(c["decoded"]["next_crop"] is None for c in fixtures["cases"])  # the re-detect case
@@ -106,7 +106,7 @@ def test_coreml_package_metadata_and_image_input(exported):
 
 def test_contract_validation_rejects_bad_contracts(exported):
     contract = json.loads((exported / "meshpose_tiny.onnx.contract.json").read_text())
-    bad = dict(contract, contract_version=3)
+    bad = dict(contract, contract_version=4)
     with pytest.raises(ContractError, match="contract_version"):
         validate_contract(bad)
     bad = json.loads(json.dumps(contract))

@@ -21,7 +21,7 @@ def test_golden_fixture_schema_and_decoding():
         assert Crop(**case["crop"]) == crop_from_box(case["person_box"], w, h)
         raw = case["raw"]
         dec = decode_outputs(np.array(raw["vertices"]), np.array(raw["visibility"]), np.array(raw["joints"]),
-                             Crop(**case["crop"]), w, h, fx["visibility_threshold"])
+                             Crop(**case["crop"]), w, h, fx["visibility_threshold"], origin=fx["origin_px"])
         assert np.allclose(dec.vertices, case["decoded"]["vertices"], atol=1e-9)
         assert np.allclose(dec.joints, case["decoded"]["joints"], atol=1e-9)
         assert dec.visible.tolist() == case["decoded"]["visible"]
@@ -35,3 +35,18 @@ def test_sample_contract_validates_and_matches_fixture():
     v = contract["template"]["num_vertices"]
     assert len(fx["cases"][0]["raw"]["vertices"]) == v
     assert contract["input"]["width"] == fx["input"]["width"]
+
+
+def test_golden_fixture_meshes_land_on_their_person_boxes():
+    """The raw outputs are about the crop centre (contract v3): decoding without origin_px would put the rest-pose
+    mesh half a crop up and to the left of its person box, outside it."""
+    fx = json.loads((FIXTURES / "golden_xs.json").read_text())
+    w, h = fx["input"]["width"], fx["input"]["height"]
+    assert fx["origin_px"] == [w / 2, h / 2, 0.0]
+    for case in fx["cases"]:
+        bounds = case["decoded"]["visible_bounds"]
+        if bounds is None:
+            continue
+        bx0, by0, bx1, by1 = case["person_box"]
+        cx, cy = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
+        assert bx0 < cx < bx1 and by0 < cy < by1, (case["name"], bounds, case["person_box"])

@@ -72,10 +72,34 @@ def test_deploy_model_matches_training_network_with_folded_batchnorm(template):
     with torch.no_grad():
         ref = net(x)
         deploy = DeployModel(net, input_name="image", output_names=("vertices", "visibility", "joints"))
-        verts, vis, _ = deploy(x)
+        verts, vis, joints = deploy(x)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in deploy.modules())
-    assert torch.allclose(verts, ref["vertices"], atol=1e-3)
+    # The deployed graph emits (x, y) about the crop centre; its origin_px takes them back to crop pixels.
+    h, w = net.input_hw
+    assert deploy.origin_px == (w / 2, h / 2, 0.0)
+    origin = torch.tensor(deploy.origin_px)
+    assert torch.allclose(verts + origin, ref["vertices"], atol=1e-3)
+    assert torch.allclose(joints + origin, ref["joints"], atol=1e-3)
     assert torch.allclose(vis, ref["visibility"], atol=1e-5)
+
+
+def test_centred_tail_keeps_sub_pixel_detail_in_fp16(template):
+    """Why the deployed graph emits coordinates about the crop centre: rounded to fp16, the same vertices lose
+    less than half as much as crop pixels from the corner do, where values reach 2^7 and fp16 steps are 1/8 px."""
+    net = create_model("xs", template).eval()
+    centred = DeployModel(net, input_name="image", output_names=("vertices", "visibility", "joints"))
+    corner = DeployModel(net, input_name="image", output_names=("vertices", "visibility", "joints"),
+                         vertex_origin="corner")
+    x = torch.rand(1, 3, *net.input_hw) * 255
+    with torch.no_grad():
+        vc, vk = centred(x)[0].double(), corner(x)[0].double()
+    origin = torch.tensor(centred.origin_px, dtype=torch.float64)
+    assert torch.allclose(vc + origin, vk, atol=1e-3)
+    err_centred = ((vc.half().double() - vc)[..., :2]).norm(dim=-1).median()
+    err_corner = ((vk.half().double() - vk)[..., :2]).norm(dim=-1).median()
+    assert err_centred < 0.5 * err_corner, (float(err_centred), float(err_corner))
+    with pytest.raises(ValueError, match="vertex origin"):
+        DeployModel(net, input_name="image", output_names=("vertices",), vertex_origin="middle")
 
 
 def test_deploy_input_options(template):

@@ -6,6 +6,7 @@ time, and a roofline ratio against this CPU's measured fp32 matmul peak.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -41,16 +42,27 @@ def measure_matmul_peak_gflops(threads: int, n: int = 1024, runs: int = 10) -> f
     return 2 * n**3 / (np.median(samples) / 1e3) / 1e9
 
 
+def _origin_of(artifact: Path) -> tuple[float, float, float]:
+    """The artifact's output origin from the contract beside it (what decoding adds to its vertices)."""
+    from export.contract import output_origin
+
+    contract = artifact.with_name(artifact.name + ".contract.json")
+    if not contract.is_file():
+        raise BenchError(f"{contract} missing: re-export the artifact (its contract says how to decode it)")
+    return output_origin(json.loads(contract.read_text()))
+
+
 class FramePipeline:
     """Camera frame (uint8 RGBA, the layout phone cameras deliver) -> model input (crop + bilinear
     resize, model/pipeline's sampling convention) -> raw outputs -> decoded mesh."""
 
-    def __init__(self, in_w: int, in_h: int, nhwc: bool = False) -> None:
+    def __init__(self, in_w: int, in_h: int, nhwc: bool = False,
+                 origin: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> None:
         import cv2
 
         cv2.setNumThreads(1)
         self.cv2 = cv2
-        self.in_w, self.in_h, self.nhwc = in_w, in_h, nhwc
+        self.in_w, self.in_h, self.nhwc, self.origin = in_w, in_h, nhwc, origin
         fw, fh = FRAME_WH
         rng = np.random.default_rng(0)
         self.frame = rng.integers(0, 255, size=(fh, fw, 4), dtype=np.uint8)
@@ -75,7 +87,8 @@ class FramePipeline:
     def decode(self, out: dict[str, np.ndarray]):
         """Raw outputs -> frame-space mesh (model/pipeline)."""
         joints = out["joints"][0] if "joints" in out else np.zeros((0, 3))  # a template without a landmarker
-        return decode_outputs(out["vertices"][0], out["visibility"][0], joints, self.crop, self.in_w, self.in_h)
+        return decode_outputs(out["vertices"][0], out["visibility"][0], joints, self.crop, self.in_w, self.in_h,
+                              origin=self.origin)
 
 
 @dataclass
@@ -135,7 +148,8 @@ class HostRunner:
         return Prepared(Contender(f"TFLite XNNPACK {label}", interp.invoke), load_ms,
                         {"name": "tflite", "version": _version("ai-edge-litert"), "accelerator": "xnnpack",
                          "precision": label, "threads": self.threads, "functional_only": False},
-                        artifact_info(path, self.variant), handles={"interp": interp, "input": inp})
+                        artifact_info(path, self.variant),
+                        handles={"interp": interp, "input": inp, "origin": _origin_of(path)})
 
     def end_to_end(self, p: Prepared) -> Contender:
         """One camera frame through a TFLite row: crop and resize, set the input, invoke, decode."""
@@ -146,7 +160,7 @@ class HostRunner:
         by_contract = {k: next(d for n, d in names.items() if k in n)
                        for k in ("vertices", "visibility", "joints") if any(k in n for n in names)}
         shape = inp["shape"]
-        pipe = FramePipeline(int(shape[3]), int(shape[2]))
+        pipe = FramePipeline(int(shape[3]), int(shape[2]), origin=p.handles["origin"])
 
         def frame_step():
             interp.set_tensor(inp["index"], _quantize(pipe.preprocess(), inp))

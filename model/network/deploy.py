@@ -15,7 +15,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
 from model.checkpoint import CheckpointInfo
-from model.network.meshpose import MeshPoseNet
+from model.network.meshpose import VERTEX_ORIGINS, MeshPoseNet
 
 
 def fold_batchnorm(module: nn.Module) -> nn.Module:
@@ -41,13 +41,18 @@ class DeployModel(nn.Module):
     """Wraps a trained MeshPoseNet for export: fixed batch 1, static shapes, the spec's named outputs."""
 
     def __init__(self, net: MeshPoseNet, *, input_name: str, output_names: tuple[str, ...],
-                 normalize_in_graph: bool = True, nhwc: bool = False) -> None:
+                 normalize_in_graph: bool = True, nhwc: bool = False, vertex_origin: str = "centre") -> None:
         super().__init__()
+        if vertex_origin not in VERTEX_ORIGINS:
+            raise ValueError(f"unknown vertex origin {vertex_origin!r}; choose one of {VERTEX_ORIGINS}")
         self.input_name = input_name
         self.output_names = tuple(output_names)
         self.net = fold_batchnorm(net.eval())
         self.normalize_in_graph = normalize_in_graph
         self.nhwc = nhwc
+        # Exports emit (x, y) about the crop centre (contract v3, docs/CONTRACTS.md §1); "corner" is the
+        # crop-pixel frame the training and evaluation code works in.
+        self.vertex_origin = vertex_origin
         self.variant = getattr(net, "variant", "custom")
         self.checkpoint: CheckpointInfo | None = None
 
@@ -56,6 +61,12 @@ class DeployModel(nn.Module):
         """Static input shape, (1, 3, H, W) or (1, H, W, 3) with nhwc."""
         h, w = self.net.input_hw
         return (1, h, w, 3) if self.nhwc else (1, 3, h, w)
+
+    @property
+    def origin_px(self) -> tuple[float, float, float]:
+        """What to add to the emitted (x, y, z) to get crop pixels from the top-left corner."""
+        h, w = self.net.input_hw
+        return (w / 2.0, h / 2.0, 0.0) if self.vertex_origin == "centre" else (0.0, 0.0, 0.0)
 
     @property
     def num_vertices(self) -> int:
@@ -67,7 +78,7 @@ class DeployModel(nn.Module):
             image = image.permute(0, 3, 1, 2)
         if self.normalize_in_graph:
             image = self.net.normalize(image)
-        out = self.net.forward_normalized(image, with_segmentation=False)
+        out = self.net.forward_normalized(image, with_segmentation=False, origin=self.vertex_origin)
         return tuple(out[name] for name in self.output_names)
 
     def example_input(self, seed: int = 0) -> torch.Tensor:

@@ -111,6 +111,10 @@ def seam_average_matrix(num_vertices: int, seam_pairs: np.ndarray) -> torch.Tens
     return torch.from_numpy((same / same.sum(axis=1, keepdims=True)).astype(np.float32))
 
 
+# Where the (x, y) of vertices and joints are measured from: the crop's top-left corner or its centre.
+VERTEX_ORIGINS = ("corner", "centre")
+
+
 class MeshPoseNet(nn.Module):
     """The trainable network. forward(image RGB in [0, 255], (B, 3, H, W)) -> dict of outputs."""
 
@@ -140,20 +144,34 @@ class MeshPoseNet(nn.Module):
                                  use_heatmap_xy=settings.lift_uses_heatmap_xy)
         else:
             raise ValueError(f"unknown lift head {settings.lift!r}; choose 'mobile' or 'paper'")
-        for name, value in coordinate_affines(settings).items():
-            if name != "regression_centre":  # used by the lift head's bin centres, not here
-                self.register_buffer(name, value.float(), persistent=False)
+        # The coordinate tail runs with the crop centre as origin: in fp16 a value is only known to 2^-11 of
+        # its magnitude, 0.125 px between 128 and 256 but finer near 0, so coordinates near the crop centre
+        # keep their sub-pixel part through Eq. 5, the seam average and the landmarker (docs/DESIGN.md §8).
+        affines = coordinate_affines(settings)
+        centre = torch.tensor([w / 2.0, h / 2.0])
+        self.register_buffer("crop_centre", torch.cat([centre, torch.zeros(1)]), persistent=False)
+        self.register_buffer("heatmap_scale", affines["heatmap_scale"].float(), persistent=False)
+        self.register_buffer("heatmap_shift", (affines["heatmap_offset"] - centre).float(), persistent=False)
+        self.register_buffer("regression_scale", affines["regression_scale"].float(), persistent=False)
+        self.register_buffer("regression_shift", (affines["regression_offset"] - self.crop_centre).float(),
+                             persistent=False)
         seam = seam_average_matrix(v, template.seam_pairs)
         self.register_buffer("seam_average_t", seam.T.contiguous(), persistent=False)
         # Joints need a landmarker; a deploy-only template without one gives vertices and visibility only.
         self.has_joints = template.coco17 is not None
         if self.has_joints:
-            landmarker = torch.tensor(np.asarray(template.coco17, np.float32))
-            self.register_buffer("landmarker_t", landmarker.T.contiguous(), persistent=False)
-            bias = getattr(template, "coco17_bias", None)
-            self.landmarker_has_bias = bias is not None
-            if bias is not None:  # a landmarker composed with an affine upsampler carries a constant term
-                self.register_buffer("landmarker_bias", torch.tensor(np.asarray(bias, np.float32)).reshape(1, 1, -1),
+            landmarker = np.asarray(template.coco17, np.float64)
+            self.register_buffer("landmarker_t", torch.tensor(landmarker.T, dtype=torch.float32).contiguous(),
+                                 persistent=False)
+            # A landmarker composed with an affine upsampler carries a constant term; one whose rows do not
+            # sum to 1 moves the origin, which the centred tail folds into that term: joints about the crop
+            # centre are L (v - c) + b + (L 1 - 1) c.
+            bias = np.outer(self.crop_centre.double().numpy(), landmarker.sum(axis=1) - 1.0)  # (3, J)
+            if getattr(template, "coco17_bias", None) is not None:  # (J,), the same for x, y and z
+                bias += np.asarray(template.coco17_bias, np.float64)[None, :]
+            self.landmarker_has_bias = bool(np.abs(bias).max() > 1e-6 * max(h, w))
+            if self.landmarker_has_bias:
+                self.register_buffer("landmarker_bias", torch.tensor(bias, dtype=torch.float32).reshape(1, 3, -1),
                                      persistent=False)
 
     @property
@@ -175,13 +193,21 @@ class MeshPoseNet(nn.Module):
         """Run the network on RGB images in [0, 255]; see the module docstring for units."""
         return self.forward_normalized(self.normalize(image), with_segmentation)
 
-    def forward_normalized(self, x: torch.Tensor, with_segmentation: bool = True) -> dict[str, torch.Tensor]:
-        """Same as forward() for inputs already scaled to [-1, 1]."""
+    def forward_normalized(self, x: torch.Tensor, with_segmentation: bool = True,
+                           origin: str = "corner") -> dict[str, torch.Tensor]:
+        """Same as forward() for inputs already scaled to [-1, 1].
+
+        origin="corner" gives vertices and joints in crop pixels from the top-left corner (training and
+        evaluation); "centre" leaves them about the crop centre, as the deployed graph emits them, so that
+        an fp16 accelerator's last rounding is 2^-11 of a small number (docs/CONTRACTS.md §1).
+        """
+        if origin not in VERTEX_ORIGINS:
+            raise ValueError(f"unknown origin {origin!r}; choose one of {VERTEX_ORIGINS}")
         fine, coarse = self.backbone(x)
         heatmaps, xy_norm, seg = self.vertexpose(fine, with_segmentation)
-        xy_heatmap = xy_norm * self.heatmap_scale + self.heatmap_offset
+        xy_heatmap = xy_norm * self.heatmap_scale + self.heatmap_shift  # crop pixels about the centre
         xyz_norm, vis_logit = self.lift(fine if getattr(self.lift, "reads", "coarse") == "fine" else coarse, xy_norm)
-        xyz_reg = xyz_norm * self.regression_scale + self.regression_offset
+        xyz_reg = xyz_norm * self.regression_scale + self.regression_shift
         visibility = torch.sigmoid(vis_logit)
         # Eq. 5: trust the heatmap where the vertex is visible, the regression elsewhere.
         xy = xyz_reg[..., :2] + visibility.unsqueeze(-1) * (xy_heatmap - xyz_reg[..., :2])
@@ -192,20 +218,22 @@ class MeshPoseNet(nn.Module):
         # Root-relative depth: subtract the mean vertex depth (a constant-axis mean, NPU friendly).
         depth = coords[:, 2:]
         coords = torch.cat([coords[:, :2], depth - depth.mean(dim=2, keepdim=True)], dim=1)
+        shift = self.crop_centre.reshape(1, 1, 3) if origin == "corner" else None
         vertices = coords.transpose(1, 2)
         out = {
             "heatmaps": heatmaps,
-            "xy_heatmap": xy_heatmap,
-            "xyz_regressed": xyz_reg,
+            "xy_heatmap": xy_heatmap + self.crop_centre[:2],
+            "xyz_regressed": xyz_reg + self.crop_centre,
             "visibility_logit": vis_logit,
             "visibility": visibility,
-            "vertices": vertices,
+            "vertices": vertices if shift is None else vertices + shift,
         }
         if self.has_joints:
             joints = torch.matmul(coords, self.landmarker_t)
             if self.landmarker_has_bias:
                 joints = joints + self.landmarker_bias
-            out["joints"] = joints.transpose(1, 2)
+            joints = joints.transpose(1, 2)
+            out["joints"] = joints if shift is None else joints + shift
         if seg is not None:
             out["segmentation"] = seg
         return out

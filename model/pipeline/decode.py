@@ -59,15 +59,21 @@ def decode_outputs(
     in_h: int,
     threshold: float = VISIBILITY_THRESHOLD,
     expand: float = DEFAULT_EXPAND,
+    origin: tuple[float, float, float] = (0.0, 0.0, 0.0),
 ) -> DecodedMesh:
-    """Decode one frame's raw outputs (batch dimension already removed) into a frame-space mesh."""
-    verts_f = crop_to_frame(vertices, crop)
+    """Decode one frame's raw outputs (batch dimension already removed) into a frame-space mesh.
+
+    `origin` is added to vertices and joints first: the contract's `origin_px`, (W/2, H/2, 0) for graphs
+    that emit coordinates about the crop centre, zero for crop pixels from the top-left corner.
+    """
+    shift = np.asarray(origin, np.float64)
+    verts_f = crop_to_frame(np.asarray(vertices, np.float64) + shift, crop)
     visible = np.asarray(visibility) >= threshold
     bounds = visible_bounds(verts_f, visible)
     return DecodedMesh(
         vertices=verts_f,
         visible=visible,
-        joints=crop_to_frame(joints, crop),
+        joints=crop_to_frame(np.asarray(joints, np.float64).reshape(-1, 3) + shift, crop),
         visible_bounds=bounds,
         next_crop=next_crop(bounds, int(visible.sum()), len(visible), in_w, in_h, expand),
     )

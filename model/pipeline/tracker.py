@@ -57,10 +57,13 @@ class PipelineConfig:
     min_cutoff: float = 1.0
     beta: float = 0.01
     d_cutoff: float = 1.0
+    origin_px: tuple[float, float, float] = (0.0, 0.0, 0.0)  # the contract's origin_px, added before decoding
 
     def __post_init__(self) -> None:
         if self.in_w <= 0 or self.in_h <= 0 or self.max_people < 1 or self.detect_every < 1:
             raise ValueError(f"bad pipeline configuration {self}")
+        if len(self.origin_px) != 3:
+            raise ValueError(f"origin_px must be (x, y, z), got {self.origin_px}")
         if not 0 < self.crop_smoothing <= 1:
             raise ValueError(f"crop_smoothing must be in (0, 1], got {self.crop_smoothing}")
 
@@ -176,7 +179,7 @@ class FramePipeline:
         for track, crop, raw in zip(self.tracks, crops, raws):
             joints = raw.get("joints", np.zeros((0, 3)))
             mesh = decode_outputs(raw["vertices"], raw["visibility"], joints, crop, c.in_w, c.in_h,
-                                  c.visibility_threshold, c.box_scale)
+                                  c.visibility_threshold, c.box_scale, c.origin_px)
             if mesh.next_crop is None:
                 lost.append(track.id)
                 continue

@@ -140,7 +140,8 @@ def make_pipeline(runner: MeshRunner, max_people: int, box: list[float] | None, 
     from model.tools.detect import person_detector
 
     h, w = runner.spec.input_hw
-    cfg = PipelineConfig(in_w=w, in_h=h, box_scale=runner.spec.crop.box_scale, max_people=max_people)
+    cfg = PipelineConfig(in_w=w, in_h=h, box_scale=runner.spec.crop.box_scale, max_people=max_people,
+                         origin_px=runner.model.origin_px)
     if box is not None:
         return FramePipeline(cfg, lambda frame: [Detection(box, 1.0)], runner), "the given box"
     detect = person_detector(max_people)

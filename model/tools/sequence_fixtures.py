@@ -5,7 +5,8 @@ person B walks in from beyond the right edge at frame 6, and A passes behind an 
 24-34), is lost, and comes back as a new track. People are 24-point stand-ins (the pipeline does
 not care what the vertices are), so the fixture stays small. A scripted detector returns each
 person whose visible share is at least 0.3, and a scripted model returns, for each crop, the
-nearest person's points in crop pixels with fixed noise. model/pipeline/tracker.py runs the scene;
+nearest person's points in crop pixels about the crop centre (as contract v3 graphs emit them, with
+the config's origin_px) with fixed noise. model/pipeline/tracker.py runs the scene;
 the fixture holds, frame by frame, what the detector and the model returned and what the pipeline
 did: whether it detected, the crops it asked for, and each person's id, box, score and smoothed
 vertices and joints. A port replays the recorded detector and model outputs and must reproduce
@@ -29,7 +30,7 @@ from model.pipeline.tracker import Detection, FramePipeline, PipelineConfig
 FRAME_W, FRAME_H, FPS, FRAMES = 640, 360, 30.0, 40
 OCCLUDER = (270.0, 330.0)  # x range hiding person A between frames 24 and 34
 OCCLUDED_FRAMES = range(24, 35)
-CONFIG = PipelineConfig(in_w=48, in_h=64, box_scale=1.25, max_people=2, detect_every=5)
+CONFIG = PipelineConfig(in_w=48, in_h=64, box_scale=1.25, max_people=2, detect_every=5, origin_px=(24.0, 32.0, 0.0))
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "sequence_golden.json"
 
 
@@ -71,16 +72,17 @@ def scripted_detector(frame: int, rng: np.random.Generator) -> list[Detection]:
 
 
 def scripted_model(frame: int, crop: Crop, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """The person nearest the crop's centre, in crop pixels, with fixed noise; visibility 0.9 / 0.1."""
+    """The person nearest the crop's centre, in crop pixels about that centre, noisy; visibility 0.9 or 0.1."""
     cx, cy = crop.x0 + crop.scale * CONFIG.in_w / 2, crop.y0 + crop.scale * CONFIG.in_h / 2
     people = scene(frame)
     pts, vis = min(people.values(), key=lambda pv: np.hypot(*(pv[0][:, :2].mean(0) - [cx, cy])))
     noisy = pts + rng.normal(0, 0.5, pts.shape)
     joints = np.stack([noisy[:4].mean(0), noisy[-4:].mean(0)])
+    origin = np.asarray(CONFIG.origin_px)
     return {
-        "vertices": np.round(frame_to_crop(noisy, crop), 5),
+        "vertices": np.round(frame_to_crop(noisy, crop) - origin, 5),
         "visibility": np.round(np.where(vis, 0.9, 0.1) + rng.uniform(-0.05, 0.05, len(vis)), 5),
-        "joints": np.round(frame_to_crop(joints, crop), 5),
+        "joints": np.round(frame_to_crop(joints, crop) - origin, 5),
     }
 
 
@@ -118,7 +120,7 @@ def build() -> dict:
                             "visible": p.mesh.visible.tolist()} for p in result.people],
             },
         })
-    return {"fixture_version": 1, "description": __doc__.splitlines()[0],
+    return {"fixture_version": 2, "description": __doc__.splitlines()[0],
             "frame": {"width": FRAME_W, "height": FRAME_H}, "config": asdict(CONFIG), "frames": frames}
 
 

@@ -167,7 +167,7 @@ def label(teacher: Path, source: Path, out_dir: Path, every: int = 1, limit: int
     info = read_checkpoint_info(teacher)
     spec = get_variant(info.variant)
     lic = weights_license(spec, info.metadata)
-    model = build_deploy_model(info.variant, str(teacher))
+    model = build_deploy_model(info.variant, str(teacher), vertex_origin="corner")  # labels in crop pixels
     h, w = spec.input_hw
     out_dir = Path(out_dir)
     (out_dir / "frames").mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,8 @@ final class FrameProcessor {
     init(runner: ModelRunner, detector: PersonDetecting, maxPeople: Int = defaultMaxPeople) throws {
         let c = runner.contract
         let config = try PipelineConfig(inW: c.inputWidth, inH: c.inputHeight, boxScale: c.crop.boxScale,
-                                        visibilityThreshold: c.visibilityThreshold, maxPeople: maxPeople)
+                                        visibilityThreshold: c.visibilityThreshold, maxPeople: maxPeople,
+                                        originPx: c.originPx)
         let renderer = try CropRenderer(width: c.inputWidth, height: c.inputHeight, pad: c.crop.padRGB)
         let timings = FrameTimings()
         pipeline = FramePipeline(config: config, detect: { frame in

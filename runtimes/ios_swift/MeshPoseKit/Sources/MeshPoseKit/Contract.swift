@@ -7,8 +7,11 @@ public enum ModelIO {
     public static let visibility = "visibility"
     public static let joints = "joints"
     public static let outputs = [vertices, visibility, joints]
-    /// Contract versions this app can read (2: optional joints and faces, crop convention, licence).
-    public static let supportedContractVersions: Set<Int> = [1, 2]
+    /// Contract versions this app can read (2: optional joints and faces, crop convention, licence; 3: vertices and
+    /// joints about the crop centre, with the origin_px to add).
+    public static let supportedContractVersions: Set<Int> = [1, 2, 3]
+    /// The origin of outputs before contract version 3: crop pixels from the top-left corner already.
+    public static let cornerOrigin: [Double] = [0, 0, 0]
 }
 
 /// How a person box becomes the model input (contract v2 `crop`; v1 artifacts used these defaults).
@@ -25,6 +28,8 @@ public struct OutputSpec: Equatable, Sendable {
     public let name: String
     public let shape: [Int]
     public let units: String
+    /// Added to vertices and joints for crop pixels from the top-left corner (contract v3); nil before v3.
+    public var originPx: [Double]? = nil
 }
 
 public enum ContractError: Error, CustomStringConvertible, Equatable {
@@ -69,6 +74,9 @@ public struct ModelContract: Sendable {
 
     public var numVertices: Int { outputs[0].shape[1] }
     public var hasJoints: Bool { outputs.count == 3 }
+    /// What decoding adds to raw (x, y, z) before the crop maps them to the frame: (W/2, H/2, 0) for graphs that emit
+    /// coordinates about the crop centre (v3, finer in fp16), zero before v3.
+    public var originPx: [Double] { outputs[0].originPx ?? ModelIO.cornerOrigin }
 
     /// Parses and checks a contract; throws `ContractError` with a message for the user.
     public static func parse(_ data: Data) throws -> ModelContract {
@@ -98,8 +106,15 @@ public struct ModelContract: Sendable {
         let input = try obj(root, "input")
         let outputs: [OutputSpec] = try arr(root, "outputs").map { o in
             guard let o = o as? [String: Any] else { throw ContractError.missingField("outputs[]") }
+            var origin: [Double]? = nil
+            if let raw = o["origin_px"] {
+                guard let list = raw as? [NSNumber], list.count == 3, list.allSatisfy({ $0.doubleValue.isFinite }) else {
+                    throw ContractError.mismatch("origin_px \(raw) is not 3 numbers")
+                }
+                origin = list.map(\.doubleValue)
+            }
             return OutputSpec(name: try str(o, "name"), shape: try arr(o, "shape").compactMap { ($0 as? NSNumber)?.intValue },
-                              units: try str(o, "units"))
+                              units: try str(o, "units"), originPx: origin)
         }
         let names = outputs.map(\.name)
         guard (2...3).contains(names.count), names == Array(ModelIO.outputs.prefix(names.count)) else {
@@ -107,6 +122,12 @@ public struct ModelContract: Sendable {
         }
         if version == 1 && names.count != 3 {
             throw ContractError.mismatch("a version 1 contract must name the joints output")
+        }
+        if version >= 3 && outputs[0].originPx == nil {
+            throw ContractError.mismatch("a version \(version) contract's vertices must carry origin_px")
+        }
+        if names.count == 3 && outputs[2].originPx != outputs[0].originPx {
+            throw ContractError.mismatch("joints origin_px differs from the vertices'")
         }
         let inputName = try str(input, "name")
         guard inputName == ModelIO.input else { throw ContractError.mismatch("input '\(inputName)' is not '\(ModelIO.input)'") }

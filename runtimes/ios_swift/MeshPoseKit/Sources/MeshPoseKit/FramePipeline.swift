@@ -96,7 +96,8 @@ public final class FramePipeline<Frame> {
             }
             var mesh = Decoder.decode(vertices: raw.vertices, visibility: raw.visibility, joints: raw.joints,
                                       crop: crops[i], inW: config.inW, inH: config.inH,
-                                      threshold: config.visibilityThreshold, expand: config.boxScale)
+                                      threshold: config.visibilityThreshold, expand: config.boxScale,
+                                      origin: config.originPx)
             guard let next = mesh.nextCrop, let bounds = mesh.visibleBounds else {
                 lost.append(track.id)
                 continue

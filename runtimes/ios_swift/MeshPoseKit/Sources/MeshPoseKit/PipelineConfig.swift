@@ -21,13 +21,16 @@ public struct PipelineConfig: Equatable, Sendable {
     public let cropSmoothing: Double
     /// One Euro parameters of every track's smoothing (see `OneEuroFilter`).
     public let minCutoff: Double, beta: Double, dCutoff: Double
+    /// The contract's origin_px: added to raw vertices and joints before the crop maps them to the frame.
+    public let originPx: [Double]
 
     /// Throws `PipelineError.badConfiguration` for a non-positive input size, `maxPeople` or `detectEvery`,
     /// `cropSmoothing` outside (0, 1], or One Euro parameters the filter refuses (Python finds those only when
     /// the first track starts; here the configuration is refused at once).
     public init(inW: Int, inH: Int, boxScale: Double = 1.25, visibilityThreshold: Double = 0.5, maxPeople: Int = 2,
                 detectEvery: Int = 10, iouMatch: Double = 0.3, duplicateIoU: Double = 0.7, cropSmoothing: Double = 0.6,
-                minCutoff: Double = 1.0, beta: Double = 0.01, dCutoff: Double = 1.0) throws {
+                minCutoff: Double = 1.0, beta: Double = 0.01, dCutoff: Double = 1.0,
+                originPx: [Double] = ModelIO.cornerOrigin) throws {
         guard inW > 0, inH > 0, maxPeople >= 1, detectEvery >= 1 else {
             throw PipelineError.badConfiguration("input \(inW)x\(inH), maxPeople \(maxPeople), detectEvery "
                                                  + "\(detectEvery) must all be positive")
@@ -35,7 +38,11 @@ public struct PipelineConfig: Equatable, Sendable {
         guard cropSmoothing > 0, cropSmoothing <= 1 else {
             throw PipelineError.badConfiguration("cropSmoothing must be in (0, 1], got \(cropSmoothing)")
         }
+        guard originPx.count == 3 else {
+            throw PipelineError.badConfiguration("originPx must be (x, y, z), got \(originPx)")
+        }
         _ = try OneEuroFilter(minCutoff: minCutoff, beta: beta, dCutoff: dCutoff)
+        self.originPx = originPx
         self.inW = inW; self.inH = inH; self.boxScale = boxScale; self.visibilityThreshold = visibilityThreshold
         self.maxPeople = maxPeople; self.detectEvery = detectEvery; self.iouMatch = iouMatch
         self.duplicateIoU = duplicateIoU; self.cropSmoothing = cropSmoothing

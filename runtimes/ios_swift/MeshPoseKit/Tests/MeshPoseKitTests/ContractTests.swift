@@ -26,16 +26,43 @@ final class ContractTests: XCTestCase {
 
     func testUnknownContractVersionIsRefusedWithAClearMessage() throws {
         var text = try XCTUnwrap(String(data: try Fixtures.data("contract_xs.json"), encoding: .utf8))
-        text = text.replacingOccurrences(of: "\"contract_version\": 2", with: "\"contract_version\": 3")
+        text = text.replacingOccurrences(of: "\"contract_version\": 3", with: "\"contract_version\": 4")
         XCTAssertThrowsError(try ModelContract.parse(Data(text.utf8))) { error in
-            XCTAssertEqual(error as? ContractError, .unsupportedVersion(3))
-            XCTAssertTrue(AppError.fromContract(error).description.contains("version 3 is not supported"))
+            XCTAssertEqual(error as? ContractError, .unsupportedVersion(4))
+            XCTAssertTrue(AppError.fromContract(error).description.contains("version 4 is not supported"))
         }
+    }
+
+    func testVersion3OutputsAreAboutTheCropCentreAndEarlierOnesAboutTheCorner() throws {
+        let data = try Fixtures.data("contract_xs.json")
+        let c = try ModelContract.parse(data)
+        XCTAssertEqual(c.contractVersion, 3)
+        XCTAssertEqual(c.originPx, [Double(c.inputWidth) / 2, Double(c.inputHeight) / 2, 0])
+        var root = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let outputs = try XCTUnwrap(root["outputs"] as? [[String: Any]])
+        root["outputs"] = outputs.map { o -> [String: Any] in var o = o; o["origin_px"] = nil; return o }
+        XCTAssertThrowsError(try ModelContract.parse(try JSONSerialization.data(withJSONObject: root))) { error in
+            XCTAssertTrue("\(error)".contains("must carry origin_px"))
+        }
+        // A version 2 artifact emitted crop pixels from the corner: nothing to add.
+        root["contract_version"] = 2
+        XCTAssertEqual(try ModelContract.parse(try JSONSerialization.data(withJSONObject: root)).originPx, ModelIO.cornerOrigin)
+        root["contract_version"] = 3
+        root["outputs"] = outputs.enumerated().map { i, o -> [String: Any] in
+            var o = o; if i == 2 { o["origin_px"] = [0, 0, 0] }; return o
+        }
+        XCTAssertThrowsError(try ModelContract.parse(try JSONSerialization.data(withJSONObject: root)))
+        // Decoding adds the origin before the crop's scale: the centre of the input lands on the crop's centre.
+        let mesh = Decoder.decode(vertices: [0, 0, 1], visibility: [1], joints: [], crop: Crop(x0: 10, y0: 20, scale: 2),
+                                  inW: c.inputWidth, inH: c.inputHeight, origin: c.originPx)
+        XCTAssertEqual(mesh.vertices[0], 10 + 2 * Double(c.inputWidth) / 2, accuracy: 1e-12)
+        XCTAssertEqual(mesh.vertices[1], 20 + 2 * Double(c.inputHeight) / 2, accuracy: 1e-12)
+        XCTAssertEqual(mesh.vertices[2], 2, accuracy: 1e-12)
     }
 
     func testVersion2CarriesTheCropConventionAndLicence() throws {
         let c = try ModelContract.parse(try Fixtures.data("contract_xs.json"))
-        XCTAssertEqual(c.contractVersion, 2)
+        XCTAssertGreaterThanOrEqual(c.contractVersion, 2)
         XCTAssertEqual(c.crop.boxScale, 1.25)
         XCTAssertEqual(c.crop.padRGB, [0, 0, 0])
         XCTAssertEqual(c.commercialUse, true)

@@ -32,7 +32,8 @@ final class GoldenFixtureTests: XCTestCase {
             let raw = try XCTUnwrap(c["raw"] as? [String: Any])
             let mesh = Decoder.decode(vertices: points(raw["vertices"]), visibility: doubles(raw["visibility"]),
                                       joints: points(raw["joints"]),
-                                      crop: crop, inW: inW, inH: inH, threshold: threshold)
+                                      crop: crop, inW: inW, inH: inH, threshold: threshold,
+                                      origin: doubles(fx["origin_px"]))
             let dec = try XCTUnwrap(c["decoded"] as? [String: Any])
             let want = points(dec["vertices"])
             XCTAssertEqual(want.count, mesh.vertices.count)

@@ -20,7 +20,8 @@ final class SequenceFixtureTests: XCTestCase {
             visibilityThreshold: n("visibility_threshold").doubleValue, maxPeople: n("max_people").intValue,
             detectEvery: n("detect_every").intValue, iouMatch: n("iou_match").doubleValue,
             duplicateIoU: n("duplicate_iou").doubleValue, cropSmoothing: n("crop_smoothing").doubleValue,
-            minCutoff: n("min_cutoff").doubleValue, beta: n("beta").doubleValue, dCutoff: n("d_cutoff").doubleValue)
+            minCutoff: n("min_cutoff").doubleValue, beta: n("beta").doubleValue, dCutoff: n("d_cutoff").doubleValue,
+            originPx: doubles(c["origin_px"]))
     }
 
     private func box(_ any: Any?) -> Box {

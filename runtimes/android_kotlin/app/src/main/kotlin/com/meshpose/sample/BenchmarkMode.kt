@@ -66,7 +66,8 @@ object BenchmarkMode {
             val t0 = SystemClock.elapsedRealtimeNanos()
             val out = runner.run(input)
             val t1 = SystemClock.elapsedRealtimeNanos()
-            Decoder.decode(out.vertices, out.visibility, out.joints, crop, c.inputWidth, c.inputHeight, c.visibilityThreshold)
+            Decoder.decode(out.vertices, out.visibility, out.joints, crop, c.inputWidth, c.inputHeight, c.visibilityThreshold,
+                origin = c.originPx)
             val end = SystemClock.elapsedRealtimeNanos()
         } while (rec.record((t1 - t0) / 1e6, (end - start) / 1e6, end / 1e9))
         val notes = buildString {

@@ -35,6 +35,7 @@ class LivePipeline(private val mesh: ModelRunner, private val detector: Detector
         PipelineConfig(
             inW = mesh.contract.inputWidth, inH = mesh.contract.inputHeight, boxScale = mesh.contract.crop.boxScale,
             visibilityThreshold = mesh.contract.visibilityThreshold, maxPeople = maxPeople,
+            originPx = mesh.contract.originPx,
         ),
         detect = ::detect,
         infer = ::infer,

@@ -8,15 +8,21 @@ object ModelIO {
     const val JOINTS = "joints"
     val OUTPUTS = listOf(VERTICES, VISIBILITY, JOINTS)
 
-    /** Contract versions this app can read (2: optional joints and faces, crop convention, licence). */
-    val SUPPORTED_CONTRACT_VERSIONS = setOf(1, 2)
+    /**
+     * Contract versions this app can read (2: optional joints and faces, crop convention, licence; 3: vertices
+     * and joints about the crop centre, with the origin_px to add).
+     */
+    val SUPPORTED_CONTRACT_VERSIONS = setOf(1, 2, 3)
+
+    /** The origin of outputs before contract version 3: crop pixels from the top-left corner already. */
+    val CORNER_ORIGIN = listOf(0.0, 0.0, 0.0)
 }
 
 /** How a person box becomes the model input (contract v2 `crop`; v1 artifacts used these defaults). */
 data class CropConvention(val boxScale: Double = Geometry.DEFAULT_EXPAND, val padRgb: List<Double> = listOf(0.0, 0.0, 0.0))
 
-/** One output tensor of the model. */
-data class OutputSpec(val name: String, val shape: List<Int>, val units: String)
+/** One output tensor of the model; [originPx] is added to vertices and joints for crop pixels from the corner. */
+data class OutputSpec(val name: String, val shape: List<Int>, val units: String, val originPx: List<Double>? = null)
 
 /** The model contract JSON written next to every exported artifact (docs/CONTRACTS.md §2). */
 data class ModelContract(
@@ -50,6 +56,12 @@ data class ModelContract(
     val hasJoints: Boolean get() = outputs.size == 3
     val numJoints: Int get() = if (hasJoints) outputs[2].shape[1] else 0
     val nhwc: Boolean get() = layout == "NHWC"
+
+    /**
+     * What decoding adds to raw (x, y, z) before the crop maps them to the frame: (W/2, H/2, 0) for graphs that
+     * emit coordinates about the crop centre (v3, finer in fp16), zero before v3.
+     */
+    val originPx: List<Double> get() = outputs[0].originPx ?: ModelIO.CORNER_ORIGIN
 
     /** Refuses an artifact of another format (e.g. a Core ML contract copied into the Android app). */
     fun requireFormat(expected: String) {
@@ -87,7 +99,11 @@ data class ModelContract(
             val input = root.obj("input")
             val outputs = root.list("outputs").mapIndexed { i, o ->
                 val m = o.asObject("outputs[$i]")
-                OutputSpec(m.str("name"), m.intList("shape"), m.str("units"))
+                val origin = m["origin_px"]?.let { o ->
+                    (o as? List<*>)?.map { it as? Double ?: throw JsonException("outputs[$i].origin_px must be numbers") }
+                        ?: throw JsonException("outputs[$i].origin_px must be a list")
+                }
+                OutputSpec(m.str("name"), m.intList("shape"), m.str("units"), origin)
             }
             val joints = root["joints"]
             val crop = root["crop"] as? Map<*, *>
@@ -150,6 +166,10 @@ data class ModelContract(
         if (outputs[0].shape != listOf(1, v, 3) || v <= 0) fail("vertices shape ${outputs[0].shape} is not [1, V, 3]")
         if (outputs[1].shape != listOf(1, v)) fail("visibility shape ${outputs[1].shape} is not [1, $v]")
         if (outputs[0].units != "pixels") fail("vertices must be in pixels")
+        val origin = outputs[0].originPx
+        if (contractVersion >= 3 && origin == null) fail("a version $contractVersion contract's vertices must carry origin_px")
+        if (origin != null && (origin.size != 3 || origin.any { !it.isFinite() })) fail("vertices origin_px $origin is not 3 numbers")
+        if (hasJoints && outputs[2].originPx != origin) fail("joints origin_px ${outputs[2].originPx} differs from the vertices' $origin")
         if (hasJoints) {
             val j = outputs[2].shape.getOrNull(1) ?: -1
             if (outputs[2].shape != listOf(1, j, 3) || j <= 0) fail("joints shape ${outputs[2].shape} is not [1, J, 3]")

@@ -13,9 +13,10 @@ data class DecodedMesh(
 
 object Decoder {
     /**
-     * vertices (V*3) and joints (J*3) in crop pixels with root-relative depth, visibility (V):
-     * x_f = x0 + s x, y_f = y0 + s y, z_f = s z; visible = visibility >= threshold; the next crop is
-     * the visible bounds enlarged by [expand] (the contract's crop.box_scale).
+     * vertices (V*3) and joints (J*3) in crop pixels about [origin] with root-relative depth, visibility (V):
+     * x_f = x0 + s (x + o_x), y_f = y0 + s (y + o_y), z_f = s z; visible = visibility >= threshold; the next
+     * crop is the visible bounds enlarged by [expand] (the contract's crop.box_scale). [origin] is the
+     * contract's origin_px ([ModelContract.originPx]).
      */
     fun decode(
         vertices: DoubleArray,
@@ -26,16 +27,18 @@ object Decoder {
         inH: Int,
         threshold: Double = 0.5,
         expand: Double = Geometry.DEFAULT_EXPAND,
+        origin: List<Double> = ModelIO.CORNER_ORIGIN,
     ): DecodedMesh {
         require(vertices.size == 3 * visibility.size) { "vertices (${vertices.size}) must be 3 x visibility (${visibility.size})" }
         require(joints.size % 3 == 0) { "joints must hold (x, y, z) triples" }
-        val v = mapPoints(vertices, crop)
+        require(origin.size == 3) { "origin must be (x, y, z), got $origin" }
+        val v = mapPoints(vertices, crop, origin)
         val visible = BooleanArray(visibility.size) { visibility[it] >= threshold }
         val bounds = Geometry.visibleBounds(v, visible)
         return DecodedMesh(
             vertices = v,
             visible = visible,
-            joints = mapPoints(joints, crop),
+            joints = mapPoints(joints, crop, origin),
             visibleBounds = bounds,
             nextCrop = Geometry.nextCrop(bounds, visible.count { it }, visible.size, inW, inH, expand),
         )
@@ -51,10 +54,12 @@ object Decoder {
         inH: Int,
         threshold: Double = 0.5,
         expand: Double = Geometry.DEFAULT_EXPAND,
-    ): DecodedMesh = decode(vertices.toDoubles(), visibility.toDoubles(), joints.toDoubles(), crop, inW, inH, threshold, expand)
+        origin: List<Double> = ModelIO.CORNER_ORIGIN,
+    ): DecodedMesh =
+        decode(vertices.toDoubles(), visibility.toDoubles(), joints.toDoubles(), crop, inW, inH, threshold, expand, origin)
 
-    private fun mapPoints(p: DoubleArray, crop: Crop): DoubleArray = DoubleArray(p.size) { i ->
-        val s = crop.scale * p[i]
+    private fun mapPoints(p: DoubleArray, crop: Crop, origin: List<Double>): DoubleArray = DoubleArray(p.size) { i ->
+        val s = crop.scale * (p[i] + origin[i % 3])
         when (i % 3) {
             0 -> crop.x0 + s
             1 -> crop.y0 + s

@@ -79,7 +79,7 @@ class FramePipeline<F>(
             val crop = crops[i]
             val raw = raws[i]
             val mesh = Decoder.decode(raw.vertices, raw.visibility, raw.joints, crop, c.inW, c.inH,
-                c.visibilityThreshold, c.boxScale)
+                c.visibilityThreshold, c.boxScale, c.originPx)
             val next = mesh.nextCrop
             val bounds = mesh.visibleBounds
             if (next == null || bounds == null) {

@@ -23,9 +23,12 @@ data class PipelineConfig(
     val minCutoff: Double = 1.0,
     val beta: Double = 0.01,
     val dCutoff: Double = 1.0,
+    /** The contract's origin_px: added to raw vertices and joints before the crop maps them to the frame. */
+    val originPx: List<Double> = ModelIO.CORNER_ORIGIN,
 ) {
     init {
         require(inW > 0 && inH > 0 && maxPeople >= 1 && detectEvery >= 1) { "bad pipeline configuration $this" }
+        require(originPx.size == 3) { "originPx must be (x, y, z), got $originPx" }
         require(cropSmoothing > 0 && cropSmoothing <= 1) { "cropSmoothing must be in (0, 1], got $cropSmoothing" }
         // Python refuses these when the first track's filter is made; here before any frame.
         require(minCutoff > 0 && dCutoff > 0 && beta >= 0) {

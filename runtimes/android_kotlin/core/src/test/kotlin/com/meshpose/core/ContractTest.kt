@@ -83,20 +83,44 @@ class ContractTest {
 
     @Test
     fun unknownContractVersionIsRefusedWithAClearMessage() {
-        assertRefused(mutated("contract_version", value = 3.0), "version 3 is not supported")
+        assertRefused(mutated("contract_version", value = 4.0), "version 4 is not supported")
         assertRefused(mutated("contract_version", value = 1.5), "no integer contract_version")
         assertRefused(mutated("contract_version", value = "1"), "no integer contract_version")
         try {
-            ModelContract.parse(mutated("contract_version", value = 3.0)); fail("accepted contract version 3")
+            ModelContract.parse(mutated("contract_version", value = 4.0)); fail("accepted contract version 4")
         } catch (e: ContractException) {
-            assertTrue(AppError.fromContractFailure(e).userMessage.contains("version 3"))
+            assertTrue(AppError.fromContractFailure(e).userMessage.contains("version 4"))
         }
+    }
+
+    @Test
+    fun version3OutputsAreAboutTheCropCentreAndEarlierOnesAboutTheCorner() {
+        val c = ModelContract.parse(text)
+        assertEquals(3, c.contractVersion)
+        assertEquals(listOf(c.inputWidth / 2.0, c.inputHeight / 2.0, 0.0), c.originPx)
+        val outputs = Json.parse(text).asObject("c").list("outputs").map { it.asMap() }
+        val noOrigin = outputs.map { it - "origin_px" }
+        assertRefused(mutated("outputs", value = noOrigin), "must carry origin_px")
+        // A version 2 artifact emitted crop pixels from the corner: nothing to add.
+        @Suppress("UNCHECKED_CAST")
+        val v2 = Json.parse(mutated("outputs", value = noOrigin)) as MutableMap<String, Any?>
+        v2["contract_version"] = 2.0
+        assertEquals(ModelIO.CORNER_ORIGIN, ModelContract.parse(Json.write(v2)).originPx)
+        val mismatch = outputs.mapIndexed { i, o -> if (i == 2) o + ("origin_px" to listOf(0.0, 0.0, 0.0)) else o }
+        assertRefused(mutated("outputs", value = mismatch), "differs from the vertices'")
+        // Decoding adds the origin before the crop's scale: the centre of the input lands on the crop's centre.
+        val crop = Crop(10.0, 20.0, 2.0)
+        val mesh = Decoder.decode(doubleArrayOf(0.0, 0.0, 1.0), doubleArrayOf(1.0), DoubleArray(0), crop,
+            c.inputWidth, c.inputHeight, origin = c.originPx)
+        assertEquals(10.0 + 2.0 * c.inputWidth / 2.0, mesh.vertices[0], 1e-12)
+        assertEquals(20.0 + 2.0 * c.inputHeight / 2.0, mesh.vertices[1], 1e-12)
+        assertEquals(2.0, mesh.vertices[2], 1e-12)
     }
 
     @Test
     fun version2CarriesTheCropConventionAndLicence() {
         val c = ModelContract.parse(text)
-        assertEquals(2, c.contractVersion)
+        assertTrue(c.contractVersion >= 2)
         val crop = Fixtures.json("contract_xs.json").obj("crop")
         assertEquals(crop.num("box_scale"), c.crop.boxScale, 0.0)
         assertEquals(3, c.crop.padRgb.size)

@@ -13,6 +13,7 @@ class GoldenFixtureTest {
     private val inW = fx.obj("input").num("width").toInt()
     private val inH = fx.obj("input").num("height").toInt()
     private val threshold = fx.num("visibility_threshold")
+    private val origin = fx["origin_px"].asDoubles().toList()
     private val tol = 1e-4
 
     private fun cases() = fx.list("cases").map { it.asMap() }
@@ -45,7 +46,7 @@ class GoldenFixtureTest {
                 raw["vertices"].asPoints().map { it.toFloat() }.toFloatArray(),
                 raw["visibility"].asDoubles().map { it.toFloat() }.toFloatArray(),
                 raw["joints"].asPoints().map { it.toFloat() }.toFloatArray(),
-                crop, inW, inH, threshold,
+                crop, inW, inH, threshold, origin = origin,
             )
             val dec = case.obj("decoded")
             assertArrayEquals(case.str("name"), dec["vertices"].asPoints(), mesh.vertices, tol)

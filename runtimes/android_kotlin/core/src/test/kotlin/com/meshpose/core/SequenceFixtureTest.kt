@@ -25,7 +25,7 @@ class SequenceFixtureTest {
             visibilityThreshold = c.num("visibility_threshold"), maxPeople = c.int("max_people"),
             detectEvery = c.int("detect_every"), iouMatch = c.num("iou_match"), duplicateIou = c.num("duplicate_iou"),
             cropSmoothing = c.num("crop_smoothing"), minCutoff = c.num("min_cutoff"), beta = c.num("beta"),
-            dCutoff = c.num("d_cutoff"),
+            dCutoff = c.num("d_cutoff"), originPx = c["origin_px"].asDoubles().toList(),
         )
     }
 
