@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from export.artifact_run import RUNNABLE, artifact_runner, read_contract, runs_here
+from export.contract import output_origin
 from export.session import ExportError, ExportSession, log
 from model.checkpoint import file_sha256
 
@@ -29,12 +30,17 @@ def rerun_parity(variant: str, ckpt: str | None, out_root: Path, template: str |
     have = file_sha256(session.ckpt) if session.ckpt else None
     tpl = session.template.sha256
     # Every artifact, not only the first: a folder can hold formats exported from different weights.
-    wrong = []
+    wrong, other_frame = [], []
     for path in artifacts:
         contract = read_contract(path)
         want, want_tpl = contract["checkpoint"].get("sha256"), contract["template"].get("sha256")
         if want != have or want_tpl != tpl:
             wrong.append(f"{path.name} (checkpoint {str(want)[:12]}, template {str(want_tpl)[:12]})")
+        elif output_origin(contract) != session.model.origin_px:
+            other_frame.append(f"{path.name} (contract {contract.get('contract_version')})")
+    if other_frame:  # e.g. contract 2 artifacts emit the corner frame: comparing them would show half a crop
+        raise ExportError(f"{len(other_frame)} artifact(s) in {art} emit vertices about another origin than this "
+                          f"toolchain's graph ({session.model.origin_px}): {', '.join(other_frame)}; export again")
     if wrong:
         raise ExportError(f"{len(wrong)} artifact(s) in {art} were exported from checkpoints or templates "
                           f"other than {session.ckpt or 'an untrained network'} ({str(have)[:12]}) with template "

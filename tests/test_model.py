@@ -83,6 +83,27 @@ def test_deploy_model_matches_training_network_with_folded_batchnorm(template):
     assert torch.allclose(vis, ref["visibility"], atol=1e-5)
 
 
+def test_centred_graph_keeps_joints_of_a_landmarker_that_moves_the_origin(template):
+    """A landmarker composed with an affine upsampler (the paper variant with SMPL) has rows that need not sum to 1
+    and a constant term; about the crop centre its joints are L (v - c) + b + (L 1 - 1) c, plus c in the corner."""
+    import dataclasses
+
+    rng = np.random.default_rng(0)
+    lm = np.asarray(template.coco17, np.float32) * rng.uniform(0.9, 1.1, (17, 1)).astype(np.float32)
+    tpl = dataclasses.replace(template, coco17=lm, coco17_bias=rng.uniform(-3, 3, 17).astype(np.float32))
+    torch.manual_seed(0)
+    net = create_model("tiny", tpl).eval()
+    assert net.landmarker_has_bias
+    x = torch.rand(1, 3, *net.input_hw) * 255
+    with torch.no_grad():
+        ref = net(x)
+        _, _, joints = DeployModel(net, input_name="image", output_names=("vertices", "visibility", "joints"))(x)
+    want = ref["vertices"].double().transpose(1, 2) @ torch.from_numpy(lm.T).double() \
+        + torch.from_numpy(tpl.coco17_bias).double()  # (1, 3, J): the landmarker on corner-frame vertices
+    assert torch.allclose(ref["joints"].double(), want.transpose(1, 2), atol=1e-3)
+    assert torch.allclose(joints.double() + torch.tensor([48.0, 64.0, 0.0]).double(), want.transpose(1, 2), atol=1e-3)
+
+
 def test_centred_tail_keeps_sub_pixel_detail_in_fp16(template):
     """Why the deployed graph emits coordinates about the crop centre: rounded to fp16, the same vertices lose
     less than half as much as crop pixels from the corner do, where values reach 2^7 and fp16 steps are 1/8 px."""

@@ -198,3 +198,17 @@ def test_make_parity_names_every_artifact_of_other_weights_or_template(artifacts
     (art / "meshpose_tiny_b.onnx").unlink()
     (art / "meshpose_tiny_b.onnx.contract.json").unlink()
     assert export_main(["parity", "--variant", "tiny", "--out", str(artifacts)]) == 0
+
+
+def test_make_parity_refuses_artifacts_that_emit_another_frame(artifacts, capsys):
+    """A contract 2 artifact emits vertices from the crop's corner; against today's centred reference every
+    vertex would be half a crop off, so `make parity` names it instead of reporting that as error."""
+    art = artifacts / "tiny"
+    contract = json.loads((art / CONTRACT).read_text())
+    contract["contract_version"] = 2
+    for output in contract["outputs"]:
+        output.pop("origin_px", None)
+    (art / CONTRACT).write_text(json.dumps(contract))
+    assert export_main(["parity", "--variant", "tiny", "--out", str(artifacts)]) == 2
+    err = capsys.readouterr().err
+    assert "emit vertices about another origin" in err and "meshpose_tiny.onnx (contract 2)" in err
