@@ -237,3 +237,32 @@ def test_heatmap_logit_noise_moves_training_vertices_only(template):
         assert torch.equal(draws[0], draws[1])  # the generator decides the noise: resumes stay exact
         assert not torch.allclose(draws[0], clean)
         assert torch.equal(net.eval()(x)["xy_heatmap"], clean)  # the deployed (eval) graph has none
+
+
+def test_segmentation_refit_moves_only_the_segmentation_head(tiny_data, tmp_path, template):
+    """The refit lowers the segmentation loss on its samples and leaves every other tensor bit for bit, so the
+    deployed graph (which drops the head) is unchanged; its record is in the checkpoint's metadata."""
+    import json
+
+    from model.build import create_model
+    from model.checkpoint import load_checkpoint, read_checkpoint_info, save_checkpoint
+    from model.cli import InputError
+    from model.train.refit_segmentation import main as refit_main
+
+    torch.manual_seed(0)
+    src = save_checkpoint(create_model("tiny", template), tmp_path / "src.safetensors", variant="tiny",
+                          template=template, trained=True, extra={"step": "7"})
+    out = tmp_path / "refit.safetensors"
+    assert refit_main(["--ckpt", str(src), "--data", str(tiny_data / "train"), "--out", str(out),
+                       "--samples", "6", "--epochs", "20", "--lr", "0.05"]) == 0
+    a, b = create_model("tiny", template), create_model("tiny", template)
+    load_checkpoint(a, src, variant="tiny", template=template)
+    load_checkpoint(b, out, variant="tiny", template=template)
+    sa, sb = a.state_dict(), b.state_dict()
+    moved = {k for k in sa if not torch.equal(sa[k], sb[k])}
+    assert moved == {"vertexpose.segmentation.weight", "vertexpose.segmentation.bias"}
+    meta = read_checkpoint_info(out).metadata
+    record = json.loads(meta["refit_segmentation"])
+    assert record["loss_after"] < record["loss_before"] and meta["step"] == "7"
+    with pytest.raises(InputError, match="--samples"):
+        refit_main(["--ckpt", str(src), "--out", str(out), "--samples", "0"])
