@@ -4,8 +4,7 @@
 coremltools' `linear_quantize_activations` measures activation ranges by running the model with
 Core ML's `predict`, which exists only on macOS. The measuring is the only part that needs a runtime:
 here the ranges come from the numpy MIL executor (export/coreml/mil_numpy.py, fp16 storage as on the
-device) run on the calibration renders, cut at the 99.999th percentile of their values (as ONNX Runtime
-calibrates the QNN models), and coremltools' own graph passes then insert the
+device) run on the calibration renders, and coremltools' own graph passes then insert the
 quantize/dequantize pairs from those ranges (the same passes `linear_quantize_activations` applies).
 Weights are then quantised to int8 per channel with `linear_quantize_weights`.
 
@@ -18,7 +17,7 @@ named after); a MIL op that cannot be traced to a module stays fp16.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -32,14 +31,6 @@ FLOAT_MODULES = deploy_float_modules()
 # Smallest symmetric range an activation is quantised over: its int8 step is then at least 8e-5, a
 # normal fp16 number (a zero range would give scale 0, which Core ML refuses).
 MIN_HALF_RANGE = 1e-2
-
-# Activation ranges cut at this percentile of the calibration values (0.0005 % off each end, from a histogram
-# of HISTOGRAM_BINS bins over the min-max range), as ONNX Runtime's percentile calibration does for the QNN
-# models. Measured 2026-12-04 on the golden set (shipped xs, MIL simulator), W8A8 median / p99 / max: min-max
-# ranges 0.250 / 2.02 / 8.16 px, 99.999th percentile 0.219 / 1.82 / 6.03, 99.99th 0.217 / 1.92 / 7.76;
-# the mean of every render's min and max 0.213 / 2.18 / 5.54.
-ACTIVATION_PERCENTILE = 99.999
-HISTOGRAM_BINS = 2048
 
 
 def quantized_fx_nodes(module: torch.nn.Module, example_input: torch.Tensor,
@@ -58,15 +49,11 @@ def quantized_fx_nodes(module: torch.nn.Module, example_input: torch.Tensor,
     return out
 
 
-def activation_ranges(program, inputs: Sequence[np.ndarray], input_name: str,
-                      percentile: float | None = ACTIVATION_PERCENTILE) -> dict[str, dict[str, float]]:
-    """Ranges of the program's inputs and of every run-time float op output over `inputs`, from the numpy MIL
-    executor with fp16 storage (keys: MIL var names, as coremltools' passes expect): the min and max, then,
-    unless `percentile` is None, cut to that percentile of the values (a second pass fills the histograms)."""
+def activation_ranges(program, inputs: Iterable[np.ndarray], input_name: str) -> dict[str, dict[str, float]]:
+    """Running min and max of the program's inputs and of every run-time float op output over `inputs`,
+    from the numpy MIL executor with fp16 storage (keys: MIL var names, as coremltools' passes expect)."""
     from export.coreml.mil_numpy import run_program
 
-    if not inputs:
-        raise ValueError("activation calibration needs at least one input")
     ranges: dict[str, dict[str, float]] = {}
 
     def observe(name: str, value: np.ndarray) -> None:
@@ -79,47 +66,15 @@ def activation_ranges(program, inputs: Sequence[np.ndarray], input_name: str,
         else:
             seen["rmin"], seen["rmax"] = min(seen["rmin"], lo), max(seen["rmax"], hi)
 
+    count = 0
     for x in inputs:
         run_program(program, {input_name: x}, storage="declared", observe=observe)
-    if percentile is not None:
-        ranges = _cut_at_percentile(program, inputs, input_name, ranges, percentile)
+        count += 1
+    if not count:
+        raise ValueError("activation calibration needs at least one input")
     for r in ranges.values():  # a tensor that was constant zero in calibration would get scale 0 (refused)
         r["rmin"], r["rmax"] = min(r["rmin"], -MIN_HALF_RANGE), max(r["rmax"], MIN_HALF_RANGE)
     return ranges
-
-
-def _cut_at_percentile(program, inputs: Sequence[np.ndarray], input_name: str, ranges: dict[str, dict[str, float]],
-                       percentile: float) -> dict[str, dict[str, float]]:
-    """`ranges` narrowed to the values between the (100 - p) / 2 and (100 + p) / 2 percentiles, each tensor's
-    values binned into HISTOGRAM_BINS bins over its min-max range."""
-    from export.coreml.mil_numpy import run_program
-
-    if not 0 < percentile <= 100:
-        raise ValueError(f"percentile must be in (0, 100], got {percentile}")
-    hist: dict[str, np.ndarray] = {}
-
-    def observe(name: str, value: np.ndarray) -> None:
-        r = ranges.get(name)
-        if r is None or value.dtype.kind != "f" or value.size == 0 or r["rmax"] <= r["rmin"]:
-            return
-        counts, _ = np.histogram(value.astype(np.float64), bins=HISTOGRAM_BINS, range=(r["rmin"], r["rmax"]))
-        hist[name] = hist.get(name, 0) + counts
-
-    for x in inputs:
-        run_program(program, {input_name: x}, storage="declared", observe=observe)
-    cut = (100.0 - percentile) / 200.0
-    out = {}
-    for name, r in ranges.items():
-        counts = hist.get(name)
-        if counts is None:
-            out[name] = dict(r)
-            continue
-        cdf = np.cumsum(counts) / counts.sum()
-        edges = np.linspace(r["rmin"], r["rmax"], HISTOGRAM_BINS + 1)
-        lo = edges[int(np.searchsorted(cdf, cut))]  # the lower edge of the bin the cut falls in
-        hi = edges[min(int(np.searchsorted(cdf, 1.0 - cut)) + 1, HISTOGRAM_BINS)]  # and the upper edge
-        out[name] = {"rmin": float(lo), "rmax": float(hi)}
-    return out
 
 
 def _concat_groups(program) -> list[list[str]]:
