@@ -228,14 +228,15 @@ def test_feature_noise_is_seeded_and_training_only(template):
 
 
 # The margin of the shipped xs under the GPU's fp16 arithmetic, on one golden case of each kind (the
-# export gate runs all 40). Measured on 2026-12-04 (LiteRT GPU on lavapipe): median 0.068, p99 0.22, max
-# 0.39 px (worst: large_0); the file before the stage 5 fine-tune measured 0.066 / 0.89 / 4.84 (noise_0).
-# Over all 40 cases the GPU path still misses issue 13's target (median <= 0.05, max <= 0.5 px; max 1.02
-# on posed_9; docs/DESIGN.md, "Trained heatmaps and fp16"), so this is a regression bound about 20 % above
-# today's figures: it fails when a checkpoint or converter change loses margin, and it is tightened when a
-# checkpoint gains some.
+# export gate runs all 40). Measured on 2026-12-04 (LiteRT GPU on lavapipe) with the graph emitting
+# vertices about the crop centre (contract 3): median 0.051, p99 0.21, max 0.38 px (worst: large_0); with
+# the corner-frame graph 0.068 / 0.22 / 0.39, which the median bound now fails; the file before the stage 5
+# fine-tune measured 0.066 / 0.89 / 4.84 (noise_0). Over all 40 cases the GPU path meets issue 13's median
+# (0.0499 px) but not its max (0.97 px on posed_9; docs/DESIGN.md, "Trained heatmaps and fp16"), so this is
+# a regression bound about 20 % above today's figures: it fails when a checkpoint or converter change loses
+# margin, and it is tightened when a checkpoint gains some.
 MARGIN_CASES = 12
-MARGIN_MEDIAN_PX, MARGIN_P99_PX, MARGIN_MAX_PX = 0.08, 0.27, 0.47
+MARGIN_MEDIAN_PX, MARGIN_P99_PX, MARGIN_MAX_PX = 0.06, 0.25, 0.45
 
 
 def test_shipped_xs_keeps_its_fp16_margin_on_the_gpu(tmp_path):
