@@ -6,7 +6,6 @@ time, and a roofline ratio against this CPU's measured fp32 matmul peak.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import time
@@ -44,12 +43,13 @@ def measure_matmul_peak_gflops(threads: int, n: int = 1024, runs: int = 10) -> f
 
 def _origin_of(artifact: Path) -> tuple[float, float, float]:
     """The artifact's output origin from the contract beside it (what decoding adds to its vertices)."""
+    from export.artifact_run import read_contract
     from export.contract import output_origin
 
     contract = artifact.with_name(artifact.name + ".contract.json")
     if not contract.is_file():
         raise BenchError(f"{contract} missing: re-export the artifact (its contract says how to decode it)")
-    return output_origin(json.loads(contract.read_text()))
+    return output_origin(read_contract(artifact))
 
 
 class FramePipeline:

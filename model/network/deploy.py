@@ -65,8 +65,9 @@ class DeployModel(nn.Module):
     @property
     def origin_px(self) -> tuple[float, float, float]:
         """What to add to the emitted (x, y, z) to get crop pixels from the top-left corner."""
-        h, w = self.net.input_hw
-        return (w / 2.0, h / 2.0, 0.0) if self.vertex_origin == "centre" else (0.0, 0.0, 0.0)
+        if self.vertex_origin == "corner":
+            return (0.0, 0.0, 0.0)
+        return tuple(float(v) for v in self.net.crop_centre)  # the centre the network's tail subtracts
 
     @property
     def num_vertices(self) -> int:

@@ -122,11 +122,16 @@ def joint_loss(pred_vertices: torch.Tensor, gt_joints: torch.Tensor, landmarker:
     return _masked_mean(d, weight)
 
 
+def segmentation_target(mask: torch.Tensor, stride: int = HEATMAP_STRIDE) -> torch.Tensor:
+    """The instance mask (B, H, W) pooled to the heatmap grid as class indices (B, h, w): a cell is
+    foreground if mostly covered."""
+    return (F.avg_pool2d(mask[:, None].float(), stride)[:, 0] > 0.5).long()
+
+
 def segmentation_ce(logits: torch.Tensor, mask: torch.Tensor, stride: int = HEATMAP_STRIDE) -> torch.Tensor:
     """Foreground/background cross-entropy of the (B, 2, h, w) segmentation head against the
-    instance mask (B, H, W) pooled to the heatmap grid (a cell is foreground if mostly covered)."""
-    target = (F.avg_pool2d(mask[:, None].float(), stride)[:, 0] > 0.5).long()
-    return F.cross_entropy(logits, target)
+    instance mask (B, H, W) pooled to the heatmap grid (segmentation_target)."""
+    return F.cross_entropy(logits, segmentation_target(mask, stride))
 
 
 def heatmap_spread(logits: torch.Tensor, free: float, weight: torch.Tensor) -> torch.Tensor:

@@ -8,7 +8,7 @@ tensor of the checkpoint is copied bit for bit (checked before writing).
 
 Samples are drawn as training draws them (augmented, with the given share of frames that hold no person);
 the features are computed once and cached in fp16, then the convolution is fitted by Adam on the same
-cross-entropy as training (model.train.losses.segmentation_ce).
+cross-entropy as training (model.train.losses.segmentation_ce, on segmentation_target's classes).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from model.checkpoint import file_sha256, read_checkpoint_info, save_checkpoint
 from model.cli import InputError, run_main
-from model.network.meshpose import HEATMAP_STRIDE
+from model.train.losses import segmentation_target
 
 FORMAT_KEYS = {"format", "format_version", "variant", "template_name", "template_version", "template_sha256",
                "trained", "created_utc", "weights_sha256"}
@@ -43,7 +43,7 @@ def cache_features(net: torch.nn.Module, dataset, indices: np.ndarray, batch: in
                 b = dataset.batch([int(i) for i in indices[k:k + batch]], epoch=0, seed=seed, augment=True)
                 net(b["image"])
                 feats.append(store["x"].half())
-                targets.append((F.avg_pool2d(b["mask"][:, None].float(), HEATMAP_STRIDE)[:, 0] > 0.5).long())
+                targets.append(segmentation_target(b["mask"]))
                 if (k // batch) % 16 == 0:
                     print(f">> features {min(k + batch, len(indices))}/{len(indices)} "
                           f"({time.perf_counter() - t0:.0f} s)", flush=True)

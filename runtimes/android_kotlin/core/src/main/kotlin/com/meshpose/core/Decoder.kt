@@ -58,12 +58,15 @@ object Decoder {
     ): DecodedMesh =
         decode(vertices.toDoubles(), visibility.toDoubles(), joints.toDoubles(), crop, inW, inH, threshold, expand, origin)
 
-    private fun mapPoints(p: DoubleArray, crop: Crop, origin: List<Double>): DoubleArray = DoubleArray(p.size) { i ->
-        val s = crop.scale * (p[i] + origin[i % 3])
-        when (i % 3) {
-            0 -> crop.x0 + s
-            1 -> crop.y0 + s
-            else -> s
+    private fun mapPoints(p: DoubleArray, crop: Crop, origin: List<Double>): DoubleArray {
+        val o = origin.toDoubleArray() // unboxed once per call, not per coordinate: this runs every frame
+        return DoubleArray(p.size) { i ->
+            val s = crop.scale * (p[i] + o[i % 3])
+            when (i % 3) {
+                0 -> crop.x0 + s
+                1 -> crop.y0 + s
+                else -> s
+            }
         }
     }
 }
