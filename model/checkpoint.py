@@ -30,6 +30,9 @@ TEMPLATE_META_KEY = "template_meta"
 # The hash of every tensor (name, dtype, shape, bytes) in the header: a file whose weights were damaged
 # after it was written is refused by name instead of loading and giving NaNs or silently wrong meshes.
 WEIGHTS_HASH_KEY = "weights_sha256"
+# Every metadata key save_checkpoint writes itself; anything else came in through its `extra`.
+HEADER_KEYS = frozenset({"format", "format_version", "variant", "template_name", "template_version",
+                         "template_sha256", "trained", "created_utc", WEIGHTS_HASH_KEY, TEMPLATE_META_KEY})
 
 
 class CheckpointError(ValueError):
@@ -81,6 +84,12 @@ def _refuse_pickle(path: Path) -> None:
             f"{path} is {kind}, not safetensors: pickles can execute code when loaded, so they are refused. "
             f"Convert it where you trust it (torch.load(..., weights_only=True), then safetensors' save_file), "
             f"or for the authors' release use `make import-paper`")
+
+
+def extra_metadata(metadata: dict[str, str]) -> dict[str, str]:
+    """A checkpoint's metadata beyond its header (training step, licence, records of later edits): what to
+    pass as save_checkpoint's `extra` when rewriting that checkpoint with changed weights."""
+    return {k: v for k, v in metadata.items() if k not in HEADER_KEYS}
 
 
 def save_checkpoint(

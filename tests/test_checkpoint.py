@@ -7,7 +7,13 @@ import torch
 from safetensors.torch import save_file
 
 from model.build import build_deploy_model, create_model
-from model.checkpoint import CheckpointError, load_checkpoint, read_checkpoint_info, save_checkpoint
+from model.checkpoint import (
+    CheckpointError,
+    extra_metadata,
+    load_checkpoint,
+    read_checkpoint_info,
+    save_checkpoint,
+)
 
 
 def test_round_trip_restores_weights_and_header(tmp_path, template):
@@ -78,3 +84,17 @@ def test_matching_weights_warm_start_a_changed_head(tmp_path, template):
     foreign = dataclasses.replace(template, sha256="0" * 64)
     with pytest.raises(CheckpointError, match="made for template"):
         load_matching_weights(new, path, template=foreign)
+
+
+@pytest.mark.parametrize("embed_template", [False, True])
+def test_extra_metadata_is_what_came_in_through_extra(tmp_path, template, embed_template):
+    """HEADER_KEYS lists every key save_checkpoint writes itself: a rewrite that carries extra_metadata over
+    keeps the step and records, and never passes a stale header (or weights hash) back in as `extra`."""
+    model = create_model("tiny", template)
+    plain = save_checkpoint(model, tmp_path / "a.safetensors", variant="tiny", template=template, trained=True,
+                            embed_template=embed_template)
+    assert extra_metadata(read_checkpoint_info(plain).metadata) == {}
+    extra = {"step": "7", "note": "x"}
+    tagged = save_checkpoint(model, tmp_path / "b.safetensors", variant="tiny", template=template, trained=True,
+                             extra=extra, embed_template=embed_template)
+    assert extra_metadata(read_checkpoint_info(tagged).metadata) == extra

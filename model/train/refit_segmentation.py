@@ -22,12 +22,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from model.checkpoint import file_sha256, read_checkpoint_info, save_checkpoint
+from model.checkpoint import extra_metadata, file_sha256, read_checkpoint_info, save_checkpoint
 from model.cli import InputError, run_main
 from model.train.losses import segmentation_target
-
-FORMAT_KEYS = {"format", "format_version", "variant", "template_name", "template_version", "template_sha256",
-               "trained", "created_utc", "weights_sha256"}
 
 
 def cache_features(net: torch.nn.Module, dataset, indices: np.ndarray, batch: int = 16,
@@ -114,7 +111,7 @@ def refit_segmentation(ckpt: Path, data: Path, out: Path, samples: int, epochs: 
     record = {"source_sha256": file_sha256(ckpt), "data": str(data), "samples": samples, "epochs": epochs,
               "lr": lr, "negative_probability": negative_probability, "seed": seed,
               "loss_before": round(history[0], 6), "loss_after": round(history[-1], 6)}
-    extra = {k: v for k, v in info.metadata.items() if k not in FORMAT_KEYS}
+    extra = extra_metadata(info.metadata)
     extra["refit_segmentation"] = json.dumps(record)
     save_checkpoint(net, out, variant=info.variant, template=template, trained=True, extra=extra)
     return record
