@@ -100,8 +100,8 @@ def _fixed_constants(mlmodel) -> list[str]:
     return [op.outputs[0].name for op in func.operations if op.op_type == "const" and not op.name.startswith("p_")]
 
 
-def _compress(mlmodel, compress: str):
-    """8-bit weights for the trained parameters only (see _fixed_constants)."""
+def _compress(mlmodel, compress: str, keep: set[str] | frozenset[str] = frozenset()):
+    """8-bit weights for the trained parameters only (see _fixed_constants), except the constants in `keep`."""
     from coremltools.optimize.coreml import (
         OpLinearQuantizerConfig,
         OpPalettizerConfig,
@@ -110,7 +110,7 @@ def _compress(mlmodel, compress: str):
         palettize_weights,
     )
 
-    keep = {name: None for name in _fixed_constants(mlmodel)}
+    keep = {name: None for name in (*_fixed_constants(mlmodel), *keep)}
     if compress == "palettize8":
         return palettize_weights(
             mlmodel, OptimizationConfig(global_config=OpPalettizerConfig(nbits=8), op_name_configs=keep)
@@ -122,18 +122,20 @@ def _compress(mlmodel, compress: str):
 
 
 def _w8a8(mlmodel, module: torch.nn.Module, example_input: torch.Tensor, calibration: list[np.ndarray] | None):
-    """int8 activations (calibrated, selective) and then int8 weights (trained parameters only)."""
+    """int8 activations (calibrated, selective) and then int8 weights (trained parameters of the int8 region)."""
     from coremltools.converters.mil.frontend.milproto.load import load as milproto_load
 
-    from export.coreml.w8a8 import activation_ranges, quantize_activations, quantized_fx_nodes
+    from export.coreml.w8a8 import activation_ranges, float_part_weights, quantize_activations, quantized_fx_nodes
 
     if not calibration:
         raise ValueError("w8a8 needs calibration inputs (export.golden.calibration_inputs)")
     spec = mlmodel.get_spec()
     program = milproto_load(spec, spec.specificationVersion, mlmodel.weights_dir)
     ranges = activation_ranges(program, calibration, module.input_name)
-    quantized = quantize_activations(mlmodel, ranges, quantized_fx_nodes(module, example_input))
-    return _compress(quantized, "linear8")
+    int8_nodes = quantized_fx_nodes(module, example_input)
+    float_weights = float_part_weights(mlmodel, int8_nodes)
+    quantized = quantize_activations(mlmodel, ranges, int8_nodes)
+    return _compress(quantized, "linear8", keep=float_weights)
 
 
 def _describe(mlmodel, contract: dict[str, Any]) -> None:

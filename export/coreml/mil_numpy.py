@@ -197,6 +197,7 @@ KERNELS: dict[str, Callable] = {
     "real_div": lambda x, y: x.astype(np.float32) / y.astype(np.float32),
     "clip": lambda x, alpha, beta: np.clip(x, alpha, beta),
     "relu": lambda x: np.maximum(x, 0),
+    "relu6": lambda x: np.clip(x, 0, 6),
     "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x.astype(np.float32))),
     "softmax": _softmax,
     "reduce_mean": _reduce(np.mean),

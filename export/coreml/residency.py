@@ -22,7 +22,7 @@ from export.coreml.macos import COMPUTE_PLAN_SKIPPED, compute_plan_check
 log = logging.getLogger(__name__)
 
 ANE_OPS = {
-    "conv", "linear", "matmul", "add", "sub", "mul", "real_div", "clip", "relu", "sigmoid", "softmax",
+    "conv", "linear", "matmul", "add", "sub", "mul", "real_div", "clip", "relu", "relu6", "sigmoid", "softmax",
     "reduce_mean", "reduce_sum", "reshape", "transpose", "concat", "slice_by_index", "expand_dims",
     "squeeze", "upsample_nearest_neighbor", "avg_pool", "cast", "const",
     "constexpr_lut_to_dense", "constexpr_affine_dequantize", "constexpr_blockwise_shift_scale",

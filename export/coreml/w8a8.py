@@ -6,7 +6,17 @@ Core ML's `predict`, which exists only on macOS. The measuring is the only part 
 here the ranges come from the numpy MIL executor (export/coreml/mil_numpy.py, fp16 storage as on the
 device) run on the calibration renders, and coremltools' own graph passes then insert the
 quantize/dequantize pairs from those ranges (the same passes `linear_quantize_activations` applies).
-Weights are then quantised to int8 per channel with `linear_quantize_weights`.
+Weights inside the int8 region are then quantised to int8 per channel with `linear_quantize_weights`; the
+float parts keep fp16 weights, as in the TFLite recipe.
+
+Two choices close most of the gap to the TFLite int8 recipe (measured in docs/DESIGN.md §8, "int8"):
+- ReLU6 arrives from torch as `clip(x, 0, 6)`, which coremltools' suffix pass does not treat as an activation
+  to fuse, so it quantised every convolution's output before the clip, over the pre-activation range (often
+  ten times wider than [0, 6]). `ClipToRelu6` rewrites those clips first, and the pair then follows the ReLU6.
+- Activations are quantised with a zero point (`linear` mode): most int8 tensors are ReLU6 outputs in
+  [0, 6], on which a symmetric grid leaves half of its 256 levels unused.
+- The FPN's smoothing convolution is a float part (model/network/int8_region.py), and so are the float
+  parts' weights.
 
 Selective, like the TFLite and QNN int8 recipes (measured in docs/DESIGN.md §8): ops that belong to the
 float parts (both heads with their argsoftmax, the stem, the first four inverted-residual blocks, and the
@@ -28,9 +38,12 @@ from model.network.int8_region import deploy_float_modules
 # Module paths whose ops keep fp16 activations: the float parts every int8 export shares.
 FLOAT_MODULES = deploy_float_modules()
 
-# Smallest symmetric range an activation is quantised over: its int8 step is then at least 8e-5, a
-# normal fp16 number (a zero range would give scale 0, which Core ML refuses).
-MIN_HALF_RANGE = 1e-2
+# Activation quantisation with a zero point (int8 `quantize` ops carry one; see the module docstring).
+ACTIVATION_MODE = "linear"
+
+# Smallest width of an activation range: its int8 step is then at least 8e-5, a normal fp16 number (a zero
+# range would give scale 0, which Core ML refuses).
+MIN_RANGE = 2e-2
 
 
 def quantized_fx_nodes(module: torch.nn.Module, example_input: torch.Tensor,
@@ -72,8 +85,9 @@ def activation_ranges(program, inputs: Iterable[np.ndarray], input_name: str) ->
         count += 1
     if not count:
         raise ValueError("activation calibration needs at least one input")
-    for r in ranges.values():  # a tensor that was constant zero in calibration would get scale 0 (refused)
-        r["rmin"], r["rmax"] = min(r["rmin"], -MIN_HALF_RANGE), max(r["rmax"], MIN_HALF_RANGE)
+    for r in ranges.values():  # zero is a level of every grid; a constant tensor would get scale 0 (refused)
+        r["rmin"], r["rmax"] = min(r["rmin"], 0.0), max(r["rmax"], 0.0)
+        r["rmax"] = max(r["rmax"], r["rmin"] + MIN_RANGE)
     return ranges
 
 
@@ -86,9 +100,43 @@ def _concat_groups(program) -> list[list[str]]:
     return groups
 
 
+def clip_to_relu6_pass():
+    """A MIL graph pass that rewrites `clip(x, alpha=0, beta=6)` as `relu6(x)` (the same function), keeping the
+    output's name so that activation ranges measured on the original program still apply."""
+    from coremltools.converters.mil import Builder as mb
+    from coremltools.converters.mil.mil.passes.graph_pass import AbstractGraphPass
+    from coremltools.converters.mil.mil.passes.helper import block_context_manager
+
+    class ClipToRelu6(AbstractGraphPass):
+        def apply(self, prog) -> None:
+            for function in prog.functions.values():
+                self._rewrite(function)
+
+        @block_context_manager
+        def _rewrite(self, block) -> None:
+            for op in list(block.operations):
+                if op.op_type != "clip" or not _is_relu6_clip(op):
+                    continue
+                name, out_name = op.name, op.outputs[0].name
+                with mb.set_before_op(op):
+                    relu6 = mb.relu6(x=op.x, name=f"{name}_relu6")
+                block.replace_uses_of_var_after_op(anchor_op=op, old_var=op.outputs[0], new_var=relu6)
+                block.remove_ops([op])
+                relu6.op.name, relu6.name = name, out_name
+
+    return ClipToRelu6()
+
+
+def _is_relu6_clip(op) -> bool:
+    """Whether a MIL clip op has the constant bounds 0 and 6."""
+    alpha, beta = op.alpha.val, op.beta.val
+    return alpha is not None and beta is not None and float(alpha) == 0.0 and float(beta) == 6.0
+
+
 def quantize_activations(mlmodel, ranges: dict[str, dict[str, float]], quantized_nodes: set[str]):
-    """The model with int8 quantize/dequantize pairs around the ops coremltools quantises (conv, linear,
-    pooling, add and their activations) whose FX node is in `quantized_nodes`; every other op keeps fp16."""
+    """The model with int8 quantize/dequantize pairs (with zero points) around the ops coremltools quantises
+    (conv, linear, pooling, add and their activations, ReLU6 included after `clip_to_relu6_pass`) whose FX node
+    is in `quantized_nodes`; every other op keeps fp16."""
     from coremltools.converters.mil.mil.passes.graph_pass import PassOption
     from coremltools.converters.mil.mil.passes.pass_registry import PASS_REGISTRY
     from coremltools.models import utils as model_utils
@@ -104,9 +152,9 @@ def quantize_activations(mlmodel, ranges: dict[str, dict[str, float]], quantized
     for op in program.functions["main"].operations:
         if op.op_type != "const" and _fx_name(op.name) not in quantized_nodes:
             skip[op.name] = None
-    config = OptimizationConfig(global_config=OpLinearQuantizerConfig(mode="linear_symmetric", dtype="int8"),
+    config = OptimizationConfig(global_config=OpLinearQuantizerConfig(mode=ACTIVATION_MODE, dtype="int8"),
                                 op_name_configs=skip)
-    passes = []
+    passes = [clip_to_relu6_pass()]
     for name in ("compression::insert_prefix_quantize_dequantize_pair",
                  "compression::insert_suffix_quantize_dequantize_pair"):
         graph_pass = PASS_REGISTRY[name]
@@ -115,6 +163,19 @@ def quantize_activations(mlmodel, ranges: dict[str, dict[str, float]], quantized
     passes.append(PASS_REGISTRY["common::dequantize_quantize_pair_elimination"])
     return model_utils._apply_graph_pass(mlmodel, passes, spec_version=mlmodel.get_spec().specificationVersion,
                                          skip_model_load=True)
+
+
+def float_part_weights(mlmodel, quantized_nodes: set[str]) -> set[str]:
+    """Names of the constants read by ops outside the int8 region (their weights stay fp16)."""
+    names = set()
+    for op in mlmodel._mil_program.functions["main"].operations:
+        if op.op_type == "const" or _fx_name(op.name) in quantized_nodes:
+            continue
+        for value in op.inputs.values():
+            for var in value if isinstance(value, (list, tuple)) else (value,):
+                if var.op is not None and var.op.op_type == "const":
+                    names.add(var.name)
+    return names
 
 
 def _fx_name(mil_name: str) -> str:
