@@ -349,7 +349,7 @@ def test_mil_quantize_and_dequantize_kernels_round_trip():
 
 
 def test_w8a8_quantizes_the_backbone_only_stays_on_ane_and_is_close(tmp_path, tiny_models, contract, pixels):
-    from export.coreml.w8a8 import _is_relu6_clip, quantized_fx_nodes
+    from export.coreml.w8a8 import is_relu6_clip, quantized_fx_nodes
 
     model = tiny_models[0]
     with pytest.raises(ValueError, match="calibration"):
@@ -378,7 +378,7 @@ def test_w8a8_quantizes_the_backbone_only_stays_on_ane_and_is_close(tmp_path, ti
     # ReLU6 follows its convolution unquantised (clip(0, 6) rewritten as relu6, so the pair comes after it),
     # and activations have zero points: a ReLU6 output's [0, max] range starts at the lowest level
     relu6s = [op for op in ops if op.op_type == "relu6"]
-    assert relu6s and not [op for op in ops if op.op_type == "clip" and _is_relu6_clip(op)]
+    assert relu6s and not [op for op in ops if op.op_type == "clip" and is_relu6_clip(op)]
     assert all(op.x.op.op_type in ("conv", "linear") for op in relu6s), sorted({op.x.op.op_type for op in relu6s})
     after_relu6 = [q for q in quantizes if q.inputs["input"].op is not None and q.inputs["input"].op.op_type == "relu6"]
     assert after_relu6 and all(q.inputs["output_dtype"].val == "uint8" for q in after_relu6)  # int8 at zero point -128

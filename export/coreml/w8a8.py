@@ -9,20 +9,20 @@ quantize/dequantize pairs from those ranges (the same passes `linear_quantize_ac
 Weights inside the int8 region are then quantised to int8 per channel with `linear_quantize_weights`; the
 float parts keep fp16 weights, as in the TFLite recipe.
 
-Two choices close most of the gap to the TFLite int8 recipe (measured in docs/DESIGN.md §8, "int8"):
+Three choices close the gap to the TFLite int8 recipe (measured in docs/DESIGN.md §8, "int8"):
 - ReLU6 arrives from torch as `clip(x, 0, 6)`, which coremltools' suffix pass does not treat as an activation
   to fuse, so it quantised every convolution's output before the clip, over the pre-activation range (often
-  ten times wider than [0, 6]). `ClipToRelu6` rewrites those clips first, and the pair then follows the ReLU6.
+  ten times wider than [0, 6]). `clip_to_relu6_pass` rewrites those clips first, and the pair then follows the ReLU6.
 - Activations are quantised with a zero point (`linear` mode): most int8 tensors are ReLU6 outputs in
   [0, 6], on which a symmetric grid leaves half of its 256 levels unused.
 - The FPN's smoothing convolution is a float part (model/network/int8_region.py), and so are the float
   parts' weights.
 
 Selective, like the TFLite and QNN int8 recipes (measured in docs/DESIGN.md §8): ops that belong to the
-float parts (both heads with their argsoftmax, the stem, the first four inverted-residual blocks, and the
-coordinate tail outside every module) keep fp16 activations. Which torch module an op comes from is read
-from the torch.export program the converter consumes (`nn_module_stack` of the FX node the MIL op is
-named after); a MIL op that cannot be traced to a module stays fp16.
+float parts (both heads with their argsoftmax, the stem, the first four inverted-residual blocks, the FPN's
+smoothing convolution, and the coordinate tail outside every module) keep fp16 activations. Which torch
+module an op comes from is read from the torch.export program the converter consumes (`nn_module_stack` of
+the FX node the MIL op is named after); a MIL op that cannot be traced to a module stays fp16.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from model.network.int8_region import deploy_float_modules
 # Module paths whose ops keep fp16 activations: the float parts every int8 export shares.
 FLOAT_MODULES = deploy_float_modules()
 
-# Activation quantisation with a zero point (int8 `quantize` ops carry one; see the module docstring).
+# Activation quantisation with a zero point (a [0, max] range is stored as uint8 without one; module docstring).
 ACTIVATION_MODE = "linear"
 
 # Smallest width of an activation range: its int8 step is then at least 8e-5, a normal fp16 number (a zero
@@ -115,7 +115,7 @@ def clip_to_relu6_pass():
         @block_context_manager
         def _rewrite(self, block) -> None:
             for op in list(block.operations):
-                if op.op_type != "clip" or not _is_relu6_clip(op):
+                if op.op_type != "clip" or not is_relu6_clip(op):
                     continue
                 name, out_name = op.name, op.outputs[0].name
                 with mb.set_before_op(op):
@@ -127,7 +127,7 @@ def clip_to_relu6_pass():
     return ClipToRelu6()
 
 
-def _is_relu6_clip(op) -> bool:
+def is_relu6_clip(op) -> bool:
     """Whether a MIL clip op has the constant bounds 0 and 6."""
     alpha, beta = op.alpha.val, op.beta.val
     return alpha is not None and beta is not None and float(alpha) == 0.0 and float(beta) == 6.0
