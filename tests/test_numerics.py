@@ -282,6 +282,35 @@ def test_shipped_xs_int8_tflite_passes_the_int8_gate_on_every_golden_input(tmp_p
     assert row.passed, (row.failures, row.kind_max_px)  # compare_outputs applies the int8 gate
 
 
+# Core ML W8A8 of the shipped xs, as `make export INT8=1` builds it (64 calibration renders through the numpy
+# MIL executor), over all 40 golden inputs in the MIL simulator. Measured 2026-12-04: median 0.142, p99 1.28,
+# max 3.62 px; before each ReLU6 was fused ahead of its int8 pair (coremltools quantised the convolution's
+# output before the clip torch hands ReLU6 over as) 0.250 / 2.02 / 8.16 (docs/DESIGN.md, "The clip that hid a
+# ReLU6").
+def test_shipped_xs_coreml_w8a8_passes_the_int8_gate_on_every_golden_input(tmp_path):
+    from export.contract import build_contract
+    from export.coreml import convert_coreml, run_mil_fp16
+    from export.coreml.pipeline import W8A8_CALIBRATION
+    from export.golden import run_torch
+    from export.parity import GATES
+    from export.session import resolve_checkpoint
+    from model.build import build_deploy_model
+
+    ckpt = resolve_checkpoint("xs", None)
+    model, reference_model = build_deploy_model("xs", ckpt, normalize_in_graph=False), build_deploy_model("xs", ckpt)
+    contract = build_contract(model, model.template, fmt="coreml", artifact="xs_w8a8.mlpackage", precision="w8a8",
+                              input_dtype="image", normalization_baked_in=True)
+    path = convert_coreml(model, model.example_input(), tmp_path / "xs_w8a8.mlpackage", contract=contract,
+                          compress="w8a8", calibration=calibration_inputs(256, 192, W8A8_CALIBRATION))
+    names = [c.name for c in golden_cases()]
+    inputs = golden_inputs(256, 192)
+    reference = [run_torch(reference_model, x) for x in inputs]
+    candidate = [run_mil_fp16(path, {model.input_name: x}) for x in inputs]
+    row = compare_outputs("coreml-w8a8-fp16-numpy-sim", "int8", reference, candidate, input_names=names)
+    assert row.gate == GATES["int8"] and row.inputs == 40 and row.visible_vertices > 2500, row
+    assert row.passed, (row.failures, row.kind_max_px)  # compare_outputs applies the int8 gate
+
+
 def test_heatmap_spread_counts_two_modes_and_leaves_a_single_peak_alone():
     from model.train.config import SPREAD_FREE
     from model.train.losses import heatmap_spread
