@@ -259,12 +259,24 @@ def test_shipped_xs_keeps_its_fp16_margin_on_the_gpu(tmp_path):
     assert row.err2d_max_px <= MARGIN_MAX_PX, row
 
 
+def _assert_int8_gate_on_every_golden_input(path_name: str, reference_model, run) -> None:
+    """Run `run` (pixels -> outputs) on all 40 golden inputs against PyTorch fp32 and assert the int8 gate."""
+    from export.golden import run_torch
+    from export.parity import GATES
+
+    names = [c.name for c in golden_cases()]
+    inputs = golden_inputs(256, 192)
+    reference = [run_torch(reference_model, x) for x in inputs]
+    candidate = [run(x) for x in inputs]
+    row = compare_outputs(path_name, "int8", reference, candidate, input_names=names)
+    assert row.gate == GATES["int8"] and row.inputs == 40 and row.visible_vertices > 2500, row
+    assert row.passed, (row.failures, row.kind_max_px)  # compare_outputs applies the int8 gate
+
+
 # The int8 TFLite of the shipped xs, as `make export INT8=1` builds it (256 calibration renders, the
 # selective recipe), over all 40 golden inputs. Measured 2026-12-04: median 0.139, p99 1.36, max 3.27 px;
 # the file before the stage 5 fine-tune (it saw bodies in noise) measured 0.158 / 11.3 / 50.6.
 def test_shipped_xs_int8_tflite_passes_the_int8_gate_on_every_golden_input(tmp_path):
-    from export.golden import run_torch
-    from export.parity import GATES
     from export.session import resolve_checkpoint
     from export.tflite.convert import convert_tflite
     from export.tflite.run import run_xnnpack
@@ -273,13 +285,8 @@ def test_shipped_xs_int8_tflite_passes_the_int8_gate_on_every_golden_input(tmp_p
     model = build_deploy_model("xs", resolve_checkpoint("xs", None))
     path = convert_tflite(model, model.example_input(), tmp_path / "xs_int8.tflite", precision="int8",
                           calibration=calibration_inputs(256, 192))
-    names = [c.name for c in golden_cases()]
-    inputs = golden_inputs(256, 192)
-    reference = [run_torch(model, x) for x in inputs]
-    candidate = [run_xnnpack(path, {model.input_name: x}) for x in inputs]
-    row = compare_outputs("tflite-int8-xnnpack", "int8", reference, candidate, input_names=names)
-    assert row.gate == GATES["int8"] and row.inputs == 40 and row.visible_vertices > 2500, row
-    assert row.passed, (row.failures, row.kind_max_px)  # compare_outputs applies the int8 gate
+    _assert_int8_gate_on_every_golden_input("tflite-int8-xnnpack", model,
+                                            lambda x: run_xnnpack(path, {model.input_name: x}))
 
 
 # Core ML W8A8 of the shipped xs, as `make export INT8=1` builds it (64 calibration renders through the numpy
@@ -291,8 +298,6 @@ def test_shipped_xs_coreml_w8a8_passes_the_int8_gate_on_every_golden_input(tmp_p
     from export.contract import build_contract
     from export.coreml import convert_coreml, run_mil_fp16
     from export.coreml.pipeline import W8A8_CALIBRATION
-    from export.golden import run_torch
-    from export.parity import GATES
     from export.session import resolve_checkpoint
     from model.build import build_deploy_model
 
@@ -302,13 +307,8 @@ def test_shipped_xs_coreml_w8a8_passes_the_int8_gate_on_every_golden_input(tmp_p
                               input_dtype="image", normalization_baked_in=True)
     path = convert_coreml(model, model.example_input(), tmp_path / "xs_w8a8.mlpackage", contract=contract,
                           compress="w8a8", calibration=calibration_inputs(256, 192, W8A8_CALIBRATION))
-    names = [c.name for c in golden_cases()]
-    inputs = golden_inputs(256, 192)
-    reference = [run_torch(reference_model, x) for x in inputs]
-    candidate = [run_mil_fp16(path, {model.input_name: x}) for x in inputs]
-    row = compare_outputs("coreml-w8a8-fp16-numpy-sim", "int8", reference, candidate, input_names=names)
-    assert row.gate == GATES["int8"] and row.inputs == 40 and row.visible_vertices > 2500, row
-    assert row.passed, (row.failures, row.kind_max_px)  # compare_outputs applies the int8 gate
+    _assert_int8_gate_on_every_golden_input("coreml-w8a8-fp16-numpy-sim", reference_model,
+                                            lambda x: run_mil_fp16(path, {model.input_name: x}))
 
 
 def test_heatmap_spread_counts_two_modes_and_leaves_a_single_peak_alone():

@@ -148,10 +148,7 @@ def quantize_activations(mlmodel, ranges: dict[str, dict[str, float]], quantized
     program = mlmodel._mil_program
     ranges = {k: dict(v) for k, v in ranges.items()}
     _adjust_concat_surrounding_activation_stats(_concat_groups(program), ranges)
-    skip = {}
-    for op in program.functions["main"].operations:
-        if op.op_type != "const" and _fx_name(op.name) not in quantized_nodes:
-            skip[op.name] = None
+    skip = {op.name: None for op in _float_ops(program, quantized_nodes)}
     config = OptimizationConfig(global_config=OpLinearQuantizerConfig(mode=ACTIVATION_MODE, dtype="int8"),
                                 op_name_configs=skip)
     passes = [clip_to_relu6_pass()]
@@ -168,14 +165,18 @@ def quantize_activations(mlmodel, ranges: dict[str, dict[str, float]], quantized
 def float_part_weights(mlmodel, quantized_nodes: set[str]) -> set[str]:
     """Names of the constants read by ops outside the int8 region (their weights stay fp16)."""
     names = set()
-    for op in mlmodel._mil_program.functions["main"].operations:
-        if op.op_type == "const" or _fx_name(op.name) in quantized_nodes:
-            continue
+    for op in _float_ops(mlmodel._mil_program, quantized_nodes):
         for value in op.inputs.values():
             for var in value if isinstance(value, (list, tuple)) else (value,):
                 if var.op is not None and var.op.op_type == "const":
                     names.add(var.name)
     return names
+
+
+def _float_ops(program, quantized_nodes: set[str]):
+    """The run-time ops of `program` outside the int8 region (their FX node is not in `quantized_nodes`)."""
+    return [op for op in program.functions["main"].operations
+            if op.op_type != "const" and _fx_name(op.name) not in quantized_nodes]
 
 
 def _fx_name(mil_name: str) -> str:
