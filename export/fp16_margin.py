@@ -9,7 +9,8 @@ here). It is how the fp16 margin of a checkpoint is
 measured (docs/DESIGN.md, "fp16 margin"): run it on two checkpoints to compare them.
 
 Paths: the LiteRT GPU accelerator on lavapipe in fp16 (`gpu`), the numpy fp16 simulation of the Core ML
-program (`coreml`), and fp16 arithmetic emulated in PyTorch (`torch16`: the deploy graph run in
+program (`coreml`), the ONNX model on Qualcomm's HTP simulator in fp16 (`qnn`: the export's
+`qnn-htp-fp16-sim` row, seconds per input), and fp16 arithmetic emulated in PyTorch (`torch16`: the deploy graph run in
 float16 on the CPU, a quick proxy with no converter in the loop). One reference row is not fp16 at
 all: `lsb`, PyTorch fp32 on the same inputs with uniform noise of +-0.5 grey level added (what the
 last bit of an 8-bit camera does), which shows how much of an fp16 error the checkpoint's own
@@ -31,7 +32,7 @@ from export.golden import golden_cases, golden_inputs, run_torch
 from export.parity import FP16_MAX_PX, VISIBLE, compare_outputs
 from model.cli import InputError, read_image, run_main
 
-PATHS = ("gpu", "coreml", "torch16", "lsb")
+PATHS = ("gpu", "coreml", "qnn", "torch16", "lsb")
 LSB_NOISE = 0.5  # grey levels: half of an 8-bit camera's quantisation step, either way
 
 
@@ -90,6 +91,13 @@ class Fp16Runners:
                                       input_dtype="image", normalization_baked_in=True)
             pkg = cm.convert_coreml(mod, example, scratch / "model.mlpackage", contract=contract)
             self.runners["coreml"] = lambda x: cm.run_mil_fp16(pkg, {self.name: x})
+        if "qnn" in paths:
+            from export.onnx.convert import export_onnx
+            from export.qnn.htp import htp_session, run_htp
+            from export.qnn.pipeline import PARITY_SOC
+
+            sim = htp_session(export_onnx(self.model, example, scratch / "model.onnx"), PARITY_SOC, fp16=True)
+            self.runners["qnn"] = lambda x: run_htp(sim, {self.name: x})
         if "torch16" in paths:
             half = build_deploy_model(variant, ckpt).half()
             names = self.model.output_names

@@ -51,6 +51,20 @@ def test_htp_context_binary_and_simulator_parity(qnn_export):
     assert a["vertices"].shape == (1, 514, 3) and np.isfinite(a["vertices"]).all()
 
 
+def test_fp16_margin_measures_the_htp_as_the_export_does(qnn_export):
+    """`python -m export.fp16_margin --paths qnn` runs the export's HTP fp16 simulation: on the same golden
+    inputs it gives the export's parity row to the last digit (so its figures on fresh renders are that row's)."""
+    from export.fp16_margin import measure
+
+    row = {r["path"]: r for r in json.loads((qnn_export / "parity.json").read_text())["paths"]}[
+        "qnn-htp-fp16-sim (SM8650)"]
+    got = measure("tiny", None, None, 0, ("qnn",), golden=row["inputs"])["sets"]["golden"]["qnn"]
+    assert got["inputs"] == row["inputs"] == 12
+    assert (got["median_px"], got["p99_px"], got["max_px"]) == (
+        row["err2d_median_px"], row["err2d_p99_px"], row["err2d_max_px"])
+    assert got["max_px"] > 0  # fp16 on the HTP moves the untrained tiny's vertices a little
+
+
 def test_residency_names_an_op_left_on_the_cpu(tmp_path):
     import litert_torch
 
