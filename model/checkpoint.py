@@ -106,7 +106,12 @@ def save_checkpoint(
 
     embed_template: also store the template's arrays and header in the file (for templates that
     are not shipped, e.g. the authors' release); `read_embedded_template` gives it back.
+    `extra` may not name a header key: the header says what the file is and is written from the arguments
+    (rewriting a checkpoint: pass `extra_metadata(info.metadata)`).
     """
+    clash = sorted(HEADER_KEYS & set(extra or {}))
+    if clash:
+        raise ValueError(f"extra metadata may not set header keys {clash}: they are written from the arguments")
     path = Path(path)
     meta = {
         "format": CHECKPOINT_FORMAT,

@@ -98,3 +98,13 @@ def test_extra_metadata_is_what_came_in_through_extra(tmp_path, template, embed_
     tagged = save_checkpoint(model, tmp_path / "b.safetensors", variant="tiny", template=template, trained=True,
                              extra=extra, embed_template=embed_template)
     assert extra_metadata(read_checkpoint_info(tagged).metadata) == extra
+
+
+def test_extra_metadata_cannot_rewrite_the_header(tmp_path, template):
+    """A header key in `extra` (say a stale `variant` or weights hash) is refused, and nothing is written."""
+    model = create_model("tiny", template)
+    for key in ("variant", "trained", "template_sha256"):
+        with pytest.raises(ValueError, match=f"header keys \\['{key}'\\]"):
+            save_checkpoint(model, tmp_path / "c.safetensors", variant="tiny", template=template, trained=True,
+                            extra={key: "xs", "step": "1"})
+    assert not (tmp_path / "c.safetensors").exists()
