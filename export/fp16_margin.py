@@ -10,8 +10,8 @@ measured (docs/DESIGN.md, "fp16 margin"): run it on two checkpoints to compare t
 
 Paths: the LiteRT GPU accelerator on lavapipe in fp16 (`gpu`), the numpy fp16 simulation of the Core ML
 program (`coreml`), the ONNX model on Qualcomm's HTP simulator in fp16 (`qnn`: the export's
-`qnn-htp-fp16-sim` row, seconds per input), and fp16 arithmetic emulated in PyTorch (`torch16`: the deploy graph run in
-float16 on the CPU, a quick proxy with no converter in the loop). One reference row is not fp16 at
+`qnn-htp-fp16-sim` row, seconds per input), and fp16 arithmetic emulated in PyTorch (`torch16`: the
+deploy graph run in float16 on the CPU, a quick proxy with no converter in the loop). One reference row is not fp16 at
 all: `lsb`, PyTorch fp32 on the same inputs with uniform noise of +-0.5 grey level added (what the
 last bit of an 8-bit camera does), which shows how much of an fp16 error the checkpoint's own
 sensitivity to its input already explains.
