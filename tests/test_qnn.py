@@ -21,6 +21,11 @@ def qnn_export(tmp_path_factory):
     return out / "tiny"
 
 
+def _parity_rows(export_dir) -> dict[str, dict]:
+    """The export's parity.json rows by path name."""
+    return {r["path"]: r for r in json.loads((export_dir / "parity.json").read_text())["paths"]}
+
+
 def test_aot_tflite_for_one_soc_runs_every_op_on_its_npu(qnn_export):
     contract = json.loads((qnn_export / "meshpose_tiny_qnn_SM8650.tflite.contract.json").read_text())
     validate_contract(contract)
@@ -37,7 +42,7 @@ def test_htp_context_binary_and_simulator_parity(qnn_export):
 
     ctx = qnn_export / "meshpose_tiny_qnn_SM8650_ctx.onnx"
     validate_contract(json.loads((ctx.parent / f"{ctx.name}.contract.json").read_text()))
-    report = {r["path"]: r for r in json.loads((qnn_export / "parity.json").read_text())["paths"]}
+    report = _parity_rows(qnn_export)
     row = report["qnn-htp-fp16-sim (SM8650)"]
     assert row["passed"] is True and row["gate"] == "fp16" and row["err2d_max_px"] <= 0.5
     # the quantised W8A8 and W8A16 runs are gated like every int8 path (median, p99), over all golden cases
@@ -56,8 +61,7 @@ def test_fp16_margin_measures_the_htp_as_the_export_does(qnn_export):
     inputs it gives the export's parity row to the last digit (so its figures on fresh renders are that row's)."""
     from export.fp16_margin import measure
 
-    row = {r["path"]: r for r in json.loads((qnn_export / "parity.json").read_text())["paths"]}[
-        "qnn-htp-fp16-sim (SM8650)"]
+    row = _parity_rows(qnn_export)["qnn-htp-fp16-sim (SM8650)"]
     got = measure("tiny", None, None, 0, ("qnn",), golden=row["inputs"])["sets"]["golden"]["qnn"]
     assert got["inputs"] == row["inputs"] == 12
     assert (got["median_px"], got["p99_px"], got["max_px"]) == (
