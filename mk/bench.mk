@@ -33,5 +33,5 @@ bench-ci: $(STAMP) ## A short host benchmark of the tiny variant (CI)
 
 .PHONY: bench-train-step
 
-bench-train-step: $(STAMP) ## Training step time of VARIANT on this host: closed-form vs autograd argsoftmax gradient (needs make data)
-	@$(PY) -m benchmarks.train_step --variant $(VARIANT)
+bench-train-step: $(STAMP) ## Training step time of VARIANT on TRAIN_DEVICE (auto: a GPU if any): closed-form vs autograd argsoftmax gradient, and batch building (needs make data)
+	@$(PY) -m benchmarks.train_step --variant $(VARIANT) --device $(TRAIN_DEVICE)

@@ -2,16 +2,22 @@
 TRAIN_OUT ?= runs/$(VARIANT)
 # Extra arguments of `python -m model.train`, e.g. TRAIN_ARGS="--max-steps 7000 --lr 1e-3".
 TRAIN_ARGS ?=
+# Where training and distillation run (auto: a GPU when CUDA is available, else the CPU; cpu; cuda; cuda:N)
+# and how many processes build batches ahead of the step (a GPU needs several; the batches are the same).
+TRAIN_DEVICE ?= auto
+WORKERS ?= 0
+DEVICE_ARGS = --device $(TRAIN_DEVICE) --workers $(WORKERS)
 
 .PHONY: train
 
-train: $(STAMP) ## Train VARIANT on data/synthetic into runs/VARIANT (RESUME=1 continues; NPROC=2 uses torchrun/gloo; TRAIN_ARGS=...)
+train: $(STAMP) ## Train VARIANT on data/synthetic into runs/VARIANT (RESUME=1 continues; NPROC=2 uses torchrun; TRAIN_DEVICE=cuda WORKERS=8 on a GPU; TRAIN_ARGS=...)
 	@if [ ! -f $(DATA_DIR)/train/annotations.json ]; then $(MAKE) --no-print-directory data; fi
 	@if [ -n "$(NPROC)" ]; then \
 	  $(PY) -m torch.distributed.run --standalone --nproc_per_node $(NPROC) -m model.train --variant $(VARIANT) \
-	    --data $(DATA_DIR) --out $(TRAIN_OUT) $(if $(RESUME),--resume) $(TRAIN_ARGS); \
+	    --data $(DATA_DIR) --out $(TRAIN_OUT) $(if $(RESUME),--resume) $(DEVICE_ARGS) $(TRAIN_ARGS); \
 	else \
-	  $(PY) -m model.train --variant $(VARIANT) --data $(DATA_DIR) --out $(TRAIN_OUT) $(if $(RESUME),--resume) $(TRAIN_ARGS); \
+	  $(PY) -m model.train --variant $(VARIANT) --data $(DATA_DIR) --out $(TRAIN_OUT) $(if $(RESUME),--resume) \
+	    $(DEVICE_ARGS) $(TRAIN_ARGS); \
 	fi
 
 .PHONY: eval
@@ -45,14 +51,16 @@ LABEL_ARGS ?=
 
 .PHONY: distill
 
-distill: $(STAMP) ## Distil TEACHER=ckpt into STUDENT=xs on IMAGES=dir|video (NPROC=2 for torchrun; DISTILL_ARGS=...)
+distill: $(STAMP) ## Distil TEACHER=ckpt into STUDENT=xs on IMAGES=dir|video (NPROC=2 for torchrun; TRAIN_DEVICE, WORKERS as for train; DISTILL_ARGS=...)
 	@if [ -z "$(TEACHER)" ] || [ -z "$(IMAGES)" ]; then \
 	  echo "usage: make distill TEACHER=teacher.safetensors IMAGES=folder|video.mp4 [STUDENT=xs] [DISTILL_ARGS=\"--max-steps 2000\"]"; exit 2; fi
-	@$(PY) -m model.train.distill label --teacher $(TEACHER) --images $(IMAGES) --out $(DISTILL_OUT)/labels $(LABEL_ARGS)
+	@$(PY) -m model.train.distill label --teacher $(TEACHER) --images $(IMAGES) --out $(DISTILL_OUT)/labels \
+	  --device $(TRAIN_DEVICE) $(LABEL_ARGS)
 	@if [ -n "$(NPROC)" ]; then \
 	  $(PY) -m torch.distributed.run --standalone --nproc_per_node $(NPROC) -m model.train.distill train \
-	    --labels $(DISTILL_OUT)/labels --student $(STUDENT) --out $(DISTILL_OUT) $(if $(RESUME),--resume) $(DISTILL_ARGS); \
+	    --labels $(DISTILL_OUT)/labels --student $(STUDENT) --out $(DISTILL_OUT) $(if $(RESUME),--resume) \
+	    $(DEVICE_ARGS) $(DISTILL_ARGS); \
 	else \
 	  $(PY) -m model.train.distill train --labels $(DISTILL_OUT)/labels --student $(STUDENT) --out $(DISTILL_OUT) \
-	    $(if $(RESUME),--resume) $(DISTILL_ARGS); \
+	    $(if $(RESUME),--resume) $(DEVICE_ARGS) $(DISTILL_ARGS); \
 	fi

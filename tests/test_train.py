@@ -181,6 +181,7 @@ def test_train_step_benchmark_times_both_gradients(tiny_data, tmp_path, capsys):
     assert main(["--variant", "tiny", "--data", str(tiny_data / "train"), "--batch-size", "2", "--runs", "1"]) == 0
     out = capsys.readouterr().out
     assert "closed-form  median" in out and "autograd     median" in out and "x faster" in out
+    assert "on cpu" in out and "building a batch (one process): median" in out
     assert main(["--variant", "tiny", "--data", str(tmp_path / "none")]) == 2
 
 

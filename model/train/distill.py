@@ -41,12 +41,14 @@ from model.cli import read_image, run_main
 from model.pipeline.crop import Crop, crop_from_box, crop_to_frame, frame_to_crop, sample_crop
 from model.registry import get_variant, weights_license
 from model.train import losses as L
+from model.train.device import DEVICE_HELP, describe, move_batch, resolve_device
 from model.train.loop import (
     STATE_FILE,
     _load_state,
     _save_state,
     init_distributed,
     log,
+    place_model,
     run_steps,
     trim_metrics,
     warm_start,
@@ -159,15 +161,19 @@ def box_finder(max_people: int = 4, use_detector: bool = True):
 
 # -- 1. labelling ------------------------------------------------------------------------------------
 def label(teacher: Path, source: Path, out_dir: Path, every: int = 1, limit: int | None = None,
-          use_detector: bool = True) -> Path:
+          use_detector: bool = True, device: str = "auto") -> Path:
     """Run the teacher on every person of every frame; write frames, labels and the teacher's template.
-    `use_detector=False`: every whole frame is one person (frames of a single person, filling it)."""
+    `use_detector=False`: every whole frame is one person (frames of a single person, filling it).
+    `device`: where the teacher runs (model/train/device.py; the detector stays on the CPU)."""
     from model.template.asset import save_template_arrays, template_arrays_of
 
+    where = resolve_device(device)
     info = read_checkpoint_info(teacher)
     spec = get_variant(info.variant)
     lic = weights_license(spec, info.metadata)
     model = build_deploy_model(info.variant, str(teacher), vertex_origin="corner")  # labels in crop pixels
+    model.to(where)
+    log(f"labelling with {info.variant} on {describe(where)}")
     h, w = spec.input_hw
     out_dir = Path(out_dir)
     (out_dir / "frames").mkdir(parents=True, exist_ok=True)
@@ -183,7 +189,8 @@ def label(teacher: Path, source: Path, out_dir: Path, every: int = 1, limit: int
             crop = crop_from_box(box, w, h, expand=spec.crop.box_scale)
             x = sample_crop(frame.astype(np.float32), crop, w, h, pad=spec.crop.pad_rgb)
             with torch.no_grad():
-                out = dict(zip(model.output_names, model(torch.from_numpy(x.transpose(2, 0, 1)[None].copy()))))
+                image = torch.from_numpy(x.transpose(2, 0, 1)[None].copy()).to(where)
+                out = {k: v.cpu() for k, v in zip(model.output_names, model(image))}
             verts.append(crop_to_frame(out["vertices"][0].double().numpy(), crop).astype(np.float32))
             vis.append(out["visibility"][0].numpy().astype(np.float32))
             if "joints" in out:
@@ -297,9 +304,10 @@ def disagreement(net: torch.nn.Module, data: DistillDataset, ids: list[int]) -> 
     was_training = net.training
     net.eval()
     dists, gaps = [], []
+    device = next(net.parameters()).device
     with torch.no_grad():
         for i in ids:
-            s = data.get(i, 0, 0, augment=False)
+            s = move_batch(data.get(i, 0, 0, augment=False), device)
             out = net(s["image"][None], with_segmentation=False)
             d = (out["vertices"][0, :, :2] - s["vertices"][:, :2]).norm(dim=-1)
             seen = s["visibility"] >= 0.5
@@ -312,11 +320,16 @@ def disagreement(net: torch.nn.Module, data: DistillDataset, ids: list[int]) -> 
 
 # -- the run ----------------------------------------------------------------------------------------
 def distill(cfg: DistillConfig, labels_dir: Path, out_dir: Path, resume: bool = False, init: Path | None = None,
-            init_partial: bool = False, synthetic: Path | None = None) -> Path:
-    """Train the student on the labels (and renders); returns its checkpoint."""
+            init_partial: bool = False, synthetic: Path | None = None, device: str = "auto",
+            workers: int = 0) -> Path:
+    """Train the student on the labels (and renders) on `device` (model/train/device.py), with `workers`
+    processes building batches ahead; returns its checkpoint."""
     from model.template import load_template
 
-    world, rank = init_distributed()
+    if workers < 0:
+        raise ValueError(f"workers must be >= 0, not {workers}")
+    where = resolve_device(device)
+    world, rank = init_distributed(where)
     torch.manual_seed(cfg.seed)
     data = DistillDataset(labels_dir, cfg.variant, cfg)
     template = load_template(Path(labels_dir) / TEMPLATE)
@@ -331,7 +344,7 @@ def distill(cfg: DistillConfig, labels_dir: Path, out_dir: Path, resume: bool = 
         syn_data = MeshPoseDataset(Path(synthetic) / "train", template)
     net = create_model(cfg.variant, template).train()
     height = net.input_hw[0]
-    model = torch.nn.parallel.DistributedDataParallel(net) if world > 1 else net
+    model = place_model(net, where, world)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     n_syn = round(cfg.batch_size * cfg.synthetic_ratio)
     n_dist = cfg.batch_size - n_syn
@@ -351,7 +364,8 @@ def distill(cfg: DistillConfig, labels_dir: Path, out_dir: Path, resume: bool = 
     report = json.loads(report_path.read_text()) if step > 0 and report_path.is_file() else {}
     if rank == 0 and "before" not in report:
         report["before"] = disagreement(net, data, data.heldout_ids)
-    log(f">> distilling {data.index['teacher']['variant']} -> {cfg.variant} on {len(data.train_ids)} labelled samples "
+    log(f">> distilling {data.index['teacher']['variant']} -> {cfg.variant} on {describe(where)}, "
+        f"{len(data.train_ids)} labelled samples "
         f"({len(data.heldout_ids)} held out){f' + {n_syn} renders per batch' if n_syn else ''}, {world} process(es), "
         f"{cfg.max_steps} steps, starting at {step}; held-out disagreement {report.get('before')}")
     ckpt_path = out_dir / f"meshpose_{cfg.variant}.safetensors"
@@ -365,15 +379,17 @@ def distill(cfg: DistillConfig, labels_dir: Path, out_dir: Path, resume: bool = 
             batch["synthetic"] = syn_data.batch(pick.tolist(), epoch, cfg.seed)
         return batch
 
+    from model.train.config import TrainConfig
+    from model.train.loop import compute_losses, loss_constants
+
+    syn_consts = loss_constants(template, device=where) if syn_data is not None else {}
+
     def loss_of(batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
         out = model(batch["distill"]["image"])
         loss, parts = distill_losses(out, batch["distill"], cfg.weights, height)
         if "synthetic" in batch:
-            from model.train.config import TrainConfig
-            from model.train.loop import compute_losses, loss_constants
-
             syn = batch["synthetic"]
-            syn_loss, syn_parts = compute_losses(model(syn["image"]), syn, loss_constants(template),
+            syn_loss, syn_parts = compute_losses(model(syn["image"]), syn, syn_consts,
                                                  TrainConfig(variant=cfg.variant), height)
             loss = (n_dist * loss + n_syn * syn_loss) / cfg.batch_size
             parts.update({f"synthetic_{k}": v for k, v in syn_parts.items()})
@@ -392,7 +408,8 @@ def distill(cfg: DistillConfig, labels_dir: Path, out_dir: Path, resume: bool = 
                         embed_template=template.sha256 != shipped.sha256,
                         extra={"step": str(step), "distill_config": json.dumps(asdict(cfg)), **header})
 
-    run_steps(net, opt, cfg, step, cfg.max_steps, steps_per_epoch, next_batch, loss_of, save, metrics_path)
+    run_steps(net, opt, cfg, step, cfg.max_steps, steps_per_epoch, next_batch, loss_of, save, metrics_path,
+              device=where, workers=workers)
     if rank == 0:
         report["after"] = disagreement(net, data, data.heldout_ids)
         report.update(teacher=data.index["teacher"], student=cfg.variant, steps=cfg.max_steps,
@@ -420,6 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     lab.add_argument("--limit", type=int, default=None, help="at most this many frames")
     lab.add_argument("--whole-frames", action="store_true",
                      help="no detector: every frame is one person (single-person footage that fills the frame)")
+    lab.add_argument("--device", default="auto", help=f"where the teacher runs: {DEVICE_HELP}")
     tr = sub.add_parser("train", help="train the student on the labels")
     tr.add_argument("--labels", type=Path, required=True)
     tr.add_argument("--student", default="xs")
@@ -434,12 +452,15 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--synthetic", type=Path, default=Path("data/synthetic"))
     tr.add_argument("--synthetic-ratio", type=float, default=0.0)
     tr.add_argument("--threads", type=int, default=None)
+    tr.add_argument("--device", default="auto", help=f"where to train: {DEVICE_HELP}")
+    tr.add_argument("--workers", type=int, default=0, help="processes that build the next batches (0: none)")
     args = p.parse_args(argv)
     try:
         if args.cmd == "label":
             if args.every < 1:
                 p.error("--every must be >= 1")
-            label(args.teacher, args.images, args.out, args.every, args.limit, use_detector=not args.whole_frames)
+            label(args.teacher, args.images, args.out, args.every, args.limit, use_detector=not args.whole_frames,
+                  device=args.device)
             return 0
         if not 0.0 <= args.synthetic_ratio < 1.0:
             p.error("--synthetic-ratio must be in [0, 1)")
@@ -450,7 +471,8 @@ def main(argv: list[str] | None = None) -> int:
                      "save_every": args.save_every, "synthetic_ratio": args.synthetic_ratio}
         cfg = replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
         path = distill(cfg, args.labels, args.out, resume=args.resume, init=args.init,
-                       init_partial=args.init_partial, synthetic=args.synthetic)
+                       init_partial=args.init_partial, synthetic=args.synthetic, device=args.device,
+                       workers=args.workers)
     except (DistillError, FileNotFoundError, KeyError, ValueError) as exc:  # CheckpointError is a ValueError
         print(f"error: {exc}", file=sys.stderr)
         return 2

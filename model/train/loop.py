@@ -5,8 +5,10 @@ appended to <out>/metrics.jsonl; every `save_every` steps an atomic safetensors 
 (weights, optimiser moments, step, config) and the shippable checkpoint
 <out>/meshpose_<variant>.safetensors. `--resume` continues bit-for-bit: the data order and the
 augmentation are functions of (seed, epoch, index), and the training state holds the rest.
-Runs on several processes with torchrun (gloo on CPU, nccl on GPUs): each rank takes its slice
-of every global batch and DDP averages the gradients.
+Runs on the CPU or a GPU (`--device`, model/train/device.py), with batches built ahead by worker
+processes where asked (`--workers`, model/train/batches.py), and on several processes with torchrun
+(gloo on CPU, nccl on GPUs): each rank takes its slice of every global batch and DDP averages the
+gradients. Resuming is bit-for-bit on the CPU; on a GPU it is as exact as its kernels are deterministic.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from model.atomic import atomic_path
 from model.build import create_model
 from model.checkpoint import save_checkpoint
 from model.train import losses as L
+from model.train.batches import step_batches
 from model.train.config import (
     FP16_NOISE,
     INPUT_NOISE,
@@ -42,10 +45,13 @@ from model.train.config import (
     parse_loss_weights,
 )
 from model.train.dataset import MeshPoseDataset
+from model.train.device import DEVICE_HELP, describe, move_batch, process_group_backend, resolve_device
 from model.train.int8_emulation import Int8Emulation
 from model.train.perturb import activation_noise
 
 STATE_FILE = "train_state.safetensors"
+CPU = torch.device("cpu")
+Perturbation = Callable[[torch.Generator, int], contextlib.AbstractContextManager]
 
 
 def log(msg: str) -> None:
@@ -69,7 +75,8 @@ def compute_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
     px = 256.0 / height
     gt = batch["vertices"]
     # Frames with no person (negatives) train visibility, mask and segmentation only: their mesh has no target.
-    person = batch["has_person"] > 0.5 if "has_person" in batch else torch.ones(len(gt), dtype=torch.bool)
+    person = (batch["has_person"] > 0.5 if "has_person" in batch
+              else torch.ones(len(gt), dtype=torch.bool, device=gt.device))
     per_vertex = person[:, None].to(gt.dtype).expand(gt.shape[:2])
 
     def regressed() -> torch.Tensor:  # the lift head's own xyz, depth made root-relative like the output's
@@ -118,25 +125,25 @@ def compute_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
     return total, {k: float(v.detach()) for k, v in values.items()}
 
 
-def loss_constants(template, beta: float = 10.0) -> dict[str, torch.Tensor]:
-    """The constants compute_losses needs: the template's edges, faces and COCO landmarker, and the
-    argsoftmax's beta (logit_range measures softmax arguments)."""
+def loss_constants(template, beta: float = 10.0, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+    """The constants compute_losses needs, on `device`: the template's edges, faces and COCO landmarker, and
+    the argsoftmax's beta (logit_range measures softmax arguments)."""
     return {
-        "edges": torch.tensor(np.asarray(template.edges), dtype=torch.long),
-        "faces": torch.tensor(np.asarray(template.faces), dtype=torch.long),
-        "landmarker": torch.tensor(np.asarray(template.coco17)),
-        "beta": torch.tensor(beta),
+        "edges": torch.tensor(np.asarray(template.edges), dtype=torch.long, device=device),
+        "faces": torch.tensor(np.asarray(template.faces), dtype=torch.long, device=device),
+        "landmarker": torch.tensor(np.asarray(template.coco17), device=device),
+        "beta": torch.tensor(beta, device=device),
     }
 
 
 def _save_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, step: int, cfg: TrainConfig,
                 template) -> None:
     """Weights + optimiser moments + step in ONE safetensors file, written atomically (consistent on a kill)."""
-    tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     osd = opt.state_dict()
     for pid, st in osd["state"].items():
         for k, v in st.items():
-            tensors[f"optim.{pid}.{k}"] = (v if torch.is_tensor(v) else torch.tensor(v)).contiguous()
+            tensors[f"optim.{pid}.{k}"] = (v.cpu() if torch.is_tensor(v) else torch.tensor(v)).contiguous()
     meta = {"step": str(step), "config": json.dumps(asdict(cfg)), "param_groups": json.dumps(osd["param_groups"]),
             "template_sha256": template.sha256, "variant": cfg.variant}
     with atomic_path(path) as tmp:
@@ -159,12 +166,26 @@ def _load_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, 
     return int(meta["step"])
 
 
-def init_distributed() -> tuple[int, int]:
-    """(world size, rank) from torchrun's environment; joins the process group when there are several."""
+def init_distributed(device: torch.device) -> tuple[int, int]:
+    """(world size, rank) from torchrun's environment; joins the process group when there are several
+    (NCCL when training on GPUs, gloo on CPUs)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
     if world > 1:
-        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        torch.distributed.init_process_group(process_group_backend(device))
     return world, int(os.environ.get("RANK", "0"))
+
+
+def place_model(net: torch.nn.Module, device: torch.device, world: int) -> torch.nn.Module:
+    """Move `net` to `device` (channels-last: oneDNN's depthwise convolutions train about 1.4x faster in it
+    on a CPU, and cuDNN prefers it too) and wrap it in DDP when there are several processes; returns what
+    to call (`net` itself, or its DDP wrapper)."""
+    net.to(device=device, memory_format=torch.channels_last)
+    if world == 1:
+        return net
+    ids = [device.index] if device.type == "cuda" else None
+    return torch.nn.parallel.DistributedDataParallel(net, device_ids=ids, output_device=device.index if ids else None)
 
 
 def warm_start(net: torch.nn.Module, init: Path, partial: bool, variant: str, template,
@@ -194,16 +215,19 @@ def trim_metrics(path: Path, step: int, rank: int) -> Path:
 
 def run_steps(net: torch.nn.Module, opt: torch.optim.Optimizer, cfg, step: int, total: int, steps_per_epoch: int,
               next_batch: Callable[[int, int], dict], loss_of: Callable[[dict], tuple[torch.Tensor, dict[str, float]]],
-              save: Callable[[int], None], metrics_path: Path, before_step: Callable[[int], None] | None = None) -> int:
+              save: Callable[[int], None], metrics_path: Path, before_step: Callable[[int], None] | None = None,
+              device: torch.device = CPU, workers: int = 0) -> int:
     """The optimisation loop shared by training and distillation: from `step` to `total`, warm-up +
     cosine learning rate, gradient clipping, progress and metrics.jsonl lines every `cfg.log_every`
     steps, `save(step)` every `cfg.save_every` (rank 0). Batches must be a function of (epoch, index
-    in the epoch) and the seed, so that a resumed run repeats the same steps bit for bit."""
+    in the epoch) and the seed, so that a resumed run repeats the same steps bit for bit; they are built
+    on the CPU (by `workers` processes when > 0) and handed to `loss_of` on `device`."""
     rank = int(os.environ.get("RANK", "0"))
     t0, first_step = time.perf_counter(), step
-    while step < total:
-        epoch, k = divmod(step, steps_per_epoch)
-        batch = next_batch(epoch, k)
+    batches = step_batches(next_batch, step, total, steps_per_epoch, workers, pin_memory=device.type == "cuda")
+    for batch in batches:
+        epoch = step // steps_per_epoch
+        batch = move_batch(batch, device)
         for group in opt.param_groups:
             group["lr"] = cfg.lr * lr_factor(step, cfg.warmup_steps, total)
         if before_step is not None:
@@ -227,9 +251,35 @@ def run_steps(net: torch.nn.Module, opt: torch.optim.Optimizer, cfg, step: int, 
     return step
 
 
+def forward_with_copy(model: Callable[[torch.Tensor], dict[str, torch.Tensor]], image: torch.Tensor,
+                      input_noise: bool, perturbation: Perturbation | None,
+                      gen: torch.Generator) -> dict[str, torch.Tensor]:
+    """The model's outputs for `image`; with a `perturbation` (activation noise or int8 rounding on the copy's
+    rows) and/or `input_noise` (camera noise on the copy's pixels, drawn from `gen`), also those of a
+    perturbed copy as "vertices_perturbed" and "xy_heatmap_perturbed", for the consistency terms."""
+    if perturbation is None and not input_noise:
+        return model(image.contiguous(memory_format=torch.channels_last))
+    # The image and its copy in ONE forward pass: two passes before one backward would reduce each
+    # parameter's gradient twice under DistributedDataParallel.
+    copy = image
+    if input_noise:  # drawn on the CPU generator, so a run draws the same noise on any device
+        noise = torch.rand(image.shape, generator=gen, device=gen.device).to(image.device)
+        copy = (image + (noise * 2 - 1) * INPUT_NOISE).clamp(0, 255)
+    n = len(image)
+    pair = torch.cat([image, copy]).contiguous(memory_format=torch.channels_last)
+    with perturbation(gen, n) if perturbation is not None else contextlib.nullcontext():
+        both = model(pair)
+    out = {k: v[:n] for k, v in both.items()}
+    out.update({f"{key}_perturbed": both[key][n:] for key in ("vertices", "xy_heatmap")})
+    return out
+
+
 def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False, init: Path | None = None,
-          init_partial: bool = False) -> Path:
+          init_partial: bool = False, device: str = "auto", workers: int = 0) -> Path:
     """Run (or resume) training; returns the path of the shippable checkpoint.
+
+    `device`: model/train/device.py's choices (`auto` takes a GPU when there is one); `workers`: processes
+    that build the next batches while a step trains (the same batches either way).
 
     `init`: a shippable checkpoint whose weights start a new run (fine-tuning: fresh optimiser and
     schedule); ignored when `resume` finds a training state, which already holds the weights.
@@ -242,13 +292,15 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
                                                     or cfg.losses.fp16_heatmap_consistency > 0):
         raise ValueError("int8_heatmap_consistency and the fp16 consistency terms share one perturbed copy: "
                          "give one kind a weight")
-    world, rank = init_distributed()
+    if workers < 0:
+        raise ValueError(f"workers must be >= 0, not {workers}")
+    where = resolve_device(device)
+    world, rank = init_distributed(where)
     torch.manual_seed(cfg.seed)
     template = load_template()
-    # Channels-last: oneDNN's depthwise convolutions train about 1.4x faster in it on a CPU.
-    net = create_model(cfg.variant, template).train().to(memory_format=torch.channels_last)
+    net = create_model(cfg.variant, template).train()
     height = net.input_hw[0]
-    model = torch.nn.parallel.DistributedDataParallel(net) if world > 1 else net
+    model = place_model(net, where, world)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     data = MeshPoseDataset(data_dir / "train", template, flip_probability=cfg.flip_probability,
                            colour_jitter=cfg.colour_jitter, scale_jitter=cfg.scale_jitter,
@@ -266,10 +318,11 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
         log(f"--resume: no training state in {out_dir}; starting from step 0")
     if init is not None and step == 0:
         warm_start(net, init, init_partial, cfg.variant, template)
-    consts = loss_constants(template, net.vertexpose.argsoftmax.beta)
+    consts = loss_constants(template, net.vertexpose.argsoftmax.beta, where)
     metrics_path = trim_metrics(out_dir / "metrics.jsonl", step, rank)
-    log(f">> training {cfg.variant}: {len(data)} samples, {world} process(es), global batch {global_batch}, "
-        f"{total} steps ({steps_per_epoch}/epoch), starting at step {step}")
+    log(f">> training {cfg.variant} on {describe(where)}: {len(data)} samples, {world} process(es), global batch "
+        f"{global_batch}, {total} steps ({steps_per_epoch}/epoch), starting at step {step}"
+        + (f", {workers} batch worker(s)" if workers else ""))
     net.vertexpose.logit_noise = cfg.heatmap_logit_noise
     net.vertexpose.feature_noise = cfg.feature_noise
     ckpt_path = out_dir / f"meshpose_{cfg.variant}.safetensors"
@@ -295,24 +348,12 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
             return int8.rows(n)
         return activation_noise(net, n, cfg.activation_noise, gen) if fp16_noise else contextlib.nullcontext()
 
+    perturbed = cfg.losses.input_consistency > 0 or fp16_noise or int8 is not None
+
     def loss_of(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
-        image = batch["image"]
-        if cfg.losses.input_consistency > 0 or fp16_noise or int8 is not None:
-            # The image and a perturbed copy (camera noise on its input, emulated fp16 noise or int8 rounding
-            # on its activations) in ONE forward pass: two passes before one backward would reduce each
-            # parameter's gradient twice under DistributedDataParallel.
-            gen = torch.Generator().manual_seed((cfg.seed * 1_000_003 + step_now[0]) * 64 + 32 + rank)
-            copy = image
-            if cfg.losses.input_consistency > 0:
-                copy = (image + (torch.rand(image.shape, generator=gen) * 2 - 1) * INPUT_NOISE).clamp(0, 255)
-            n = len(image)
-            pair = torch.cat([image, copy]).contiguous(memory_format=torch.channels_last)
-            with perturbation(gen, n):
-                both = model(pair)
-            out = {k: v[:n] for k, v in both.items()}
-            out.update({f"{key}_perturbed": both[key][n:] for key in ("vertices", "xy_heatmap")})
-        else:
-            out = model(image.contiguous(memory_format=torch.channels_last))
+        gen = torch.Generator().manual_seed((cfg.seed * 1_000_003 + step_now[0]) * 64 + 32 + rank)
+        out = forward_with_copy(model, batch["image"], cfg.losses.input_consistency > 0,
+                                perturbation if perturbed else None, gen)
         return compute_losses(out, batch, consts, cfg, height)
 
     def save(step: int) -> None:
@@ -322,7 +363,7 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
                                "data": str(data_dir), "init": str(init) if init else ""})
 
     run_steps(net, opt, cfg, step, total, steps_per_epoch, next_batch, loss_of, save, metrics_path,
-              before_step=before_step)
+              before_step=before_step, device=where, workers=workers)
     if world > 1:
         torch.distributed.destroy_process_group()
     return ckpt_path
@@ -340,6 +381,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--save-every", type=int, default=None)
     p.add_argument("--threads", type=int, default=None, help="torch threads per process")
+    p.add_argument("--device", default="auto", help=f"where to train: {DEVICE_HELP}")
+    p.add_argument("--workers", type=int, default=0,
+                   help="processes that build the next batches while a step trains (0: none; the batches are "
+                        "the same either way)")
     p.add_argument("--init", type=Path, default=None, help="start from this checkpoint's weights (fine-tuning)")
     p.add_argument("--init-partial", action="store_true",
                    help="--init from a related network: copy the tensors that fit, initialise the rest")
@@ -384,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     try:
         path = train(cfg, args.data, args.out or Path("runs") / args.variant, resume=args.resume,
-                     init=args.init, init_partial=args.init_partial)
+                     init=args.init, init_partial=args.init_partial, device=args.device, workers=args.workers)
     except (FileNotFoundError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -22,7 +22,8 @@ def activation_noise(net: nn.Module, start: int, relative: float, generator: tor
     u ~ U(-1, 1) drawn from `generator`, in batch rows `start:` only."""
 
     def perturb(_module: nn.Module, _inputs: tuple, out: torch.Tensor) -> torch.Tensor:
-        noise = (torch.rand(out[start:].shape, generator=generator) * 2 - 1).to(out.device, out.dtype)
+        uniform = torch.rand(out[start:].shape, generator=generator, device=generator.device)
+        noise = (uniform * 2 - 1).to(out.device, out.dtype)
         return torch.cat([out[:start], out[start:] * (1 + relative * noise)])
 
     handles = [m.register_forward_hook(perturb) for m in net.modules() if isinstance(m, nn.Conv2d | nn.Linear)]

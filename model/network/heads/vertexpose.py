@@ -45,13 +45,18 @@ class VertexPoseHead(nn.Module):
         self, features: torch.Tensor, with_segmentation: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         if self.training and self.feature_noise > 0:
-            noise = torch.randn(features.shape, generator=self.noise_generator, dtype=features.dtype)
-            features = features * (1 + self.feature_noise * noise.to(features.device))
+            features = features * (1 + self.feature_noise * self._noise_like(features))
         x = self.refine(features)
         heatmaps = self.heatmaps(x)
         seg = self.segmentation(x) if with_segmentation and self.segmentation is not None else None
         logits = heatmaps
         if self.training and self.logit_noise > 0:
-            noise = torch.randn(heatmaps.shape, generator=self.noise_generator, dtype=heatmaps.dtype)
-            logits = heatmaps + self.logit_noise * noise.to(heatmaps.device)
+            logits = heatmaps + self.logit_noise * self._noise_like(heatmaps)
         return heatmaps, self.argsoftmax(logits), seg
+
+    def _noise_like(self, x: torch.Tensor) -> torch.Tensor:
+        """Standard normal noise shaped like `x` on x's device, drawn on the CPU generator (the same numbers
+        whatever device trains, so a resumed run repeats them)."""
+        gen = self.noise_generator
+        noise = torch.randn(x.shape, generator=gen, dtype=x.dtype, device=gen.device if gen is not None else "cpu")
+        return noise.to(x.device)
