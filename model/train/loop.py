@@ -122,7 +122,9 @@ def compute_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
     # Terms with weight zero (loss-group ablations) are neither computed nor logged.
     values = {k: f() for k, f in terms.items() if getattr(wts, k) != 0.0}
     total = sum(getattr(wts, k) * v for k, v in values.items())
-    return total, {k: float(v.detach()) for k, v in values.items()}
+    # One copy to the host for all terms (on a GPU each float() would wait for the device separately).
+    logged = torch.stack([v.detach().float() for v in values.values()]).tolist() if values else []
+    return total, dict(zip(values, logged))
 
 
 def loss_constants(template, beta: float = 10.0, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
