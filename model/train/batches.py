@@ -3,7 +3,7 @@
 A batch is a pure function of (epoch, index in the epoch) and the seed (what makes a resumed run repeat
 the same steps), so worker processes can build the next ones while the current step trains and the run
 stays the same batch for batch. On a GPU the step takes milliseconds and one process building batches
-(about 7 ms a sample on this 2-core host: decoding, warping, jitter) would leave it waiting.
+(3–7 ms a sample on this 2-core host: decoding, warping, jitter) would leave it waiting.
 """
 
 from __future__ import annotations

@@ -181,7 +181,7 @@ def init_distributed(device: torch.device) -> tuple[int, int]:
 
 def place_model(net: torch.nn.Module, device: torch.device, world: int) -> torch.nn.Module:
     """Move `net` to `device` (channels-last: oneDNN's depthwise convolutions train about 1.4x faster in it
-    on a CPU, and cuDNN prefers it too) and wrap it in DDP when there are several processes; returns what
+    on a CPU; on a GPU that is unmeasured) and wrap it in DDP when there are several processes; returns what
     to call (`net` itself, or its DDP wrapper)."""
     net.to(device=device, memory_format=torch.channels_last)
     if world == 1:
