@@ -53,6 +53,9 @@ class CheckpointInfo:
     metadata: dict[str, str]
 
 
+TRUST_PREFIX = "vertexpose.trust."  # the heatmap trust head (model/network/heads/trust.py), optional in a file
+
+
 def file_sha256(path: str | os.PathLike) -> str:
     """SHA-256 of a file's bytes."""
     h = hashlib.sha256()
@@ -201,6 +204,7 @@ def load_checkpoint(model: torch.nn.Module, path: str | os.PathLike, *, variant:
             f"v{template.version} (sha256 {template.sha256[:12]})"
         )
     state = load_network_tensors(info)
+    _attach_present_trust_head(model, state)
     result = model.load_state_dict(state, strict=False)
     if result.missing_keys or result.unexpected_keys:
         raise CheckpointError(
@@ -208,6 +212,19 @@ def load_checkpoint(model: torch.nn.Module, path: str | os.PathLike, *, variant:
             f"missing {result.missing_keys[:5]}, unexpected {result.unexpected_keys[:5]}"
         )
     return info
+
+
+def _attach_present_trust_head(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """A checkpoint that carries a heatmap trust head (model/train/fit_trust.py) gets one built to its shape;
+    one without runs Eq. 5 weighted by visibility alone, as it was trained."""
+    vertexpose = getattr(model, "vertexpose", None)
+    hidden = state.get(TRUST_PREFIX + "context.weight")
+    if vertexpose is None or not hasattr(vertexpose, "attach_trust"):
+        return
+    if hidden is None:
+        vertexpose.trust = None
+    elif vertexpose.trust is None or vertexpose.trust.context.out_channels != hidden.shape[0]:
+        vertexpose.attach_trust(hidden=hidden.shape[0])
 
 
 def load_matching_weights(model: torch.nn.Module, path: str | os.PathLike, *, template,

@@ -71,18 +71,27 @@ class SpatialArgSoftmax(nn.Module):
         return torch.softmax(heatmaps.reshape(b, v, h * w) * self.beta, dim=-1)
 
     def forward(self, heatmaps: torch.Tensor) -> torch.Tensor:
+        return self.positions_and_probabilities(heatmaps, need_probabilities=False)[0]
+
+    def positions_and_probabilities(self, heatmaps: torch.Tensor, need_probabilities: bool = True
+                                    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Positions (B, V, 2) and, if asked, the softmax probabilities (B, V, h, w) they are the expectation
+        of: one softmax serves both (the heatmap trust reads the probabilities)."""
         b, v, h, w = heatmaps.shape
         if (h, w) != (self.height, self.width):
             raise ValueError(f"heatmaps are {h}x{w}, layer was built for {self.height}x{self.width}")
         if self.training and self.mode == "separable" and heatmaps.requires_grad and torch.is_grad_enabled():
-            return _TrainingArgSoftmax.apply(heatmaps, self.beta, self.col_centers, self.row_centers)
+            xy = _TrainingArgSoftmax.apply(heatmaps, self.beta, self.col_centers, self.row_centers)
+            # The closed-form backward keeps its own copy; a second softmax gives the trust its gradient.
+            prob = self.probabilities(heatmaps).reshape(b, v, h, w) if need_probabilities else None
+            return xy, prob
         prob = self.probabilities(heatmaps)
         if self.mode == "matmul":
-            return torch.matmul(prob, self.grid)
+            return torch.matmul(prob, self.grid), prob.reshape(b, v, h, w) if need_probabilities else None
         prob = prob.reshape(b, v, h, w)
         x = torch.matmul(prob.sum(dim=2), self.col_centers)  # (B, V, 1)
         y = torch.matmul(prob.sum(dim=3), self.row_centers)  # (B, V, 1)
-        return torch.cat([x, y], dim=-1)
+        return torch.cat([x, y], dim=-1), prob if need_probabilities else None
 
 
 class ArgSoftmax1D(nn.Module):

@@ -204,13 +204,15 @@ class MeshPoseNet(nn.Module):
         if origin not in VERTEX_ORIGINS:
             raise ValueError(f"unknown origin {origin!r}; choose one of {VERTEX_ORIGINS}")
         fine, coarse = self.backbone(x)
-        heatmaps, xy_norm, seg = self.vertexpose(fine, with_segmentation)
+        heatmaps, xy_norm, seg, trust = self.vertexpose(fine, with_segmentation)
         xy_heatmap = xy_norm * self.heatmap_scale + self.heatmap_shift  # crop pixels about the centre
         xyz_norm, vis_logit = self.lift(fine if getattr(self.lift, "reads", "coarse") == "fine" else coarse, xy_norm)
         xyz_reg = xyz_norm * self.regression_scale + self.regression_shift
         visibility = torch.sigmoid(vis_logit)
-        # Eq. 5: trust the heatmap where the vertex is visible, the regression elsewhere.
-        xy = xyz_reg[..., :2] + visibility.unsqueeze(-1) * (xy_heatmap - xyz_reg[..., :2])
+        # Eq. 5: trust the heatmap where the vertex is visible, the regression elsewhere; with a heatmap
+        # trust, also the regression where the heatmap is ambiguous (fp16 moves those; docs/DESIGN.md §8).
+        weight = visibility if trust is None else visibility * trust
+        xy = xyz_reg[..., :2] + weight.unsqueeze(-1) * (xy_heatmap - xyz_reg[..., :2])
         # Constant matrices multiply from the right: the LiteRT GPU delegate runs a matmul with a
         # constant second operand (as FULLY_CONNECTED) but not one with a constant first operand.
         coords = torch.cat([xy, xyz_reg[..., 2:]], dim=-1).transpose(1, 2)  # (B, 3, V)
@@ -226,6 +228,7 @@ class MeshPoseNet(nn.Module):
             "xyz_regressed": xyz_reg + self.crop_centre,
             "visibility_logit": vis_logit,
             "visibility": visibility,
+            "heatmap_weight": weight,
             "vertices": vertices if shift is None else vertices + shift,
         }
         if self.has_joints:

@@ -205,6 +205,13 @@ def warm_start(net: torch.nn.Module, init: Path, partial: bool, variant: str, te
 
         info = load_checkpoint(net, init, variant=variant, template=template)
         log(f"initialised from {init} (sha256 {info.sha256[:12]})")
+    trust = getattr(net.vertexpose, "trust", None)
+    if trust is not None:
+        # Fitted to the features of the network it came with; training moves them, and the vertex loss would
+        # pull the trust towards the nearer branch rather than towards the maps fp16 cannot move.
+        net.vertexpose.trust = None
+        log(f"{init}'s heatmap trust head is left out of this run: fit one to the result with "
+            "python -m model.train.fit_trust")
 
 
 def trim_metrics(path: Path, step: int, rank: int) -> Path:

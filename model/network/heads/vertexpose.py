@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from model.network.argsoftmax import SpatialArgSoftmax
+from model.network.heads.trust import HeatmapTrust
 from model.network.layers import DepthwiseSeparable
 
 
@@ -13,7 +14,8 @@ class VertexPoseHead(nn.Module):
     """Stride-4 features -> per-vertex heatmap logits (B, V, h, w) and soft-argmax (B, V, 2) in [-1, 1].
 
     The segmentation logits (B, 2, h, w) localise the foreground for DensePose metrics and
-    training losses; the deploy graph does not compute them.
+    training losses; the deploy graph does not compute them. With a trust head attached
+    (`attach_trust`), it also gives each vertex's heatmap trust (B, V) in [0, 1], else None.
     """
 
     def __init__(
@@ -32,6 +34,9 @@ class VertexPoseHead(nn.Module):
         self.heatmaps = nn.Conv2d(in_ch, num_vertices, kernel_size=1)
         self.segmentation = nn.Conv2d(in_ch, 2, kernel_size=1) if segmentation else None
         self.argsoftmax = SpatialArgSoftmax(*heatmap_hw, beta=beta, mode=argsoftmax_mode)
+        # Optional, fitted on the frozen network and attached by the checkpoint that carries it
+        # (model/network/heads/trust.py, model/train/fit_trust.py).
+        self.trust: HeatmapTrust | None = None
         # Training only: std of Gaussian noise added to the logits that the argsoftmax reads, an
         # attempt at heatmaps whose vertices move less under the GPU's fp16 arithmetic (measured: no
         # clear effect at 0.03; see the xs model card). Drawn from `noise_generator` for exact resumes.
@@ -43,7 +48,7 @@ class VertexPoseHead(nn.Module):
 
     def forward(
         self, features: torch.Tensor, with_segmentation: bool = True
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         if self.training and self.feature_noise > 0:
             features = features * (1 + self.feature_noise * self._noise_like(features))
         x = self.refine(features)
@@ -52,7 +57,15 @@ class VertexPoseHead(nn.Module):
         logits = heatmaps
         if self.training and self.logit_noise > 0:
             logits = heatmaps + self.logit_noise * self._noise_like(heatmaps)
-        return heatmaps, self.argsoftmax(logits), seg
+        xy, prob = self.argsoftmax.positions_and_probabilities(logits, need_probabilities=self.trust is not None)
+        trust = self.trust(x, prob) if self.trust is not None else None
+        return heatmaps, xy, seg, trust
+
+    def attach_trust(self, hidden: int = 128) -> HeatmapTrust:
+        """Add a heatmap trust head (untrained: it trusts every heatmap) and return it."""
+        self.trust = HeatmapTrust(self.heatmaps.in_channels, self.heatmaps.out_channels, hidden=hidden)
+        self.trust.to(self.heatmaps.weight.device)
+        return self.trust
 
     def _noise_like(self, x: torch.Tensor) -> torch.Tensor:
         """Standard normal noise shaped like `x` on x's device, drawn on the CPU generator (the same numbers
