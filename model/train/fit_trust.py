@@ -101,7 +101,7 @@ def fit(trust: HeatmapTrust, cache: dict[str, torch.Tensor], epochs: int, lr: fl
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
         history.append(total / n)
         print(f">> epoch {epoch + 1}/{epochs}: loss {history[-1]:.5f}", flush=True)
     return history
