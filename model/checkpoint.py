@@ -218,9 +218,9 @@ def _attach_present_trust_head(model: torch.nn.Module, state: dict[str, torch.Te
     """A checkpoint that carries a heatmap trust head (model/train/fit_trust.py) gets one built to its shape;
     one without runs Eq. 5 weighted by visibility alone, as it was trained."""
     vertexpose = getattr(model, "vertexpose", None)
-    hidden = state.get(TRUST_PREFIX + "context.weight")
-    if vertexpose is None or not hasattr(vertexpose, "attach_trust"):
+    if vertexpose is None:  # not a MeshPose network
         return
+    hidden = state.get(TRUST_PREFIX + "context.weight")
     if hidden is None:
         vertexpose.trust = None
     elif vertexpose.trust is None or vertexpose.trust.context.out_channels != hidden.shape[0]:

@@ -16,16 +16,16 @@ the few spread maps up-weighted (about 1.5 % of visible vertices).
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from model.checkpoint import extra_metadata, file_sha256, read_checkpoint_info, save_checkpoint
+from model.checkpoint import file_sha256
 from model.cli import InputError, run_main
 from model.network.heads.trust import HeatmapTrust, heatmap_variance
+from model.train.head_fit import load_frozen, moved_tensors, save_fit, train_only
 
 SPREAD_TARGET = 0.5  # targets below this (variance > tau ln 2) are the spread maps that get up-weighted
 
@@ -46,7 +46,7 @@ def cache_trust_inputs(net: torch.nn.Module, trust: HeatmapTrust, dataset, indic
                     out = net(b["image"], with_segmentation=False)
                     prob = net.vertexpose.argsoftmax.probabilities(out["heatmaps"]).reshape(out["heatmaps"].shape)
                     parts["features"].append(trust.pool_features(store["x"]))
-                    parts["probabilities"].append(torch.nn.functional.avg_pool2d(prob, trust.pool).half())
+                    parts["probabilities"].append(trust.pool_probabilities(prob).half())
                     parts["target"].append(torch.exp(-heatmap_variance(prob) / tau))
                     parts["visibility"].append(out["visibility"])
                     done += len(b["image"])
@@ -110,16 +110,9 @@ def fit(trust: HeatmapTrust, cache: dict[str, torch.Tensor], epochs: int, lr: fl
 def fit_trust(ckpt: Path, data: Path, out: Path, samples: int, passes: int, epochs: int, lr: float, tau: float,
               upweight: float, hidden: int = 128, seed: int = 0) -> dict:
     """Fit a trust head onto `ckpt` from `samples` renders of `data`; write `out`; return the record."""
-    from model.build import create_model
-    from model.checkpoint import load_checkpoint
-    from model.template import load_template
     from model.train.dataset import MeshPoseDataset
 
-    info = read_checkpoint_info(ckpt)
-    template = load_template()
-    net = create_model(info.variant, template)
-    load_checkpoint(net, ckpt, variant=info.variant, template=template)
-    net.eval()  # batch norm statistics stay those of the checkpoint
+    net, info, template = load_frozen(ckpt)
     if net.vertexpose.trust is not None:
         print(f">> {ckpt} already has a heatmap trust head: it is fitted again from its untrained state")
     before = {k: v.clone() for k, v in net.state_dict().items() if not k.startswith("vertexpose.trust.")}
@@ -134,22 +127,17 @@ def fit_trust(ckpt: Path, data: Path, out: Path, samples: int, passes: int, epoc
     net.vertexpose.trust = None
     cache = cache_trust_inputs(net, trust, dataset, indices, passes, tau, seed=seed)
     net.vertexpose.trust = trust
-    for p in net.parameters():
-        p.requires_grad_(False)
-    for p in trust.parameters():
-        p.requires_grad_(True)
+    train_only(net, trust)
     history = fit(trust, cache, epochs, lr, upweight, seed=seed)
     summary = trust_summary(trust, cache)
-    moved = [k for k, v in before.items() if not torch.equal(net.state_dict()[k], v)]
+    moved = moved_tensors(net, before)
     if moved:
         raise RuntimeError(f"the fit changed {moved}: only vertexpose.trust.* may change")
     record = {"source_sha256": file_sha256(ckpt), "data": str(data), "samples": samples, "passes": passes,
               "epochs": epochs, "lr": lr, "tau": tau, "upweight": upweight, "hidden": hidden, "seed": seed,
               "loss_first_epoch": round(history[0], 6), "loss_last_epoch": round(history[-1], 6),
               **{k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()}}
-    extra = extra_metadata(info.metadata)
-    extra["fit_trust"] = json.dumps(record)
-    save_checkpoint(net, out, variant=info.variant, template=template, trained=True, extra=extra)
+    save_fit(net, out, info, template, "fit_trust", record)
     return record
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from model.network.heads.trust import heatmap_variance
+
 HEATMAP_STRIDE = 4
 
 
@@ -142,11 +144,7 @@ def heatmap_spread(logits: torch.Tensor, free: float, weight: torch.Tensor) -> t
     pixels; a single peak has a variance well under one square cell."""
     b, v, h, w = logits.shape
     prob = torch.softmax(logits.reshape(b, v, h * w), dim=-1).reshape(b, v, h, w)
-    cols = torch.arange(w, dtype=prob.dtype, device=prob.device) + 0.5 - w / 2  # cell units, centred
-    rows = torch.arange(h, dtype=prob.dtype, device=prob.device) + 0.5 - h / 2
-    px, py = prob.sum(dim=2), prob.sum(dim=3)
-    var = (px @ cols.square() - (px @ cols).square()) + (py @ rows.square() - (py @ rows).square())
-    return _masked_mean(torch.relu(var - free), weight)
+    return _masked_mean(torch.relu(heatmap_variance(prob) - free), weight)
 
 
 def logit_range(logits: torch.Tensor, margin: float) -> torch.Tensor:

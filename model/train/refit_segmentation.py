@@ -14,7 +14,6 @@ cross-entropy as training (model.train.losses.segmentation_ce, on segmentation_t
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -22,8 +21,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from model.checkpoint import extra_metadata, file_sha256, read_checkpoint_info, save_checkpoint
+from model.checkpoint import file_sha256
 from model.cli import InputError, run_main
+from model.train.head_fit import load_frozen, moved_tensors, save_fit, train_only
 from model.train.losses import segmentation_target
 
 
@@ -81,16 +81,9 @@ def fit(conv: torch.nn.Module, feats: torch.Tensor, targets: torch.Tensor, epoch
 def refit_segmentation(ckpt: Path, data: Path, out: Path, samples: int, epochs: int, lr: float,
                        negative_probability: float, seed: int = 0) -> dict:
     """Refit the segmentation head of `ckpt` on `samples` renders of `data`; write `out`; return the record."""
-    from model.build import create_model
-    from model.checkpoint import load_checkpoint
-    from model.template import load_template
     from model.train.dataset import MeshPoseDataset
 
-    info = read_checkpoint_info(ckpt)
-    template = load_template()
-    net = create_model(info.variant, template)
-    load_checkpoint(net, ckpt, variant=info.variant, template=template)
-    net.eval()  # batch norm statistics stay those of the checkpoint
+    net, info, template = load_frozen(ckpt)
     if net.vertexpose.segmentation is None:
         raise InputError(f"{ckpt}: variant {info.variant} has no segmentation head")
     dataset = MeshPoseDataset(data, template, negative_probability=negative_probability)
@@ -100,20 +93,15 @@ def refit_segmentation(ckpt: Path, data: Path, out: Path, samples: int, epochs: 
     indices = np.random.default_rng(seed).choice(len(dataset), samples, replace=False)
     feats, targets = cache_features(net, dataset, indices, seed=seed)
     conv = net.vertexpose.segmentation
-    for p in net.parameters():
-        p.requires_grad_(False)
-    for p in conv.parameters():
-        p.requires_grad_(True)
+    train_only(net, conv)
     history = fit(conv, feats, targets, epochs, lr, seed=seed)
-    moved = [k for k, v in net.state_dict().items() if not torch.equal(v, before[k])]
+    moved = moved_tensors(net, before)
     if not moved or any(not k.startswith("vertexpose.segmentation.") for k in moved):
         raise RuntimeError(f"the refit changed {moved}: only vertexpose.segmentation.* may change")
     record = {"source_sha256": file_sha256(ckpt), "data": str(data), "samples": samples, "epochs": epochs,
               "lr": lr, "negative_probability": negative_probability, "seed": seed,
               "loss_before": round(history[0], 6), "loss_after": round(history[-1], 6)}
-    extra = extra_metadata(info.metadata)
-    extra["refit_segmentation"] = json.dumps(record)
-    save_checkpoint(net, out, variant=info.variant, template=template, trained=True, extra=extra)
+    save_fit(net, out, info, template, "refit_segmentation", record)
     return record
 
 

@@ -40,6 +40,10 @@ class HeatmapTrust(nn.Module):
         """The head's features averaged over pool x pool cells: what the trust map is predicted from."""
         return F.avg_pool2d(features, self.pool)
 
+    def pool_probabilities(self, probabilities: torch.Tensor) -> torch.Tensor:
+        """The probabilities averaged over the trust map's cells (their sums, divided by pool squared)."""
+        return F.avg_pool2d(probabilities, self.pool)
+
     def trust_map(self, pooled_features: torch.Tensor) -> torch.Tensor:
         """The coarse trust map t (B, V, h / pool, w / pool) in [0, 1], from pool_features()."""
         return torch.sigmoid(self.logits(torch.relu(self.context(pooled_features))))
@@ -49,9 +53,8 @@ class HeatmapTrust(nn.Module):
         return (pooled_probabilities * trust_map).sum(dim=(2, 3)) * float(self.pool * self.pool)
 
     def forward(self, features: torch.Tensor, probabilities: torch.Tensor) -> torch.Tensor:
-        # Sum-pooled probabilities, written as an average pool and one scale on the (B, V) result.
-        pooled = F.avg_pool2d(probabilities, self.pool)
-        return self.read(pooled, self.trust_map(self.pool_features(features)))
+        # Sum-pooled probabilities, written as an average pool and one scale on the (B, V) result (in read).
+        return self.read(self.pool_probabilities(probabilities), self.trust_map(self.pool_features(features)))
 
 
 def heatmap_variance(probabilities: torch.Tensor) -> torch.Tensor:
