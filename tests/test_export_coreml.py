@@ -259,6 +259,25 @@ def test_kernels_match_pytorch_in_fp32(tmp_path):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
+def test_sums_do_not_depend_on_the_order_they_are_added_in():
+    """Convolution and matmul outputs are bit-identical whatever order the channels are summed in: the BLAS
+    kernel's order differs by CPU, and with float32 sums the same W8A8 export calibrated to other scales on
+    another host (golden p99 1.28 against 1.51 px)."""
+    from export.coreml.mil_numpy import KERNELS
+
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((1, 64, 9, 7)).astype(np.float16)  # fp16 storage, as the executor feeds kernels
+    w = rng.standard_normal((8, 64, 3, 3)).astype(np.float16)
+    perm = rng.permutation(64)
+    conv = lambda a, b: np.asarray(KERNELS["conv"](x=a, weight=b, pad_type="same"), np.float32)  # noqa: E731
+    assert np.array_equal(conv(x, w), conv(x[:, perm], w[:, perm]))
+    a, b = x.reshape(64, -1).T.copy(), w.reshape(8, -1)[:, :64].T.copy()  # (63, 64) @ (64, 8)
+    matmul = lambda p, q: np.asarray(KERNELS["matmul"](x=p, y=q), np.float32)  # noqa: E731
+    assert np.array_equal(matmul(a, b), matmul(a[:, perm], b[perm]))
+    linear = lambda p, q: np.asarray(KERNELS["linear"](x=p, weight=q), np.float32)  # noqa: E731
+    assert np.array_equal(linear(a, b.T), linear(a[:, perm], b.T[:, perm]))
+
+
 def test_same_padding_with_stride_matches_pytorch():
     """MIL "same" pads to ceil(in / stride) outputs, the extra row/column at the end (asymmetric here)."""
     import coremltools as ct

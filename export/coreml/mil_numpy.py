@@ -2,7 +2,11 @@
 
 Parity on Linux, where Core ML cannot run: every op computes in float32 from its inputs and
 rounds its output to the dtype the program declares (fp16 for the whole converted body),
-so fp16 rounding accumulates layer after layer as on the device. Compute ops have their own
+so fp16 rounding accumulates layer after layer as on the device. Sums (convolution, matmul,
+linear, reductions, pooling) accumulate in float64: sums of fp16 products are then exact or
+nearly, so the output does not depend on the order the BLAS kernel adds in. In float32 it did,
+and OpenBLAS picks its kernel by CPU: the same W8A8 export calibrated to different scales on
+two hosts and its golden-set p99 moved from 1.28 to 1.51 px. Compute ops have their own
 small kernels below (coremltools has no numpy evaluation for convolution, pooling, batch norm or
 upsampling); any other op runs through its own coremltools `value_inference`, fed the run-time
 values in float32; compile-time constexpr ops (compressed weights) use their own
@@ -49,8 +53,8 @@ def _padding(hw, kernel, strides, pad_type, pad) -> tuple[int, int, int, int]:
 
 
 def _conv(x, weight, bias=None, strides=(1, 1), pad_type="valid", pad=(0, 0, 0, 0), dilations=(1, 1), groups=1):
-    x = x.astype(np.float32)
-    w = weight.astype(np.float32)
+    x = x.astype(np.float64)
+    w = weight.astype(np.float64)
     if tuple(dilations) != (1, 1):
         raise UnsupportedMilOp("conv with dilation (also not ANE-friendly)")
     kh, kw = w.shape[2:]
@@ -64,7 +68,7 @@ def _conv(x, weight, bias=None, strides=(1, 1), pad_type="valid", pad=(0, 0, 0, 
     wg = w.reshape(g, o // g, c // g, kh, kw)
     out = np.einsum("ngchwij,gocij->ngohw", win, wg, optimize=True).reshape(n, o, h, wd)
     if bias is not None:
-        out = out + bias.astype(np.float32).reshape(1, o, 1, 1)
+        out = out + bias.astype(np.float64).reshape(1, o, 1, 1)
     return out
 
 
@@ -84,14 +88,14 @@ def _slice_by_index(x, begin, end, stride=None, begin_mask=None, end_mask=None, 
 
 def _softmax(x, axis=-1):
     x = x.astype(np.float32)
-    e = np.exp(x - x.max(axis=int(axis), keepdims=True))
+    e = np.exp(x - x.max(axis=int(axis), keepdims=True)).astype(np.float64)
     return e / e.sum(axis=int(axis), keepdims=True)
 
 
 def _reduce(fn):
     def k(x, axes=None, keep_dims=False):
         axes = tuple(int(a) for a in axes) if axes is not None else None
-        return fn(x.astype(np.float32), axis=axes, keepdims=bool(keep_dims))
+        return fn(x.astype(np.float64), axis=axes, keepdims=bool(keep_dims))
 
     return k
 
@@ -107,7 +111,7 @@ def _pool_windows(x, kernel_sizes, strides, pad_type, pad, fill: float):
     """Sliding windows (N, C, H', W', kh, kw) of a padded NCHW tensor, as MIL's pooling ops define them."""
     kh, kw = (int(k) for k in kernel_sizes)
     pad = _padding(x.shape[2:], (kh, kw), strides, pad_type, pad)
-    x = np.pad(x.astype(np.float32), ((0, 0), (0, 0), (int(pad[0]), int(pad[1])), (int(pad[2]), int(pad[3]))),
+    x = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (int(pad[0]), int(pad[1])), (int(pad[2]), int(pad[3]))),
                constant_values=fill)
     return sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, :: int(strides[0]), :: int(strides[1])], pad
 
@@ -132,7 +136,7 @@ def _batch_norm(x, mean, variance, gamma=None, beta=None, epsilon=1e-5):
 
 
 def _matmul(x, y, transpose_x=False, transpose_y=False):
-    x, y = x.astype(np.float32), y.astype(np.float32)
+    x, y = x.astype(np.float64), y.astype(np.float64)
     if transpose_x:
         x = np.swapaxes(x, -1, -2)
     if transpose_y:
@@ -141,8 +145,8 @@ def _matmul(x, y, transpose_x=False, transpose_y=False):
 
 
 def _linear(x, weight, bias=None):
-    out = x.astype(np.float32) @ weight.astype(np.float32).T
-    return out + bias.astype(np.float32) if bias is not None else out
+    out = x.astype(np.float64) @ weight.astype(np.float64).T
+    return out + bias.astype(np.float64) if bias is not None else out
 
 
 def _avg_pool(x, kernel_sizes, strides, pad_type="valid", pad=(0, 0, 0, 0), exclude_padding_from_average=False,
