@@ -410,3 +410,40 @@ def test_w8a8_quantizes_the_backbone_only_stays_on_ane_and_is_close(tmp_path, ti
     got = run_mil_fp16(path, {"image": pixels[1].numpy()})
     assert np.isfinite(got["vertices"]).all()
     assert np.median(np.linalg.norm(got["vertices"][0, :, :2] - want["vertices"][0, :, :2], axis=-1)) < 2.0
+
+
+def test_perturbed_ranges_are_seeded_bounded_and_draw_zero_is_the_export():
+    from export.coreml.w8a8_spread import perturbed_ranges
+
+    ranges = {f"v{i}": {"rmin": -1.0 - i, "rmax": 2.0 + i} for i in range(50)}
+    assert perturbed_ranges(ranges, 1e-3, 0) == ranges and perturbed_ranges(ranges, 0.0, 3) == ranges
+    a, b, c = (perturbed_ranges(ranges, 1e-3, s) for s in (1, 1, 2))
+    assert a == b and a != c
+    factors = np.array([a[n][k] / ranges[n][k] for n in ranges for k in ("rmin", "rmax")])
+    assert np.all(np.abs(factors - 1) <= 1e-3) and np.std(factors) > 1e-4  # every range moves, within rel
+    with pytest.raises(ValueError, match="rel"):
+        perturbed_ranges(ranges, -1.0, 1)
+
+
+def test_w8a8_spread_draw_zero_is_the_exported_package_and_draws_move_it(tmp_path, tiny_models, contract, pixels):
+    from export.coreml.w8a8_spread import summary, w8a8_spread
+    from export.golden import run_torch
+    from export.parity import compare_outputs
+
+    model, reference = tiny_models
+    calibration = inputs = [p.numpy() for p in pixels]
+    path = convert_coreml(model, model.example_input(), tmp_path / "export.mlpackage", contract=contract,
+                          compress="w8a8", calibration=calibration)
+    want = compare_outputs("export", "int8", [run_torch(reference, x) for x in inputs],
+                           [run_mil_fp16(path, {"image": x}) for x in inputs])
+    seen = []
+    rows = w8a8_spread(model, reference, calibration, inputs, ["noise", "ramp"], [1], draws=3, rel=0.02,
+                       scratch=tmp_path, log=seen.append)
+    assert len(rows) == 3 and len(seen) == 3 and all(r.gate == "int8" and r.core_inputs == 1 for r in rows)
+    # draw 0 converts from ranges measured on a saved fp16 package: the export's own package, to the bit
+    assert (rows[0].err2d_median_px, rows[0].err2d_max_px) == (want.err2d_median_px, want.err2d_max_px)
+    # 2 % moves of every range change the int8 grids, so the other draws' outputs move
+    assert all(r.err2d_max_px != want.err2d_max_px for r in rows[1:])
+    s = summary(rows)
+    assert s["draws"] == 3 and s["p99_min_px"] <= s["p99_median_px"] <= s["p99_max_px"]
+    assert s["failing"] == sum(not r.passed for r in rows)

@@ -34,13 +34,15 @@ def convert_coreml(
     contract: dict[str, Any],
     compress: str | None = None,
     calibration: list[np.ndarray] | None = None,
+    ranges: dict[str, dict[str, float]] | None = None,
 ) -> Path:
     """Convert a DeployModel built with normalize_in_graph=False; write the .mlpackage atomically.
 
     compress: None (fp16 weights), "palettize8" (8-bit weight palettes) or "linear8" (symmetric
     int8 weights); both decompress to fp16 at load time, so the ops and their placement stay the same.
     "w8a8": int8 weights and int8 activations outside the float parts, the activation ranges measured on
-    `calibration` (NCHW float32 pixels in [0, 255]) by the numpy MIL executor (export/coreml/w8a8.py).
+    `calibration` (NCHW float32 pixels in [0, 255]) by the numpy MIL executor (export/coreml/w8a8.py), or
+    given as `ranges` (MIL var name -> rmin / rmax, as `w8a8.activation_ranges` measures them).
     """
     if compress is not None and compress not in COMPRESSIONS:
         raise ValueError(f"unknown compression {compress!r}; use one of {COMPRESSIONS} or None")
@@ -73,7 +75,7 @@ def convert_coreml(
         convert_to="mlprogram",
     )
     if compress == "w8a8":
-        mlmodel = _w8a8(mlmodel, module, example_input, calibration)
+        mlmodel = _w8a8(mlmodel, module, example_input, calibration, ranges)
     elif compress is not None:
         mlmodel = _compress(mlmodel, compress)
     _describe(mlmodel, contract)
@@ -121,17 +123,19 @@ def _compress(mlmodel, compress: str, keep: set[str] | frozenset[str] = frozense
     )
 
 
-def _w8a8(mlmodel, module: torch.nn.Module, example_input: torch.Tensor, calibration: list[np.ndarray] | None):
+def _w8a8(mlmodel, module: torch.nn.Module, example_input: torch.Tensor, calibration: list[np.ndarray] | None,
+          ranges: dict[str, dict[str, float]] | None = None):
     """int8 activations (calibrated, selective) and then int8 weights (trained parameters of the int8 region)."""
     from coremltools.converters.mil.frontend.milproto.load import load as milproto_load
 
     from export.coreml.w8a8 import activation_ranges, float_part_weights, quantize_activations, quantized_fx_nodes
 
-    if not calibration:
-        raise ValueError("w8a8 needs calibration inputs (export.golden.calibration_inputs)")
-    spec = mlmodel.get_spec()
-    program = milproto_load(spec, spec.specificationVersion, mlmodel.weights_dir)
-    ranges = activation_ranges(program, calibration, module.input_name)
+    if ranges is None:
+        if not calibration:
+            raise ValueError("w8a8 needs calibration inputs (export.golden.calibration_inputs) or measured ranges")
+        spec = mlmodel.get_spec()
+        program = milproto_load(spec, spec.specificationVersion, mlmodel.weights_dir)
+        ranges = activation_ranges(program, calibration, module.input_name)
     int8_nodes = quantized_fx_nodes(module, example_input)
     float_weights = float_part_weights(mlmodel, int8_nodes)
     quantized = quantize_activations(mlmodel, ranges, int8_nodes)
