@@ -295,11 +295,12 @@ def test_shipped_xs_int8_tflite_passes_the_int8_gate_on_every_golden_input(tmp_p
 # MIL executor), over all 40 golden inputs in the MIL simulator. The executor sums in float64 since 2026-12-05, so
 # this is the same on every host (it was not: OpenBLAS's kernel order moved the calibration and the p99 between
 # 1.28 and 1.51 px): median 0.128, p99 1.66, max 3.33 px, core max 2.67 px. That misses the whole-set int8 gate's
-# p99 (not enforced; issue 13): 18 copies of the export with every activation range moved by at most 0.1 % give a
-# p99 of 1.24-1.71 px (median 1.39, 4 of 18 over 1.5), so the p99 sits at the gate and this build is on the wrong
-# side (docs/DESIGN.md, "Core ML W8A8 on Linux"). Held here: the core gate, the median gate, and a p99 under
-# 1.8 px, above those 18 draws and below the recipe before each ReLU6 was fused ahead of its int8 pair (0.250 /
-# 2.02 / 8.16; docs/DESIGN.md, "The clip that hid a ReLU6").
+# p99 (not enforced; issue 13): 18 copies of the export with every activation range moved by at most 0.1 %
+# (`python -m export.coreml.w8a8_spread --draws 18`) give a p99 of 1.24-1.71 px (median 1.39, 4 of 18 over 1.5),
+# so the p99 sits at the gate and this build is on the wrong side (docs/DESIGN.md, "Core ML W8A8 on Linux").
+# Held here: the core gate, the median gate, and a p99 under 1.8 px, above those 18 draws and below the recipe
+# before each ReLU6 was fused ahead of its int8 pair (0.250 / 2.02 / 8.16; docs/DESIGN.md, "The clip that hid
+# a ReLU6").
 def test_shipped_xs_coreml_w8a8_holds_its_core_gate_and_its_recipe_tail(tmp_path):
     from export.contract import build_contract
     from export.coreml import convert_coreml, run_mil_fp16
