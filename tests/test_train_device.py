@@ -73,6 +73,7 @@ def test_a_training_step_creates_every_tensor_on_its_inputs_device(tiny_data, te
     no_person_field = {k: v for k, v in batch.items() if k != "has_person"}  # labels without negatives
     torch.manual_seed(0)
     net = create_model("tiny", template).train()
+    net.vertexpose.attach_trust()  # heatmap_trust trains one
     net.vertexpose.logit_noise, net.vertexpose.feature_noise = 0.02, 0.02
     fp16 = get_config("tiny").with_overrides(losses=LossWeights(**{**weights, "int8_heatmap_consistency": 0.0}))
     parts = _all_terms_forward(net, no_person_field, template, fp16,

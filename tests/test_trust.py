@@ -162,3 +162,65 @@ def test_training_leaves_the_trust_head_out(trust_ckpt, template):
     net = create_model("tiny", template)
     warm_start(net, trust_ckpt, False, "tiny", template)
     assert net.vertexpose.trust is None  # its fit belongs to the features it was fitted on
+
+
+def test_training_the_trust_reaches_the_backbone_but_not_the_heatmaps_or_eq5(tiny_data, template):
+    from model.train.config import TRUST_SPREAD, TRUST_TAU, TRUST_UPWEIGHT
+    from model.train.dataset import MeshPoseDataset
+    from model.train.losses import heatmap_trust
+
+    net = _tiny_with_trust(template).train()
+    batch = MeshPoseDataset(tiny_data / "train", template).batch([0, 1], 0, 0)
+    beta = net.vertexpose.argsoftmax.beta
+
+    def grads(loss) -> dict[str, float]:
+        net.zero_grad(set_to_none=True)
+        loss.backward()
+        return {n: float(p.grad.abs().sum()) if p.grad is not None else 0.0 for n, p in net.named_parameters()}
+
+    out = net(batch["image"])
+    g = grads(out["vertices"].square().mean())  # every vertex loss reaches Eq. 5 this way
+    assert all(v == 0 for n, v in g.items() if n.startswith("vertexpose.trust.")), "Eq. 5 must not teach the trust"
+    assert g["vertexpose.heatmaps.weight"] > 0
+    out = net(batch["image"])
+    term = heatmap_trust(out["heatmap_trust"], out["heatmaps"] * beta, batch["visibility"], TRUST_TAU,
+                         TRUST_UPWEIGHT, TRUST_SPREAD)
+    g = grads(term)
+    assert g["vertexpose.trust.context.weight"] > 0
+    assert any(v > 0 for n, v in g.items() if n.startswith("backbone."))  # the features learn it too
+    assert g["vertexpose.heatmaps.weight"] == 0  # the maps are read, not moved, and the target is a constant
+    net.eval()
+    with torch.no_grad():
+        deployed = net(batch["image"])
+    assert torch.allclose(deployed["heatmap_weight"], deployed["visibility"] * deployed["heatmap_trust"])
+
+
+def test_a_run_with_the_trust_term_trains_and_keeps_its_head(tiny_data, tmp_path, trust_ckpt, template):
+    from model.train.config import get_config
+    from model.train.loop import warm_start
+    from tests.conftest import train_two_steps
+
+    rows = train_two_steps(tiny_data, tmp_path / "run", heatmap_trust=1.0)
+    assert all(np.isfinite(r["heatmap_trust"]) for r in rows if "heatmap_trust" in r)
+    assert any("heatmap_trust" in r for r in rows)
+    net = create_model("tiny", template)
+    load_checkpoint(net, tmp_path / "run" / "meshpose_tiny.safetensors", variant="tiny", template=template)
+    assert net.vertexpose.trust is not None  # the file carries the head, so exports build it
+    torch.manual_seed(get_config("tiny").seed)  # the run's own start: its network, then its head
+    start = create_model("tiny", template).vertexpose.attach_trust()
+    assert not torch.equal(net.vertexpose.trust.context.weight, start.context.weight)  # two steps moved it
+
+    # Warm starts keep the run's own head (the module the optimiser holds): the file's where widths match,
+    # fresh where the file has another width or none.
+    net = create_model("tiny", template)
+    own = net.vertexpose.attach_trust(hidden=8)
+    warm_start(net, trust_ckpt, False, "tiny", template, keep_trust=True)
+    assert net.vertexpose.trust is own
+    assert torch.equal(own.context.weight, _tiny_with_trust(template).vertexpose.trust.context.weight)
+    net = create_model("tiny", template)
+    own = net.vertexpose.attach_trust()
+    before = own.context.weight.clone()
+    warm_start(net, trust_ckpt, False, "tiny", template, keep_trust=True)
+    assert net.vertexpose.trust is own and torch.equal(own.context.weight, before)
+    with pytest.raises(ValueError, match="attached"):
+        warm_start(create_model("tiny", template), trust_ckpt, False, "tiny", template, keep_trust=True)

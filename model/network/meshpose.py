@@ -211,7 +211,9 @@ class MeshPoseNet(nn.Module):
         visibility = torch.sigmoid(vis_logit)
         # Eq. 5: trust the heatmap where the vertex is visible, the regression elsewhere; with a heatmap
         # trust, also the regression where the heatmap is ambiguous (fp16 moves those; docs/DESIGN.md §8).
-        weight = visibility if trust is None else visibility * trust
+        # In training Eq. 5 takes the trust as a constant: the vertex losses would otherwise teach it to trust
+        # whichever branch is nearer, not which heatmap is ambiguous.
+        weight = visibility if trust is None else visibility * (trust.detach() if self.training else trust)
         xy = xyz_reg[..., :2] + weight.unsqueeze(-1) * (xy_heatmap - xyz_reg[..., :2])
         # Constant matrices multiply from the right: the LiteRT GPU delegate runs a matmul with a
         # constant second operand (as FULLY_CONNECTED) but not one with a constant first operand.
@@ -229,6 +231,7 @@ class MeshPoseNet(nn.Module):
             "visibility_logit": vis_logit,
             "visibility": visibility,
             "heatmap_weight": weight,
+            **({} if trust is None else {"heatmap_trust": trust}),
             "vertices": vertices if shift is None else vertices + shift,
         }
         if self.has_joints:

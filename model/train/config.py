@@ -31,6 +31,11 @@ class LossWeights:
     # pixels: how far the int8 exports' rounding (emulated, model/train/int8_emulation.py) moves ground-truth-visible
     # vertices' heatmap positions; uses the same perturbed copy, so it cannot be combined with the fp16 terms.
     int8_heatmap_consistency: float = 0.0
+    # A heatmap trust head trained with the network (model/network/heads/trust.py): squared error of each visible
+    # vertex's trust to exp(-variance / TRUST_TAU) of its own map, spread maps weighted 1 + TRUST_UPWEIGHT. The
+    # trust's gradient reaches the backbone through the features the trust map is predicted from, never the
+    # heatmaps or Eq. 5 (both detached in training), so the features learn which map is ambiguous.
+    heatmap_trust: float = 0.0
 
 
 # Half-width of the band around each heatmap's mean that the logit_range term leaves free (softmax units:
@@ -50,9 +55,15 @@ INPUT_NOISE = 1.0
 # dot products.
 FP16_NOISE = 4 * 2.0**-11
 
+# The heatmap trust's target exp(-variance / TRUST_TAU) (square heatmap cells) and the extra weight of spread maps
+# (target below TRUST_SPREAD): model/train/fit_trust.py's defaults, chosen on a validation split (docs/DESIGN.md §8).
+TRUST_TAU = 4.0
+TRUST_UPWEIGHT = 50.0
+TRUST_SPREAD = 0.5
+
 # Terms that are not the paper's (deployment regularisers, off by default): loss groups leave them as set.
 EXTRA_TERMS: tuple[str, ...] = ("logit_range", "heatmap_spread", "input_consistency", "fp16_consistency",
-                                "fp16_heatmap_consistency", "int8_heatmap_consistency")
+                                "fp16_heatmap_consistency", "int8_heatmap_consistency", "heatmap_trust")
 PAPER_TERMS: tuple[str, ...] = tuple(k for k in LossWeights.__dataclass_fields__ if k not in EXTRA_TERMS)
 
 # The paper's loss-group ablation (its Table of losses): each group adds terms to the one before.

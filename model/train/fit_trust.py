@@ -25,9 +25,10 @@ import torch
 from model.checkpoint import file_sha256
 from model.cli import InputError, run_main
 from model.network.heads.trust import HeatmapTrust, heatmap_variance
+from model.train.config import TRUST_SPREAD as SPREAD_TARGET  # targets below it (variance > tau ln 2): spread maps
+from model.train.config import TRUST_TAU, TRUST_UPWEIGHT
 from model.train.head_fit import load_frozen, moved_tensors, save_fit, train_only
-
-SPREAD_TARGET = 0.5  # targets below this (variance > tau ln 2) are the spread maps that get up-weighted
+from model.train.losses import trust_error
 
 
 def cache_trust_inputs(net: torch.nn.Module, trust: HeatmapTrust, dataset, indices: np.ndarray, passes: int,
@@ -64,9 +65,8 @@ def trust_of(trust: HeatmapTrust, cache: dict[str, torch.Tensor], idx: torch.Ten
 
 def trust_loss(trust: HeatmapTrust, cache: dict[str, torch.Tensor], idx: torch.Tensor, upweight: float) -> torch.Tensor:
     """Visibility-weighted squared error to the target, spread maps weighted 1 + upweight."""
-    target = cache["target"][idx]
-    weight = cache["visibility"][idx] * (1.0 + upweight * (target < SPREAD_TARGET))
-    return (weight * (trust_of(trust, cache, idx) - target) ** 2).sum() / weight.sum().clamp_min(1e-6)
+    return trust_error(trust_of(trust, cache, idx), cache["target"][idx], cache["visibility"][idx], upweight,
+                       SPREAD_TARGET)
 
 
 def trust_summary(trust: HeatmapTrust, cache: dict[str, torch.Tensor], chunk: int = 64) -> dict[str, float]:
@@ -151,8 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--passes", type=int, default=2, help="augmentations of each sample")
     p.add_argument("--epochs", type=int, default=9)
     p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--tau", type=float, default=4.0, help="target exp(-variance / tau), variance in square cells")
-    p.add_argument("--upweight", type=float, default=50.0, help="extra weight of spread maps (target < 0.5)")
+    p.add_argument("--tau", type=float, default=TRUST_TAU, help="target exp(-variance / tau), variance in square cells")
+    p.add_argument("--upweight", type=float, default=TRUST_UPWEIGHT,
+                   help=f"extra weight of spread maps (target < {SPREAD_TARGET})")
     p.add_argument("--hidden", type=int, default=128, help="channels of the trust head's 3x3 convolution")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)

@@ -30,7 +30,7 @@ from safetensors.torch import load_file, safe_open, save_file
 
 from model.atomic import atomic_path
 from model.build import create_model
-from model.checkpoint import save_checkpoint
+from model.checkpoint import TRUST_PREFIX, save_checkpoint
 from model.train import losses as L
 from model.train.batches import step_batches
 from model.train.config import (
@@ -39,6 +39,9 @@ from model.train.config import (
     LOGIT_MARGIN,
     LOSS_GROUPS,
     SPREAD_FREE,
+    TRUST_SPREAD,
+    TRUST_TAU,
+    TRUST_UPWEIGHT,
     TrainConfig,
     get_config,
     loss_group_weights,
@@ -118,6 +121,8 @@ def compute_losses(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
         "int8_heatmap_consistency": lambda: perturbed_distance("xy_heatmap"),
         "heatmap_spread": lambda: L.heatmap_spread(out["heatmaps"] * consts["beta"], SPREAD_FREE,
                                                    batch["visibility"]),
+        "heatmap_trust": lambda: L.heatmap_trust(out["heatmap_trust"], out["heatmaps"] * consts["beta"],
+                                                 batch["visibility"], TRUST_TAU, TRUST_UPWEIGHT, TRUST_SPREAD),
     }
     # Terms with weight zero (loss-group ablations) are neither computed nor logged.
     values = {k: f() for k, f in terms.items() if getattr(wts, k) != 0.0}
@@ -191,27 +196,40 @@ def place_model(net: torch.nn.Module, device: torch.device, world: int) -> torch
 
 
 def warm_start(net: torch.nn.Module, init: Path, partial: bool, variant: str, template,
-               any_template: bool = False) -> None:
+               any_template: bool = False, keep_trust: bool = False) -> None:
     """Start a new run from a checkpoint's weights: all of them, or (partial) those whose name and shape
-    fit (`any_template`: also from a checkpoint on a template of another vertex count)."""
+    fit (`any_template`: also from a checkpoint on a template of another vertex count). `keep_trust`: the
+    run trains the heatmap trust head attached to `net` (from the file's, where it has one that fits);
+    otherwise a head the file carries is left out."""
+    own_trust = net.vertexpose.trust
+    if keep_trust and own_trust is None:
+        raise ValueError("keep_trust needs the run's heatmap trust head attached before warm_start")
+    fresh: list[str] = []
     if partial:
         from model.checkpoint import load_matching_weights
 
-        loaded, fresh = load_matching_weights(net, init, template=template, any_template=any_template)
-        log(f"initialised {len(loaded)} tensors from {init}; {len(fresh)} keep their initialisation: "
+        copied, fresh = load_matching_weights(net, init, template=template, any_template=any_template)
+        log(f"initialised {len(copied)} tensors from {init}; {len(fresh)} keep their initialisation: "
             + ", ".join(fresh))
     else:
         from model.checkpoint import load_checkpoint
 
         info = load_checkpoint(net, init, variant=variant, template=template)
         log(f"initialised from {init} (sha256 {info.sha256[:12]})")
-    trust = getattr(net.vertexpose, "trust", None)
-    if trust is not None:
+    loaded = net.vertexpose.trust
+    if keep_trust:
+        # The run trains its own head, attached before the optimiser saw the parameters, so that module stays.
+        # load_checkpoint loaded a file's head of the same width into it, and built a new one for another width.
+        from_file = not any(k.startswith(TRUST_PREFIX) for k in fresh) if partial else loaded is own_trust
+        net.vertexpose.trust = own_trust
+        log("heatmap trust head trained in this run, " + (f"from {init}'s" if from_file else
+            "fresh" + (f" ({init}'s has another width)" if loaded is not None and not from_file else "")))
+    elif loaded is not None:
         # Fitted to the features of the network it came with; training moves them, and the vertex loss would
         # pull the trust towards the nearer branch rather than towards the maps fp16 cannot move.
         net.vertexpose.trust = None
         log(f"{init}'s heatmap trust head is left out of this run: fit one to the result with "
-            "python -m model.train.fit_trust")
+            "python -m model.train.fit_trust, or train one with it (--loss-weight heatmap_trust=W)")
 
 
 def trim_metrics(path: Path, step: int, rank: int) -> Path:
@@ -308,6 +326,8 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
     torch.manual_seed(cfg.seed)
     template = load_template()
     net = create_model(cfg.variant, template).train()
+    if cfg.losses.heatmap_trust > 0:  # before the optimiser and any wrapper see the parameters
+        net.vertexpose.attach_trust()
     height = net.input_hw[0]
     model = place_model(net, where, world)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -326,7 +346,7 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
     if resume and step == 0:
         log(f"--resume: no training state in {out_dir}; starting from step 0")
     if init is not None and step == 0:
-        warm_start(net, init, init_partial, cfg.variant, template)
+        warm_start(net, init, init_partial, cfg.variant, template, keep_trust=cfg.losses.heatmap_trust > 0)
     consts = loss_constants(template, net.vertexpose.argsoftmax.beta, where)
     metrics_path = trim_metrics(out_dir / "metrics.jsonl", step, rank)
     log(f">> training {cfg.variant} on {describe(where)}: {len(data)} samples, {world} process(es), global batch "

@@ -147,6 +147,25 @@ def heatmap_spread(logits: torch.Tensor, free: float, weight: torch.Tensor) -> t
     return _masked_mean(torch.relu(heatmap_variance(prob) - free), weight)
 
 
+def trust_error(trust: torch.Tensor, target: torch.Tensor, visibility: torch.Tensor, upweight: float,
+                spread_below: float) -> torch.Tensor:
+    """Visibility-weighted squared error of the heatmap trust (B, V) to its target, the maps whose target is
+    below `spread_below` (the few spread ones) weighted 1 + `upweight`."""
+    weight = visibility * (1.0 + upweight * (target < spread_below))
+    return (weight * (trust - target) ** 2).sum() / weight.sum().clamp_min(1e-6)
+
+
+def heatmap_trust(trust: torch.Tensor, logits: torch.Tensor, visibility: torch.Tensor, tau: float, upweight: float,
+                  spread_below: float) -> torch.Tensor:
+    """trust_error against exp(-variance / tau) of each heatmap's softmax (logits (B, V, h, w): the softmax
+    arguments), the target taken as a constant."""
+    b, v, h, w = logits.shape
+    with torch.no_grad():
+        prob = torch.softmax(logits.reshape(b, v, h * w), dim=-1).reshape(b, v, h, w)
+        target = torch.exp(-heatmap_variance(prob) / tau)
+    return trust_error(trust, target, visibility, upweight, spread_below)
+
+
 def logit_range(logits: torch.Tensor, margin: float) -> torch.Tensor:
     """Mean squared excess of each heatmap's softmax arguments (B, V, h, w) beyond +-`margin` around
     that map's mean. A softmax needs only a few units of contrast; the rest of a trained map's range

@@ -58,7 +58,9 @@ class VertexPoseHead(nn.Module):
         if self.training and self.logit_noise > 0:
             logits = heatmaps + self.logit_noise * self._noise_like(heatmaps)
         xy, prob = self.argsoftmax.positions_and_probabilities(logits, need_probabilities=self.trust is not None)
-        trust = self.trust(x, prob) if self.trust is not None else None
+        # In training the trust is taught by its own loss term only: through the trust map it predicts from
+        # the features, not by moving the probabilities it reads (model/train/config.py, heatmap_trust).
+        trust = None if self.trust is None else self.trust(x, prob.detach() if self.training else prob)
         return heatmaps, xy, seg, trust
 
     def attach_trust(self, hidden: int = 128) -> HeatmapTrust:
