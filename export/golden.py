@@ -68,6 +68,11 @@ def golden_cases(count: int | None = None) -> list[GoldenCase]:
     return order[:count]
 
 
+def core_indices(cases: list[GoldenCase]) -> list[int]:
+    """Positions of the core cases in `cases`: the rest-pose renders, whose gate always blocks publishing."""
+    return [i for i, c in enumerate(cases) if c.kind == "rest"]
+
+
 def _pose_number(case: GoldenCase) -> int:
     """Each posed case gets its own committed pose."""
     start = 0

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from export.contract import build_contract, tool_versions
-from export.golden import golden_cases, golden_inputs, run_torch
+from export.golden import core_indices, golden_cases, golden_inputs, run_torch
 from export.parity import PathParity, compare_outputs
 from model.cli import say, third_party_output_to
 
@@ -128,7 +128,7 @@ class ExportSession(SessionBase):
             raise ExportError(f"GOLDEN={self.num_golden}: the golden set has 1 to {len(golden_cases())} cases")
         self.input_names = [c.name for c in golden_cases(self.num_golden)]
         # Core cases: the rest-pose renders, always gated; the whole set blocks publishing with STRICT=1.
-        self.core = [i for i, c in enumerate(golden_cases(self.num_golden)) if c.kind == "rest"]
+        self.core = core_indices(golden_cases(self.num_golden))
         self.strict = strict
         self.inputs = golden_inputs(h, w, self.num_golden)
         self.reference = [run_torch(self.model, x) for x in self.inputs]

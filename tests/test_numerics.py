@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from export.golden import GOLDEN_KINDS, calibration_inputs, golden_cases, golden_inputs, render_case
+from export.golden import GOLDEN_KINDS, calibration_inputs, core_indices, golden_cases, golden_inputs, render_case
 from export.parity import compare_outputs, markdown_table
 from tests.conftest import train_two_steps
 
@@ -95,7 +95,7 @@ def test_whole_set_blocks_only_when_enforced_and_the_core_always():
     from export.report import gate_failures, unenforced_failures
 
     names = [c.name for c in golden_cases(12)]
-    core = [i for i, c in enumerate(golden_cases(12)) if c.kind == "rest"]
+    core = core_indices(golden_cases(12))
     bad = np.full(100, 0.02)
     bad[0] = 0.7
     pairs = [_pair(bad if name == "dark_0" else np.full(100, 0.02)) for name in names]
@@ -268,7 +268,7 @@ def _int8_row_on_every_golden_input(path_name: str, reference_model, run):
     inputs = golden_inputs(256, 192)
     reference = [run_torch(reference_model, x) for x in inputs]
     candidate = [run(x) for x in inputs]
-    core = [i for i, c in enumerate(golden_cases()) if c.kind == "rest"]  # as the export session gates
+    core = core_indices(golden_cases())  # as the export session gates
     row = compare_outputs(path_name, "int8", reference, candidate, input_names=names, core=core)
     assert row.gate == GATES["int8"] and row.inputs == 40 and row.visible_vertices > 2500, row
     return row

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from export.golden import calibration_inputs, golden_cases, golden_inputs, run_torch
+from export.golden import calibration_inputs, core_indices, golden_cases, golden_inputs, run_torch
 from export.parity import INT8_P99_PX, PathParity, compare_outputs
 from model.cli import InputError, run_main
 
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     h, w = module.net.input_hw
     cases = golden_cases(args.golden)
     names = [c.name for c in cases]
-    core = [i for i, c in enumerate(cases) if c.kind == "rest"]  # the export's core gate
+    core = core_indices(cases)
     print(f"{args.variant} ({ckpt or 'untrained'}): {args.draws} W8A8 copies, ranges scaled within 1 ± {args.rel:g}, "
           f"{len(names)} golden inputs, {args.calibration} calibration renders", flush=True)
     with tempfile.TemporaryDirectory() as tmp:

@@ -24,11 +24,11 @@ import torch
 
 from model.checkpoint import file_sha256
 from model.cli import InputError, run_main
-from model.network.heads.trust import HeatmapTrust, heatmap_variance
+from model.network.heads.trust import HeatmapTrust
 from model.train.config import TRUST_SPREAD as SPREAD_TARGET  # targets below it (variance > tau ln 2): spread maps
 from model.train.config import TRUST_TAU, TRUST_UPWEIGHT
 from model.train.head_fit import load_frozen, moved_tensors, save_fit, train_only
-from model.train.losses import trust_error
+from model.train.losses import trust_error, trust_target
 
 
 def cache_trust_inputs(net: torch.nn.Module, trust: HeatmapTrust, dataset, indices: np.ndarray, passes: int,
@@ -48,7 +48,7 @@ def cache_trust_inputs(net: torch.nn.Module, trust: HeatmapTrust, dataset, indic
                     prob = net.vertexpose.argsoftmax.probabilities(out["heatmaps"]).reshape(out["heatmaps"].shape)
                     parts["features"].append(trust.pool_features(store["x"]))
                     parts["probabilities"].append(trust.pool_probabilities(prob).half())
-                    parts["target"].append(torch.exp(-heatmap_variance(prob) / tau))
+                    parts["target"].append(trust_target(prob, tau))
                     parts["visibility"].append(out["visibility"])
                     done += len(b["image"])
                     if (k // batch) % 32 == 0:

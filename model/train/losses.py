@@ -136,15 +136,25 @@ def segmentation_ce(logits: torch.Tensor, mask: torch.Tensor, stride: int = HEAT
     return F.cross_entropy(logits, segmentation_target(mask, stride))
 
 
+def heatmap_probabilities(logits: torch.Tensor) -> torch.Tensor:
+    """Each heatmap's spatial softmax (logits (B, V, h, w): the softmax arguments), same shape."""
+    b, v, h, w = logits.shape
+    return torch.softmax(logits.reshape(b, v, h * w), dim=-1).reshape(b, v, h, w)
+
+
+def trust_target(prob: torch.Tensor, tau: float) -> torch.Tensor:
+    """What the heatmap trust is taught (B, V): exp(-variance / tau) of each map's probabilities (B, V, h, w),
+    near 1 for a single peak, near 0 for mass spread over modes several cells apart."""
+    return torch.exp(-heatmap_variance(prob) / tau)
+
+
 def heatmap_spread(logits: torch.Tensor, free: float, weight: torch.Tensor) -> torch.Tensor:
     """Mean excess, beyond `free` square cells, of the spatial variance of each heatmap's softmax
     (logits (B, V, h, w): the softmax arguments), weighted per (B, V). A map with two separated modes has
     a large variance and puts its expectation between them, where any small perturbation (fp16
     arithmetic, one grey level of camera noise) moves mass from one mode to the other and the vertex by
     pixels; a single peak has a variance well under one square cell."""
-    b, v, h, w = logits.shape
-    prob = torch.softmax(logits.reshape(b, v, h * w), dim=-1).reshape(b, v, h, w)
-    return _masked_mean(torch.relu(heatmap_variance(prob) - free), weight)
+    return _masked_mean(torch.relu(heatmap_variance(heatmap_probabilities(logits)) - free), weight)
 
 
 def trust_error(trust: torch.Tensor, target: torch.Tensor, visibility: torch.Tensor, upweight: float,
@@ -159,10 +169,8 @@ def heatmap_trust(trust: torch.Tensor, logits: torch.Tensor, visibility: torch.T
                   spread_below: float) -> torch.Tensor:
     """trust_error against exp(-variance / tau) of each heatmap's softmax (logits (B, V, h, w): the softmax
     arguments), the target taken as a constant."""
-    b, v, h, w = logits.shape
     with torch.no_grad():
-        prob = torch.softmax(logits.reshape(b, v, h * w), dim=-1).reshape(b, v, h, w)
-        target = torch.exp(-heatmap_variance(prob) / tau)
+        target = trust_target(heatmap_probabilities(logits), tau)
     return trust_error(trust, target, visibility, upweight, spread_below)
 
 
