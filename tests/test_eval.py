@@ -99,6 +99,7 @@ def test_evaluate_a_checkpoint_against_the_mean_baseline(tmp_path, template):
         assert 0 <= r["GPS_mean"] <= 1 and 0 <= r["GPSm_AP"] <= 100 and 0 <= r["GPS_AR"] <= 100
         assert 0 <= r["truncated_share"] <= 1 and 0 <= r["left_right_swapped_share"] <= 1
         assert len(r["error_by_region_px"]) == 8
+    assert 0 <= result["model"]["spread_heatmap_share"] <= 1 and "spread_heatmap_share" not in result["baseline"]
     # The mean training mesh of the same body beats an untrained network by far.
     key = "visible_vertex_2d_error_px_median"
     assert result["baseline"][key] < result["model"][key]
@@ -115,6 +116,26 @@ def test_evaluate_a_checkpoint_against_the_mean_baseline(tmp_path, template):
         surf = mesh_surface_at(s["vertices"].double().numpy(), template, s["dp_points"][:n].double().numpy(), 128, 96)
         scorer.add(surf, np.asarray(ann["dp_face"][:n]), np.asarray(ann["dp_bary"][:n]), 1.0)
     assert scorer.summary()["GPS_mean"] > 0.7 > result["model"]["GPS_mean"]
+
+
+def test_spread_visible_maps_counts_the_visible_vertices_whose_heatmap_has_modes_apart(template):
+    import torch
+
+    from model.build import create_model
+    from model.eval.run import SPREAD_VARIANCE_CELLS2, spread_visible_maps
+
+    net = create_model("tiny", template).eval()
+    h, w = net.vertexpose.argsoftmax.height, net.vertexpose.argsoftmax.width
+    v = template.num_vertices
+    logits = torch.full((1, v, h, w), -10.0)
+    logits[0, :, 5, 5] = 10.0  # one sharp peak each
+    logits[0, 0, 5, 5] = logits[0, 0, 5, 9] = 10.0  # two equal peaks 4 cells apart: variance 4 cells²
+    logits[0, 1, 5, 5] = logits[0, 1, 5, 6] = 10.0  # 1 cell apart: variance 0.25, one blurred peak
+    logits[0, 2, 5, 5] = logits[0, 2, 9, 9] = 10.0  # spread, but the vertex is hidden
+    visibility = torch.ones(1, v)
+    visibility[0, 2] = 0.4
+    assert 0.25 < SPREAD_VARIANCE_CELLS2 < 4.0
+    assert spread_visible_maps(net, {"heatmaps": logits, "visibility": visibility}) == (1, v - 1)
 
 
 def test_eval_of_a_checkpoint_without_a_train_split_leaves_out_the_baseline_and_says_so(tmp_path, template, capsys):

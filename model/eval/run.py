@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -34,9 +35,26 @@ from model.eval.metrics import (
     pve,
     visible_vertex_error_px,
 )
+from model.network.heads.trust import heatmap_variance
+from model.pipeline.decode import VISIBILITY_THRESHOLD
+from model.train.config import TRUST_TAU
 from model.train.dataset import MeshPoseDataset
 
 TRUNCATED_OUTSIDE = 0.02  # a sample is truncated when more than 2% of its vertices leave the crop
+# A heatmap is spread when the trust's target exp(-variance / TRUST_TAU) is under one half: its mass sits on
+# modes cells apart, and fp16, int8 or one grey level of camera noise moves its expectation by pixels
+# (docs/DESIGN.md §8). Their share among visible vertices is the network's conditioning, measured smoothly
+# where the export gates' maxima move like draws.
+SPREAD_VARIANCE_CELLS2 = TRUST_TAU * math.log(2.0)
+
+
+def spread_visible_maps(net: torch.nn.Module, out: dict[str, torch.Tensor]) -> tuple[int, int]:
+    """(spread, all) heatmaps among the vertices `net` calls visible in one output of batch 1."""
+    logits = out["heatmaps"]
+    prob = net.vertexpose.argsoftmax.probabilities(logits).reshape(logits.shape)
+    visible = out["visibility"][0] >= VISIBILITY_THRESHOLD
+    spread = visible & (heatmap_variance(prob)[0] > SPREAD_VARIANCE_CELLS2)
+    return int(spread.sum()), int(visible.sum())
 
 
 def default_eval_path(variant: str, ckpt: str | Path | None) -> Path:
@@ -74,6 +92,7 @@ def evaluate(net, split_dir: Path, template, baseline: tuple[np.ndarray, np.ndar
     n = min(len(data), limit or len(data))
     rows = {"model": [], "baseline": []}
     kp_preds = {"model": [], "baseline": []}
+    spread_maps = [0, 0]  # (spread, all) heatmaps of predicted-visible vertices
     for i in range(n):
         ann = data.anns[i]
         s = data.get(i, augment=False)
@@ -91,6 +110,8 @@ def evaluate(net, split_dir: Path, template, baseline: tuple[np.ndarray, np.ndar
             dense = "segmentation" in out and "heatmaps" in out
             seg = out["segmentation"][0].argmax(0).numpy().astype(bool) if dense else None
             preds["model"] = (out["vertices"][0].double().numpy(), out["visibility"][0].numpy(), seg)
+            if "heatmaps" in out:
+                spread_maps = [a + b for a, b in zip(spread_maps, spread_visible_maps(net, out))]
         if baseline is not None:
             preds["baseline"] = (baseline[0], baseline[1], None)
         gt_mask = torch.nn.functional.avg_pool2d(s["mask"][None, None], 4)[0, 0].numpy() > 0.5
@@ -154,6 +175,8 @@ def evaluate(net, split_dir: Path, template, baseline: tuple[np.ndarray, np.ndar
             "sample_median_2d_error_px_whole": float(np.median(sample_median[~cut])) if (~cut).any() else None,
             "left_right_swapped_share": float(np.mean([r["swapped"] for r in rs])),
         }
+        if who == "model" and spread_maps[1]:
+            result[who]["spread_heatmap_share"] = spread_maps[0] / spread_maps[1]
     if net is not None and n:
         hgt, wid = data.get(0, augment=False)["mask"].shape
         result["model"]["empty_frames"] = phantom_report(net, hgt, wid)
@@ -235,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nWhere the 2D error is (px; per-sample medians for truncated ({100 * truncated_share:.0f}% of "
           f"samples: > {100 * TRUNCATED_OUTSIDE:.0f}% of vertices outside the crop) and whole-body crops):")
     print(breakdown_markdown(result))
+    if "spread_heatmap_share" in result.get("model", {}):
+        print(f"\nSpread heatmaps: {100 * result['model']['spread_heatmap_share']:.2f}% of the visible vertices' maps "
+              f"(variance over {SPREAD_VARIANCE_CELLS2:.2f} square cells; fp16 and int8 move their vertices most)")
     if "empty_frames" in result.get("model", {}):
         print("\nFrames with no person (model/eval/empty_frames.py): where the network sees a body anyway:")
         print(phantom_markdown(result["model"]["empty_frames"]))
