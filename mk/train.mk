@@ -40,7 +40,7 @@ ablations: $(STAMP) ## The paper's two ablations on synthetic data (UV decoding 
 
 demo: $(STAMP) ## Every person's mesh over IMAGE (PNG + side view) or VIDEO (MP4, tracked) into artifacts/demo/, with demo.json; MAX_PEOPLE=2 BOX=x0,y0,x1,y1 FIT=1
 	@$(PY) -m model.tools.demo --variant $(VARIANT) $(if $(IMAGE),--image $(IMAGE)) $(if $(VIDEO),--video $(VIDEO)) \
-	  $(if $(CKPT),--ckpt $(CKPT)) $(if $(BOX),--box $(BOX)) $(if $(MAX_PEOPLE),--max-people $(MAX_PEOPLE)) $(if $(FIT),--fit)
+	  $(if $(CKPT),--ckpt $(CKPT)) $(if $(BOX),--box=$(BOX)) $(if $(MAX_PEOPLE),--max-people $(MAX_PEOPLE)) $(if $(FIT),--fit)
 
 # Distillation: a teacher (the imported paper model or any checkpoint) labels your unlabelled photos or
 # video; a phone variant learns from it (model/train/distill.py).

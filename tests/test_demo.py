@@ -37,6 +37,35 @@ def test_demo_writes_input_overlay_and_side_view(tmp_path, template):
     people = json.loads(js.read_text())["people"]
     assert len(people) == 1 and people[0]["track_id"] == 1 and people[0]["box"][2] > people[0]["box"][0]
     assert len(people[0]["joints"]) == 17 and len(people[0]["vertices"]) == template.num_vertices
+    assert json.loads(js.read_text())["dropped"] == 0
+
+
+def test_demo_says_when_the_network_sees_nobody_in_the_box(tmp_path, template, monkeypatch, capsys):
+    import json
+
+    from model.build import create_model
+    from model.checkpoint import save_checkpoint
+    from model.tools.demo import MeshRunner
+
+    Image.fromarray(np.full((160, 120, 3), 90, np.uint8)).save(tmp_path / "in.png")
+    ckpt = tmp_path / "tiny.safetensors"
+    save_checkpoint(create_model("tiny", template), ckpt, variant="tiny", template=template, trained=False)
+    see_nothing = MeshRunner.__call__
+
+    def blind(self, frame, crops):  # what the synthetic-only xs does on real photos: no vertex visible
+        outs = see_nothing(self, frame, crops)
+        for out in outs:
+            out["visibility"][:] = 0.0
+        return outs
+
+    monkeypatch.setattr(MeshRunner, "__call__", blind)
+    js = tmp_path / "demo.json"
+    assert main(["--image", str(tmp_path / "in.png"), "--variant", "tiny", "--ckpt", str(ckpt), "--box=-30,-10,90,150",
+                 "--out", str(tmp_path / "demo.png"), "--json", str(js)]) == 0
+    record = json.loads(js.read_text())
+    assert record["people"] == [] and record["dropped"] == 1
+    assert "0 people from the given box (1 dropped: the network called under 10% of the vertices visible" in \
+        capsys.readouterr().out
 
 
 def test_demo_video_writes_an_mp4_and_per_frame_people(tmp_path, template):

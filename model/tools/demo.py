@@ -29,7 +29,7 @@ from model.atomic import atomic_path
 from model.cli import read_image, remove_outputs, run_main
 from model.data.raster import rasterize
 from model.pipeline.crop import sample_crop
-from model.pipeline.decode import VISIBILITY_THRESHOLD
+from model.pipeline.decode import MIN_VISIBLE_FRACTION, VISIBILITY_THRESHOLD
 from model.pipeline.tracker import Detection, FramePipeline, PipelineConfig
 from model.registry import get_variant
 
@@ -173,9 +173,13 @@ def demo_image(image: np.ndarray, source: str, runner: MeshRunner, max_people: i
         Image.fromarray(panel).save(tmp, format="PNG")
     with atomic_path(json_out) as tmp:
         Path(tmp).write_text(json.dumps({"source": source, "boxes_from": boxes_from,
-                                         "people": [person_record(p) for p in result.people]}) + "\n")
-    return (f"{source}: {len(result.people)} people from {boxes_from}; wrote {out} (input | overlay | side view), "
-            f"{json_out}")
+                                         "people": [person_record(p) for p in result.people],
+                                         "dropped": len(result.lost)}) + "\n")
+    # A box the network sees nobody in is dropped by the tracker: say so, or an empty overlay looks like a bug.
+    dropped = (f" ({len(result.lost)} dropped: the network called under {MIN_VISIBLE_FRACTION:.0%} of the vertices "
+               "visible, or it was a duplicate)") if result.lost else ""
+    return (f"{source}: {len(result.people)} people from {boxes_from}{dropped}; wrote {out} "
+            f"(input | overlay | side view), {json_out}")
 
 
 def demo_video(path: Path, runner: MeshRunner, max_people: int, out: Path, json_out: Path,
