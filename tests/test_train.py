@@ -41,8 +41,15 @@ def _train_cli(data, out, *extra):
 
 def test_killed_run_resumes_bit_for_bit(tiny_data, tmp_path):
     full, broken = tmp_path / "full", tmp_path / "broken"
-    subprocess.run(_train_cli(tiny_data, full, "--max-steps", "6", "--save-every", "6", *NOISE), check=True,
-                   env=_env(), capture_output=True)
+    subprocess.run(_train_cli(tiny_data, full, "--max-steps", "6", "--save-every", "3", "--keep-every", "3", *NOISE),
+                   check=True, env=_env(), capture_output=True)
+    # --keep-every leaves each kept step's checkpoint beside the latest one
+    assert sorted(p.name for p in full.glob("step*.safetensors")) == ["step3.safetensors", "step6.safetensors"]
+    assert (full / "step6.safetensors").read_bytes() == (full / "meshpose_tiny.safetensors").read_bytes()
+    assert (full / "step3.safetensors").read_bytes() != (full / "step6.safetensors").read_bytes()
+    bad = subprocess.run(_train_cli(tiny_data, tmp_path / "bad", "--max-steps", "6", "--save-every", "3",
+                                    "--keep-every", "4"), env=_env(), capture_output=True, text=True)
+    assert bad.returncode == 2 and "--keep-every must be a multiple of --save-every (3)" in bad.stderr
     proc = subprocess.Popen(_train_cli(tiny_data, broken, "--max-steps", "6", "--save-every", "1", *NOISE),
                             env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     state = broken / "train_state.safetensors"

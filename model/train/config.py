@@ -120,6 +120,9 @@ class TrainConfig:
     seed: int = 0
     log_every: int = 20
     save_every: int = 500
+    # Also keep the checkpoint of every keep_every-th step as step<N>.safetensors (0: only the latest), so a
+    # run's margins can be measured along the way afterwards; a multiple of save_every.
+    keep_every: int = 0
     losses: LossWeights = field(default_factory=LossWeights)
     heatmap_logit_noise: float = 0.0  # std of training noise on the argsoftmax logits (an fp16 experiment)
     feature_noise: float = 0.0  # relative std of training noise on the heatmap head's input (fp16-like)

@@ -18,6 +18,7 @@ import contextlib
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -390,6 +391,9 @@ def train(cfg: TrainConfig, data_dir: Path, out_dir: Path, resume: bool = False,
         save_checkpoint(net, ckpt_path, variant=cfg.variant, template=template, trained=True,
                         extra={"step": str(step), "train_config": json.dumps(asdict(cfg)),
                                "data": str(data_dir), "init": str(init) if init else ""})
+        if cfg.keep_every and step % cfg.keep_every == 0:
+            with atomic_path(out_dir / f"step{step}.safetensors") as tmp:
+                shutil.copyfile(ckpt_path, tmp)
 
     run_steps(net, opt, cfg, step, total, steps_per_epoch, next_batch, loss_of, save, metrics_path,
               before_step=before_step, device=where, workers=workers)
@@ -409,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--save-every", type=int, default=None)
+    p.add_argument("--keep-every", type=int, default=None, metavar="N",
+                   help="also keep step<N>.safetensors every N steps (a multiple of --save-every), to measure later")
     p.add_argument("--threads", type=int, default=None, help="torch threads per process")
     p.add_argument("--device", default="auto", help=f"where to train: {DEVICE_HELP}")
     p.add_argument("--workers", type=int, default=0,
@@ -438,7 +444,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     cfg = get_config(args.variant).with_overrides(max_steps=args.max_steps, epochs=args.epochs,
                                                   batch_size=args.batch_size, save_every=args.save_every,
-                                                  lr=args.lr, warmup_steps=args.warmup_steps,
+                                                  keep_every=args.keep_every, lr=args.lr,
+                                                  warmup_steps=args.warmup_steps,
                                                   heatmap_logit_noise=args.heatmap_logit_noise,
                                                   feature_noise=args.feature_noise,
                                                   activation_noise=args.activation_noise,
@@ -446,6 +453,8 @@ def main(argv: list[str] | None = None) -> int:
                                                   negative_probability=args.negative_probability)
     if cfg.heatmap_logit_noise < 0 or cfg.feature_noise < 0 or cfg.activation_noise < 0:
         p.error("--heatmap-logit-noise, --feature-noise and --activation-noise must be >= 0")
+    if cfg.keep_every < 0 or (cfg.keep_every and cfg.keep_every % cfg.save_every):
+        p.error(f"--keep-every must be a multiple of --save-every ({cfg.save_every}), or 0")
     if not (0 <= cfg.extreme_probability <= 1 and 0 <= cfg.negative_probability <= 1):
         p.error("--extreme-probability and --negative-probability must be in [0, 1]")
     try:
