@@ -35,17 +35,17 @@ from model.eval.metrics import (
     pve,
     visible_vertex_error_px,
 )
-from model.network.heads.trust import heatmap_variance
 from model.pipeline.decode import VISIBILITY_THRESHOLD
-from model.train.config import TRUST_TAU
+from model.train.config import TRUST_SPREAD, TRUST_TAU
 from model.train.dataset import MeshPoseDataset
+from model.train.losses import trust_target
 
 TRUNCATED_OUTSIDE = 0.02  # a sample is truncated when more than 2% of its vertices leave the crop
-# A heatmap is spread when the trust's target exp(-variance / TRUST_TAU) is under one half: its mass sits on
-# modes cells apart, and fp16, int8 or one grey level of camera noise moves its expectation by pixels
-# (docs/DESIGN.md §8). Their share among visible vertices is the network's conditioning, measured smoothly
-# where the export gates' maxima move like draws.
-SPREAD_VARIANCE_CELLS2 = TRUST_TAU * math.log(2.0)
+# A heatmap is spread when the trust's target is under TRUST_SPREAD, as for the trust's fit and training term:
+# its mass sits on modes cells apart, and fp16, int8 or one grey level of camera noise moves its expectation by
+# pixels (docs/DESIGN.md §8). Their share among visible vertices is the network's conditioning, measured
+# smoothly where the export gates' maxima move like draws. The same threshold in square cells, for reports:
+SPREAD_VARIANCE_CELLS2 = TRUST_TAU * math.log(1.0 / TRUST_SPREAD)
 
 
 def spread_visible_maps(net: torch.nn.Module, out: dict[str, torch.Tensor]) -> tuple[int, int]:
@@ -53,7 +53,7 @@ def spread_visible_maps(net: torch.nn.Module, out: dict[str, torch.Tensor]) -> t
     logits = out["heatmaps"]
     prob = net.vertexpose.argsoftmax.probabilities(logits).reshape(logits.shape)
     visible = out["visibility"][0] >= VISIBILITY_THRESHOLD
-    spread = visible & (heatmap_variance(prob)[0] > SPREAD_VARIANCE_CELLS2)
+    spread = visible & (trust_target(prob, TRUST_TAU)[0] < TRUST_SPREAD)
     return int(spread.sum()), int(visible.sum())
 
 
