@@ -1,0 +1,176 @@
+"""`python -m export.fp16_branches`: which branch of the network carries the LiteRT GPU's fp16 vertex error.
+
+Eq. 5 fuses two estimates of each vertex's 2D position, the heatmap's expectation h and the lift head's
+regression r, as r + w (h - r) with w the visibility (times the heatmap trust where a checkpoint has one);
+seam copies are then averaged. `python -m export.fp16_margin` measures the fused vertices. This tool
+converts a copy of the network whose outputs are the branches themselves, runs it on the LiteRT GPU
+accelerator in fp16 (lavapipe here) and in PyTorch fp32 on the same inputs, and splits the error of each
+input's worst visible vertex into what moved: the heatmap position (w dh), the regression ((1 - w) dr) and
+the weight (dw (h - r)), before the seam average.
+
+A lift head that reads the heatmap positions of all vertices (`lift_uses_heatmap_xy`, the `xs` design) can
+take the GPU's error of one ambiguous heatmap, visible or not, into every regressed vertex. The tool runs
+the fp32 lift on the GPU's heatmap positions as well: the regression error that run reproduces arrives
+through that input, the rest through the lift's own features and arithmetic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from export.fp16_margin import test_renders
+from export.golden import golden_cases, golden_inputs
+from export.parity import FP16_MAX_PX, VISIBLE
+from model.cli import InputError, run_main
+
+BRANCHES = ("xy_heatmap", "xyz_regressed", "visibility", "heatmap_weight", "vertices")
+
+
+class BranchOutputs(nn.Module):
+    """A deploy model's network with Eq. 5's inputs as outputs, every position about the crop centre (the
+    deployed graph's frame, so that fp16 storage rounds them as it rounds the shipped outputs)."""
+
+    def __init__(self, deploy_model: nn.Module) -> None:
+        super().__init__()
+        self.net = deploy_model.net
+        self.input_name = "image"  # the TFLite converter's signature input
+        # Without a trust head Eq. 5's weight is the visibility itself, one tensor the converter emits once.
+        self.has_trust = self.net.vertexpose.trust is not None
+        self.output_names = BRANCHES if self.has_trust else tuple(b for b in BRANCHES if b != "heatmap_weight")
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        net = self.net
+        out = net.forward_normalized(net.normalize(image), with_segmentation=False, origin="centre")
+        centre = net.crop_centre
+        weight = (out["heatmap_weight"],) if self.has_trust else ()
+        return (out["xy_heatmap"] - centre[:2], out["xyz_regressed"] - centre, out["visibility"], *weight,
+                out["vertices"])
+
+
+def regression_from_heatmap_xy(net: nn.Module, image: np.ndarray, xy_heatmap: np.ndarray) -> np.ndarray | None:
+    """The fp32 lift's regressed x, y (V, 2; about the crop centre) when it reads `xy_heatmap` (V, 2; about
+    the centre) instead of its own heatmap positions; None for a lift that does not read them."""
+    if not getattr(net.lift, "use_heatmap_xy", False):
+        return None
+    with torch.no_grad():
+        fine, coarse = net.backbone(net.normalize(torch.from_numpy(image)))
+        xy_norm = (torch.from_numpy(xy_heatmap)[None] - net.heatmap_shift) / net.heatmap_scale
+        xyz_norm, _ = net.lift(fine if getattr(net.lift, "reads", "coarse") == "fine" else coarse, xy_norm)
+        return (xyz_norm * net.regression_scale + net.regression_shift)[0, :, :2].numpy()
+
+
+def split_input(name: str, ref: dict[str, np.ndarray], gpu: dict[str, np.ndarray],
+                via_xy: np.ndarray | None) -> dict:
+    """The worst visible vertex of one input and what moved it; the regression's error over visible vertices."""
+    ref = {"heatmap_weight": ref["visibility"], **ref}
+    gpu = {"heatmap_weight": gpu["visibility"], **gpu}
+    vis = ref["visibility"][0] >= VISIBLE
+    err = np.linalg.norm(gpu["vertices"][0, :, :2] - ref["vertices"][0, :, :2], axis=-1)
+    row: dict = {"input": name, "visible": int(vis.sum())}
+    if not vis.any():
+        return {**row, "max_px": 0.0}
+    v = int(np.argmax(np.where(vis, err, -1.0)))
+    h, r, w = ref["xy_heatmap"][0, v], ref["xyz_regressed"][0, v, :2], float(ref["heatmap_weight"][0, v])
+    dh = np.linalg.norm(gpu["xy_heatmap"][0, v] - h)
+    dr = np.linalg.norm(gpu["xyz_regressed"][0, v, :2] - r)
+    dw = abs(float(gpu["heatmap_weight"][0, v]) - w)
+    reg_err = np.linalg.norm(gpu["xyz_regressed"][0, :, :2] - ref["xyz_regressed"][0, :, :2], axis=-1)[vis]
+    row.update({"max_px": float(err[v]), "vertex": v, "weight": w,
+                "heatmap_part_px": float(w * dh), "regression_part_px": float((1 - w) * dr),
+                "weight_part_px": float(dw * np.linalg.norm(h - r)),
+                "regression_median_px": float(np.median(reg_err)), "regression_max_px": float(reg_err.max())})
+    if via_xy is not None:
+        moved = np.linalg.norm(via_xy - ref["xyz_regressed"][0, :, :2], axis=-1)[vis]
+        row.update({"regression_via_xy_median_px": float(np.median(moved)),
+                    "regression_via_xy_max_px": float(moved.max())})
+    parts = {"heatmap": row["heatmap_part_px"], "regression": row["regression_part_px"],
+             "weight": row["weight_part_px"]}
+    row["dominant"] = max(parts, key=parts.get)
+    return row
+
+
+def measure_branches(variant: str, ckpt: str | None, renders: Path | None, count: int,
+                     golden: int | None = None) -> dict:
+    """Per input set: each input's worst vertex split by branch, and how often each branch dominates the
+    inputs over the fp16 gate."""
+    from export import tflite as tfl
+    from model.build import build_deploy_model
+
+    if ckpt is None:
+        from export.session import resolve_checkpoint
+
+        ckpt = resolve_checkpoint(variant, None)
+    deploy = build_deploy_model(variant, ckpt)
+    model = BranchOutputs(deploy).eval()
+    h, w = deploy.net.input_hw
+    sets = {"golden": ([c.name for c in golden_cases(golden)], golden_inputs(h, w, golden))}
+    if renders is not None and count:
+        sets["test"] = test_renders(renders, count, h, w)
+    result: dict = {"variant": variant, "checkpoint": ckpt or "shipped", "gate_px": FP16_MAX_PX, "sets": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = tfl.convert_tflite(model, deploy.example_input(), Path(tmp) / "branches.tflite", precision="fp32")
+        for set_name, (names, inputs) in sets.items():
+            rows = []
+            for name, x in zip(names, inputs):
+                with torch.no_grad():
+                    ref = {k: t.numpy() for k, t in zip(model.output_names, model(torch.from_numpy(x)), strict=True)}
+                run = tfl.run_gpu(path, {deploy.input_name: x}, precision="fp16")
+                if not run.fully_accelerated:
+                    raise RuntimeError("the branch graph did not run fully on the GPU accelerator")
+                via_xy = regression_from_heatmap_xy(deploy.net, x, run.outputs["xy_heatmap"][0])
+                rows.append(split_input(name, ref, run.outputs, via_xy))
+            over = [r for r in rows if r["max_px"] > FP16_MAX_PX]
+            summary = {"inputs": len(rows), "inputs_over_gate": len(over),
+                       "dominant_over_gate": {b: sum(r["dominant"] == b for r in over)
+                                              for b in ("heatmap", "regression", "weight")}}
+            result["sets"][set_name] = {"summary": summary, "inputs": rows}
+            print_set(set_name, rows, summary)
+    return result
+
+
+def print_set(set_name: str, rows: list[dict], summary: dict) -> None:
+    """One line per input over the gate, then the set's count of dominant branches."""
+    for r in rows:
+        if r["max_px"] <= FP16_MAX_PX:
+            continue
+        via = (f", {r['regression_via_xy_median_px']:.3f} / {r['regression_via_xy_max_px']:.3f} of it from the "
+               "heatmap xy") if "regression_via_xy_median_px" in r else ""
+        print(f"{set_name:6s} {r['input']:14s} max {r['max_px']:.3f} px (vertex {r['vertex']}, weight "
+              f"{r['weight']:.2f}): heatmap {r['heatmap_part_px']:.3f}, regression {r['regression_part_px']:.3f}, "
+              f"weight {r['weight_part_px']:.3f}; regression over visible vertices median / max "
+              f"{r['regression_median_px']:.3f} / {r['regression_max_px']:.3f}{via}", flush=True)
+    dom = summary["dominant_over_gate"]
+    print(f"{set_name:6s} {summary['inputs_over_gate']}/{summary['inputs']} inputs over {FP16_MAX_PX} px; "
+          f"dominant there: heatmap {dom['heatmap']}, regression {dom['regression']}, weight {dom['weight']}",
+          flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    p = argparse.ArgumentParser(prog="python -m export.fp16_branches", description=__doc__.splitlines()[0])
+    p.add_argument("--variant", default="xs")
+    p.add_argument("--ckpt", default=None, help="safetensors checkpoint (default: the shipped one)")
+    p.add_argument("--renders", type=Path, default=Path("data/synthetic/test"),
+                   help="a rendered split (default: the synthetic test split)")
+    p.add_argument("--count", type=int, default=64, help="fresh renders to add to the golden set (0: none)")
+    p.add_argument("--golden", type=int, default=None, help="golden cases to use (default: all)")
+    p.add_argument("--json", type=Path, default=None, help="also write every input's split here")
+    args = p.parse_args(argv)
+    if args.count < 0 or (args.golden is not None and args.golden < 1):
+        raise InputError("--count must be >= 0 and --golden >= 1")
+    result = measure_branches(args.variant, args.ckpt, args.renders if args.count else None, args.count,
+                              args.golden)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_main(main))
