@@ -26,6 +26,13 @@ eval: $(STAMP) ## Evaluate CKPT (default: the shipped xs checkpoint) on data/syn
 	@if [ -n "$(ARTIFACT)" ]; then $(PY) -m export.evaluate $(ARTIFACT) --data $(DATA_DIR) $(if $(LIMIT),--limit $(LIMIT)); \
 	else $(PY) -m model.eval --variant $(VARIANT) --data $(DATA_DIR) --ckpt $(if $(CKPT),$(CKPT),shipped); fi
 
+.PHONY: select-checkpoint
+
+select-checkpoint: $(STAMP) system-gpu ## Measure RUN=runs/xs's kept checkpoints (--keep-every) beside the shipped one: accuracy, spread share, LiteRT GPU fp16 maxima on SPLIT=val; names the candidates
+	@if [ -z "$(RUN)" ]; then echo "usage: make select-checkpoint RUN=runs/xs [SPLIT=val] [REFERENCE=ckpt]"; exit 2; fi
+	@$(PY) -m export.select_checkpoint $(RUN) --variant $(VARIANT) --data $(DATA_DIR) --split $(if $(SPLIT),$(SPLIT),val) \
+	  $(if $(REFERENCE),--reference $(REFERENCE)) --json $(RUN)/select_checkpoint.json
+
 ABLATION_STEPS ?= 600
 
 .PHONY: ablations
