@@ -150,7 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     if reference is None:
         from model.registry import get_variant
 
-        reference = Path(get_variant(args.variant).checkpoint)
+        shipped = get_variant(args.variant).checkpoint
+        if shipped is None:
+            raise InputError(f"{args.variant} has no shipped checkpoint to hold accuracy to: pass --reference")
+        reference = Path(shipped)
     split_dir = args.data / args.split
     if not (split_dir / "annotations.json").is_file():
         raise InputError(f"{split_dir} is not a rendered split (no annotations.json): `make data` writes them")

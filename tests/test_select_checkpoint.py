@@ -80,3 +80,5 @@ def test_refuses_a_split_that_is_not_rendered_and_a_missing_file(tmp_path):
         main([str(ckpt), "--reference", str(ckpt), "--data", str(tmp_path)])
     with pytest.raises(InputError, match="no such checkpoint"):
         main([str(tmp_path / "missing.safetensors"), "--data", str(tmp_path)])
+    with pytest.raises(InputError, match="no shipped checkpoint"):
+        main([str(ckpt), "--variant", "tiny", "--data", str(tmp_path)])
