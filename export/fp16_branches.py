@@ -25,8 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from export.fp16_margin import test_renders
-from export.golden import golden_cases, golden_inputs
+from export.fp16_margin import add_input_arguments, input_sets
 from export.parity import FP16_MAX_PX, VISIBLE
 from model.cli import InputError, run_main
 
@@ -109,10 +108,7 @@ def measure_branches(variant: str, ckpt: str | None, renders: Path | None, count
         ckpt = resolve_checkpoint(variant, None)
     deploy = build_deploy_model(variant, ckpt)
     model = BranchOutputs(deploy).eval()
-    h, w = deploy.net.input_hw
-    sets = {"golden": ([c.name for c in golden_cases(golden)], golden_inputs(h, w, golden))}
-    if renders is not None and count:
-        sets["test"] = test_renders(renders, count, h, w)
+    sets = input_sets(*deploy.net.input_hw, renders, count, golden)
     result: dict = {"variant": variant, "checkpoint": ckpt or "shipped", "gate_px": FP16_MAX_PX, "sets": {}}
     with tempfile.TemporaryDirectory() as tmp:
         path = tfl.convert_tflite(model, deploy.example_input(), Path(tmp) / "branches.tflite", precision="fp32")
@@ -155,12 +151,7 @@ def print_set(set_name: str, rows: list[dict], summary: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     p = argparse.ArgumentParser(prog="python -m export.fp16_branches", description=__doc__.splitlines()[0])
-    p.add_argument("--variant", default="xs")
-    p.add_argument("--ckpt", default=None, help="safetensors checkpoint (default: the shipped one)")
-    p.add_argument("--renders", type=Path, default=Path("data/synthetic/test"),
-                   help="a rendered split (default: the synthetic test split)")
-    p.add_argument("--count", type=int, default=64, help="fresh renders to add to the golden set (0: none)")
-    p.add_argument("--golden", type=int, default=None, help="golden cases to use (default: all)")
+    add_input_arguments(p)
     p.add_argument("--json", type=Path, default=None, help="also write every input's split here")
     args = p.parse_args(argv)
     if args.count < 0 or (args.golden is not None and args.golden < 1):

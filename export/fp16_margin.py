@@ -118,6 +118,26 @@ class Fp16Runners:
             self.runners["lsb"] = run_lsb
 
 
+def input_sets(height: int, width: int, renders: Path | None, count: int,
+               golden: int | None = None) -> dict[str, tuple[list[str], list[np.ndarray]]]:
+    """The input sets the fp16 tools measure on: the golden set (its first `golden` cases; all by default) and,
+    when `renders` is given and `count` > 0, the first `count` renders of that split, as (names, inputs)."""
+    sets = {"golden": ([c.name for c in golden_cases(golden)], golden_inputs(height, width, golden))}
+    if renders is not None and count:
+        sets["test"] = test_renders(renders, count, height, width)
+    return sets
+
+
+def add_input_arguments(p: argparse.ArgumentParser) -> None:
+    """The options every fp16 tool takes: which network, and which inputs (the golden set plus fresh renders)."""
+    p.add_argument("--variant", default="xs")
+    p.add_argument("--ckpt", default=None, help="safetensors checkpoint (default: the shipped one)")
+    p.add_argument("--renders", type=Path, default=Path("data/synthetic/test"),
+                   help="a rendered split (default: the synthetic test split)")
+    p.add_argument("--count", type=int, default=64, help="fresh renders to add to the golden set (0: none)")
+    p.add_argument("--golden", type=int, default=None, help="golden cases to use (default: all)")
+
+
 def measure(variant: str, ckpt: str | None, renders: Path | None, count: int, paths: tuple[str, ...],
             golden: int | None = None) -> dict:
     """Per path and input set: median / p99 / max 2D error and the inputs over the fp16 gate."""
@@ -128,9 +148,7 @@ def measure(variant: str, ckpt: str | None, renders: Path | None, count: int, pa
     with tempfile.TemporaryDirectory() as tmp:
         runners = Fp16Runners(variant, ckpt, paths, Path(tmp))
         h, w = runners.model.net.input_hw
-        sets = {"golden": ([c.name for c in golden_cases(golden)], golden_inputs(h, w, golden))}
-        if renders is not None and count:
-            sets["test"] = test_renders(renders, count, h, w)
+        sets = input_sets(h, w, renders, count, golden)
         result: dict = {"variant": variant, "checkpoint": ckpt or "shipped", "sets": {}}
         for set_name, (names, inputs) in sets.items():
             reference = [run_torch(runners.model, x) for x in inputs]
@@ -157,12 +175,7 @@ def measure(variant: str, ckpt: str | None, renders: Path | None, count: int, pa
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     p = argparse.ArgumentParser(prog="python -m export.fp16_margin", description=__doc__.splitlines()[0])
-    p.add_argument("--variant", default="xs")
-    p.add_argument("--ckpt", default=None, help="safetensors checkpoint (default: the shipped one)")
-    p.add_argument("--renders", type=Path, default=Path("data/synthetic/test"),
-                   help="a rendered split (default: the synthetic test split)")
-    p.add_argument("--count", type=int, default=64, help="fresh renders to add to the golden set (0: none)")
-    p.add_argument("--golden", type=int, default=None, help="golden cases to use (default: all)")
+    add_input_arguments(p)
     p.add_argument("--paths", default="gpu,coreml", help=f"comma-separated, of {', '.join(PATHS)}")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = p.parse_args(argv)
