@@ -61,7 +61,9 @@ def regression_from_heatmap_xy(net: nn.Module, image: np.ndarray, xy_heatmap: np
     with torch.no_grad():
         fine, coarse = net.backbone(net.normalize(torch.from_numpy(image)))
         xy_norm = (torch.from_numpy(xy_heatmap)[None] - net.heatmap_shift) / net.heatmap_scale
-        xyz_norm, _ = net.lift(fine if getattr(net.lift, "reads", "coarse") == "fine" else coarse, xy_norm)
+        # A lift that reads trust-scaled positions gets the fp32 trust: this run asks what the positions carry.
+        trust = net.vertexpose(fine, False)[3]
+        xyz_norm, _ = net.lift(fine if getattr(net.lift, "reads", "coarse") == "fine" else coarse, xy_norm, trust)
         return (xyz_norm * net.regression_scale + net.regression_shift)[0, :, :2].numpy()
 
 

@@ -31,8 +31,12 @@ TEMPLATE_META_KEY = "template_meta"
 # after it was written is refused by name instead of loading and giving NaNs or silently wrong meshes.
 WEIGHTS_HASH_KEY = "weights_sha256"
 # Every metadata key save_checkpoint writes itself; anything else came in through its `extra`.
+# How the lift head reads the heatmap vertices (model/network/heads/lift.py), where not "plain": the weights
+# were trained for one reading, so it travels with them; a file without the key reads them plainly.
+LIFT_XY_READING_KEY = "lift_heatmap_xy"
 HEADER_KEYS = frozenset({"format", "format_version", "variant", "template_name", "template_version",
-                         "template_sha256", "trained", "created_utc", WEIGHTS_HASH_KEY, TEMPLATE_META_KEY})
+                         "template_sha256", "trained", "created_utc", WEIGHTS_HASH_KEY, TEMPLATE_META_KEY,
+                         LIFT_XY_READING_KEY})
 
 
 class CheckpointError(ValueError):
@@ -126,6 +130,9 @@ def save_checkpoint(
         "trained": json.dumps(bool(trained)),
         "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+    reading = getattr(getattr(model, "lift", None), "heatmap_xy_reading", "plain")
+    if reading != "plain":
+        meta[LIFT_XY_READING_KEY] = reading
     meta.update(extra or {})
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     meta[WEIGHTS_HASH_KEY] = weights_sha256(tensors)  # the network's tensors; the template has its own hash
@@ -205,6 +212,7 @@ def load_checkpoint(model: torch.nn.Module, path: str | os.PathLike, *, variant:
         )
     state = load_network_tensors(info)
     _attach_present_trust_head(model, state)
+    _set_lift_xy_reading(model, info)
     result = model.load_state_dict(state, strict=False)
     if result.missing_keys or result.unexpected_keys:
         raise CheckpointError(
@@ -225,6 +233,26 @@ def _attach_present_trust_head(model: torch.nn.Module, state: dict[str, torch.Te
         vertexpose.trust = None
     elif vertexpose.trust is None or vertexpose.trust.context.out_channels != hidden.shape[0]:
         vertexpose.attach_trust(hidden=hidden.shape[0])
+
+
+def _set_lift_xy_reading(model: torch.nn.Module, info: CheckpointInfo) -> None:
+    """Make the lift read the heatmap vertices the way the file's weights were trained to."""
+    from model.network.heads.lift import HEATMAP_XY_READINGS
+
+    reading = info.metadata.get(LIFT_XY_READING_KEY, "plain")
+    lift = getattr(model, "lift", None)
+    if not hasattr(lift, "heatmap_xy_reading"):  # not a MeshPose network, or the release's lift
+        if reading != "plain":
+            raise CheckpointError(f"{info.path} has a lift that reads the heatmap vertices ({reading!r}); "
+                                  "this network's lift does not")
+        return
+    if reading not in HEATMAP_XY_READINGS:
+        raise CheckpointError(f"{info.path}: unknown {LIFT_XY_READING_KEY} {reading!r}; this code knows "
+                              f"{HEATMAP_XY_READINGS}")
+    if reading == "trust" and model.vertexpose.trust is None:
+        raise CheckpointError(f"{info.path}: its lift reads trust-scaled heatmap vertices but it has no heatmap "
+                              "trust head: the file is incomplete")
+    lift.heatmap_xy_reading = reading
 
 
 def load_matching_weights(model: torch.nn.Module, path: str | os.PathLike, *, template,
@@ -249,6 +277,7 @@ def load_matching_weights(model: torch.nn.Module, path: str | os.PathLike, *, te
     if not fits:
         raise CheckpointError(f"no tensor of {info.path} fits this network")
     model.load_state_dict(fits, strict=False)
+    _set_lift_xy_reading(model, info)
     return sorted(fits), sorted(k for k in own if k not in fits)
 
 

@@ -206,7 +206,8 @@ class MeshPoseNet(nn.Module):
         fine, coarse = self.backbone(x)
         heatmaps, xy_norm, seg, trust = self.vertexpose(fine, with_segmentation)
         xy_heatmap = xy_norm * self.heatmap_scale + self.heatmap_shift  # crop pixels about the centre
-        xyz_norm, vis_logit = self.lift(fine if getattr(self.lift, "reads", "coarse") == "fine" else coarse, xy_norm)
+        xyz_norm, vis_logit = self.lift(fine if getattr(self.lift, "reads", "coarse") == "fine" else coarse, xy_norm,
+                                        trust)
         xyz_reg = xyz_norm * self.regression_scale + self.regression_shift
         visibility = torch.sigmoid(vis_logit)
         # Eq. 5: trust the heatmap where the vertex is visible, the regression elsewhere; with a heatmap

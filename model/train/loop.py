@@ -153,7 +153,8 @@ def _save_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, 
         for k, v in st.items():
             tensors[f"optim.{pid}.{k}"] = (v.cpu() if torch.is_tensor(v) else torch.tensor(v)).contiguous()
     meta = {"step": str(step), "config": json.dumps(asdict(cfg)), "param_groups": json.dumps(osd["param_groups"]),
-            "template_sha256": template.sha256, "variant": cfg.variant}
+            "template_sha256": template.sha256, "variant": cfg.variant,
+            "lift_heatmap_xy": getattr(model.lift, "heatmap_xy_reading", "plain")}
     with atomic_path(path) as tmp:
         save_file(tensors, tmp, metadata=meta)
 
@@ -165,6 +166,8 @@ def _load_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, 
         raise ValueError(f"{path} was trained on another template; start a new run instead of --resume")
     tensors = load_file(str(path))
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    if hasattr(model.lift, "heatmap_xy_reading"):  # the reading the weights were trained for (older states: plain)
+        model.lift.heatmap_xy_reading = meta.get("lift_heatmap_xy", "plain")
     state: dict[int, dict[str, torch.Tensor]] = {}
     for k, v in tensors.items():
         if k.startswith("optim."):
@@ -226,6 +229,9 @@ def warm_start(net: torch.nn.Module, init: Path, partial: bool, variant: str, te
         log("heatmap trust head trained in this run, " + (f"from {init}'s" if from_file else
             "fresh" + (f" ({init}'s has another width)" if loaded is not None and not from_file else "")))
     elif loaded is not None:
+        if getattr(net.lift, "heatmap_xy_reading", "plain") == "trust":
+            raise ValueError(f"{init}'s lift reads trust-scaled heatmap vertices, so its trust head must train "
+                             "with it: pass --loss-weight heatmap_trust=W")
         # Fitted to the features of the network it came with; training moves them, and the vertex loss would
         # pull the trust towards the nearer branch rather than towards the maps fp16 cannot move.
         net.vertexpose.trust = None

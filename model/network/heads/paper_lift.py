@@ -47,7 +47,9 @@ class PaperLiftHead(nn.Module):
         for axis, shift in zip(("x", "y", "z"), centre):
             self.register_buffer(f"centres_{axis}", (cell_centers(bins) - shift).reshape(bins, 1), persistent=False)
 
-    def forward(self, fine: torch.Tensor, xy: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, fine: torch.Tensor, xy: torch.Tensor | None = None,
+                trust: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        # The release's lift reads pooled features only; xy and trust are taken for a common call.
         pooled = fine.mean(dim=(2, 3))
         xyz = torch.cat([torch.matmul(torch.softmax(self.heads[n](pooled), dim=-1), getattr(self, f"centres_{n}"))
                          for n in ("x", "y", "z")], dim=-1)
