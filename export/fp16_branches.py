@@ -1,12 +1,12 @@
-"""`python -m export.fp16_branches`: which branch of the network carries the LiteRT GPU's fp16 vertex error.
+"""`python -m export.fp16_branches`: which branch of the network carries an fp16 path's vertex error.
 
 Eq. 5 fuses two estimates of each vertex's 2D position, the heatmap's expectation h and the lift head's
 regression r, as r + w (h - r) with w the visibility (times the heatmap trust where a checkpoint has one);
 seam copies are then averaged. `python -m export.fp16_margin` measures the fused vertices. This tool
 converts a copy of the network whose outputs are the branches themselves, runs it on the LiteRT GPU
-accelerator in fp16 (lavapipe here) and in PyTorch fp32 on the same inputs, and splits the error of each
-input's worst visible vertex into what moved: the heatmap position (w dh), the regression ((1 - w) dr) and
-the weight (dw (h - r)), before the seam average.
+accelerator in fp16 (lavapipe here; `--path qnn`: the Snapdragon HTP simulator in fp16) and in PyTorch
+fp32 on the same inputs, and splits the error of each input's worst visible vertex into what moved: the
+heatmap position (w dh), the regression ((1 - w) dr) and the weight (dw (h - r)), before the seam average.
 
 A lift head that reads the heatmap positions of all vertices (`lift_uses_heatmap_xy`, the `xs` design) can
 take the GPU's error of one ambiguous heatmap, visible or not, into every regressed vertex. The tool runs
@@ -97,11 +97,39 @@ def split_input(name: str, ref: dict[str, np.ndarray], gpu: dict[str, np.ndarray
     return row
 
 
+# The fp16 paths the branch graph can run on: the LiteRT GPU accelerator (lavapipe here) and the Snapdragon
+# HTP simulator (the export's qnn-htp-fp16-sim row).
+BRANCH_PATHS = ("gpu", "qnn")
+
+
+def fp16_runner(model: BranchOutputs, example: torch.Tensor, path: str, scratch: Path):
+    """A function running the branch graph on `path` in fp16: input array -> outputs by name."""
+    if path == "gpu":
+        from export import tflite as tfl
+
+        tflite = tfl.convert_tflite(model, example, scratch / "branches.tflite", precision="fp32")
+
+        def run_gpu(x: np.ndarray) -> dict[str, np.ndarray]:
+            run = tfl.run_gpu(tflite, {model.input_name: x}, precision="fp16")
+            if not run.fully_accelerated:
+                raise RuntimeError("the branch graph did not run fully on the GPU accelerator")
+            return run.outputs
+
+        return run_gpu
+    if path == "qnn":
+        from export.onnx.convert import export_onnx
+        from export.qnn.htp import htp_session, run_htp
+        from export.qnn.pipeline import PARITY_SOC
+
+        sim = htp_session(export_onnx(model, example, scratch / "branches.onnx"), PARITY_SOC, fp16=True)
+        return lambda x: run_htp(sim, {model.input_name: x})
+    raise ValueError(f"unknown path {path!r}; choose one of {BRANCH_PATHS}")
+
+
 def measure_branches(variant: str, ckpt: str | None, renders: Path | None, count: int,
-                     golden: int | None = None) -> dict:
-    """Per input set: each input's worst vertex split by branch, and how often each branch dominates the
-    inputs over the fp16 gate."""
-    from export import tflite as tfl
+                     golden: int | None = None, path: str = "gpu") -> dict:
+    """Per input set: each input's worst vertex split by branch on `path` (BRANCH_PATHS), and how often each
+    branch dominates the inputs over the fp16 gate."""
     from model.build import build_deploy_model
 
     if ckpt is None:
@@ -111,19 +139,18 @@ def measure_branches(variant: str, ckpt: str | None, renders: Path | None, count
     deploy = build_deploy_model(variant, ckpt)
     model = BranchOutputs(deploy).eval()
     sets = input_sets(*deploy.net.input_hw, renders, count, golden)
-    result: dict = {"variant": variant, "checkpoint": ckpt or "shipped", "gate_px": FP16_MAX_PX, "sets": {}}
+    result: dict = {"variant": variant, "checkpoint": ckpt or "shipped", "path": path, "gate_px": FP16_MAX_PX,
+                    "sets": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        path = tfl.convert_tflite(model, deploy.example_input(), Path(tmp) / "branches.tflite", precision="fp32")
+        run = fp16_runner(model, deploy.example_input(), path, Path(tmp))
         for set_name, (names, inputs) in sets.items():
             rows = []
             for name, x in zip(names, inputs):
                 with torch.no_grad():
                     ref = {k: t.numpy() for k, t in zip(model.output_names, model(torch.from_numpy(x)), strict=True)}
-                run = tfl.run_gpu(path, {deploy.input_name: x}, precision="fp16")
-                if not run.fully_accelerated:
-                    raise RuntimeError("the branch graph did not run fully on the GPU accelerator")
-                via_xy = regression_from_heatmap_xy(deploy.net, x, run.outputs["xy_heatmap"][0])
-                rows.append(split_input(name, ref, run.outputs, via_xy))
+                outputs = run(x)
+                via_xy = regression_from_heatmap_xy(deploy.net, x, outputs["xy_heatmap"][0])
+                rows.append(split_input(name, ref, outputs, via_xy))
             over = [r for r in rows if r["max_px"] > FP16_MAX_PX]
             summary = {"inputs": len(rows), "inputs_over_gate": len(over),
                        "dominant_over_gate": {b: sum(r["dominant"] == b for r in over)
@@ -154,12 +181,14 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     p = argparse.ArgumentParser(prog="python -m export.fp16_branches", description=__doc__.splitlines()[0])
     add_input_arguments(p)
+    p.add_argument("--path", choices=BRANCH_PATHS, default="gpu",
+                   help="the fp16 path: the LiteRT GPU accelerator or the Snapdragon HTP simulator")
     p.add_argument("--json", type=Path, default=None, help="also write every input's split here")
     args = p.parse_args(argv)
     if args.count < 0 or (args.golden is not None and args.golden < 1):
         raise InputError("--count must be >= 0 and --golden >= 1")
     result = measure_branches(args.variant, args.ckpt, args.renders if args.count else None, args.count,
-                              args.golden)
+                              args.golden, args.path)
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
     return 0

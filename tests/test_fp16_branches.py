@@ -83,3 +83,29 @@ def test_tool_runs_on_the_gpu_and_reports_every_input():
     for row in golden["inputs"]:
         assert row["max_px"] >= 0 and row["dominant"] in ("heatmap", "regression", "weight")
         assert row["regression_via_xy_max_px"] >= 0 and 0 <= row["regression_median_px"] <= row["regression_max_px"]
+
+
+def test_tool_runs_on_the_htp_simulator():
+    result = measure_branches("tiny", None, None, 0, golden=1, path="qnn")
+    assert result["path"] == "qnn"
+    (row,) = result["sets"]["golden"]["inputs"]
+    assert row["input"] == "rest_0" and row["max_px"] >= 0 and row["dominant"] in ("heatmap", "regression", "weight")
+    with pytest.raises(ValueError, match="unknown path"):
+        measure_branches("tiny", None, None, 0, golden=1, path="npu")
+
+
+def test_the_via_xy_run_gives_a_trust_reading_lift_its_trust(template, tmp_path):
+    """A lift that reads trust-scaled positions, fed its own heatmap positions, returns its own regression."""
+    from model.build import build_deploy_model
+    from model.checkpoint import save_checkpoint
+    from tests.test_lift_reading import _tiny_with_trust
+
+    path = save_checkpoint(_tiny_with_trust(template, "trust"), tmp_path / "t.safetensors", variant="tiny",
+                           template=template, trained=True)
+    deploy = build_deploy_model("tiny", str(path), template=template)
+    model = BranchOutputs(deploy).eval()
+    x = torch.rand(deploy.input_shape, generator=torch.Generator().manual_seed(3)) * 255
+    with torch.no_grad():
+        got = dict(zip(model.output_names, model(x), strict=True))
+    again = regression_from_heatmap_xy(deploy.net, x.numpy(), got["xy_heatmap"][0].numpy())
+    np.testing.assert_allclose(again, got["xyz_regressed"][0, :, :2].numpy(), atol=1e-3)
