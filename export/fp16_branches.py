@@ -53,23 +53,33 @@ class BranchOutputs(nn.Module):
                 out["vertices"])
 
 
-def regression_from_heatmap_xy(net: nn.Module, image: np.ndarray, xy_heatmap: np.ndarray) -> np.ndarray | None:
+# Maps whose Eq. 5 weight is under this are the ones the fused vertices leave (mostly) to the regression.
+LEFT_OUT_WEIGHT = 0.5
+
+
+def regression_from_heatmap_xy(net: nn.Module, image: np.ndarray, xy_heatmap: np.ndarray,
+                               only: np.ndarray | None = None) -> np.ndarray | None:
     """The fp32 lift's regressed x, y (V, 2; about the crop centre) when it reads `xy_heatmap` (V, 2; about
-    the centre) instead of its own heatmap positions; None for a lift that does not read them."""
+    the centre) instead of its own heatmap positions (with `only`, a (V,) mask: for those vertices alone, its
+    own positions for the rest); None for a lift that does not read them."""
     if not getattr(net.lift, "use_heatmap_xy", False):
         return None
     with torch.no_grad():
         fine, coarse = net.backbone(net.normalize(torch.from_numpy(image)))
-        xy_norm = (torch.from_numpy(xy_heatmap)[None] - net.heatmap_shift) / net.heatmap_scale
         # A lift that reads trust-scaled positions gets the fp32 trust: this run asks what the positions carry.
-        trust = net.vertexpose(fine, False)[3]
+        _, own_xy, _, trust = net.vertexpose(fine, False)
+        xy_norm = (torch.from_numpy(xy_heatmap)[None] - net.heatmap_shift) / net.heatmap_scale
+        if only is not None:
+            xy_norm = torch.where(torch.from_numpy(only)[None, :, None], xy_norm, own_xy)
         xyz_norm, _ = net.lift(fine if getattr(net.lift, "reads", "coarse") == "fine" else coarse, xy_norm, trust)
         return (xyz_norm * net.regression_scale + net.regression_shift)[0, :, :2].numpy()
 
 
 def split_input(name: str, ref: dict[str, np.ndarray], gpu: dict[str, np.ndarray],
-                via_xy: np.ndarray | None) -> dict:
-    """The worst visible vertex of one input and what moved it; the regression's error over visible vertices."""
+                via_xy: np.ndarray | None, via_left_out: np.ndarray | None = None) -> dict:
+    """The worst visible vertex of one input and what moved it; the regression's error over visible vertices,
+    and the part of it the lift's heatmap-xy input reproduces (`via_xy`: all maps' fp16 positions;
+    `via_left_out`: only those of the maps Eq. 5 leaves out)."""
     ref = {"heatmap_weight": ref["visibility"], **ref}
     gpu = {"heatmap_weight": gpu["visibility"], **gpu}
     vis = ref["visibility"][0] >= VISIBLE
@@ -87,10 +97,10 @@ def split_input(name: str, ref: dict[str, np.ndarray], gpu: dict[str, np.ndarray
                 "heatmap_part_px": float(w * dh), "regression_part_px": float((1 - w) * dr),
                 "weight_part_px": float(dw * np.linalg.norm(h - r)),
                 "regression_median_px": float(np.median(reg_err)), "regression_max_px": float(reg_err.max())})
-    if via_xy is not None:
-        moved = np.linalg.norm(via_xy - ref["xyz_regressed"][0, :, :2], axis=-1)[vis]
-        row.update({"regression_via_xy_median_px": float(np.median(moved)),
-                    "regression_via_xy_max_px": float(moved.max())})
+    for key, via in (("regression_via_xy", via_xy), ("regression_via_left_out_xy", via_left_out)):
+        if via is not None:
+            moved = np.linalg.norm(via - ref["xyz_regressed"][0, :, :2], axis=-1)[vis]
+            row.update({f"{key}_median_px": float(np.median(moved)), f"{key}_max_px": float(moved.max())})
     parts = {"heatmap": row["heatmap_part_px"], "regression": row["regression_part_px"],
              "weight": row["weight_part_px"]}
     row["dominant"] = max(parts, key=parts.get)
@@ -149,12 +159,18 @@ def measure_branches(variant: str, ckpt: str | None, renders: Path | None, count
                 with torch.no_grad():
                     ref = {k: t.numpy() for k, t in zip(model.output_names, model(torch.from_numpy(x)), strict=True)}
                 outputs = run(x)
-                via_xy = regression_from_heatmap_xy(deploy.net, x, outputs["xy_heatmap"][0])
-                rows.append(split_input(name, ref, outputs, via_xy))
+                xy = outputs["xy_heatmap"][0]
+                left_out = ref["heatmap_weight" if model.has_trust else "visibility"][0] < LEFT_OUT_WEIGHT
+                rows.append(split_input(name, ref, outputs, regression_from_heatmap_xy(deploy.net, x, xy),
+                                        regression_from_heatmap_xy(deploy.net, x, xy, only=left_out)))
             over = [r for r in rows if r["max_px"] > FP16_MAX_PX]
             summary = {"inputs": len(rows), "inputs_over_gate": len(over),
                        "dominant_over_gate": {b: sum(r["dominant"] == b for r in over)
                                               for b in ("heatmap", "regression", "weight")}}
+            for key in ("regression_max_px", "regression_via_xy_max_px", "regression_via_left_out_xy_max_px"):
+                values = [r[key] for r in rows if key in r]
+                if values:
+                    summary[key] = max(values)
             result["sets"][set_name] = {"summary": summary, "inputs": rows}
             print_set(set_name, rows, summary)
     return result
@@ -175,6 +191,11 @@ def print_set(set_name: str, rows: list[dict], summary: dict) -> None:
     print(f"{set_name:6s} {summary['inputs_over_gate']}/{summary['inputs']} inputs over {FP16_MAX_PX} px; "
           f"dominant there: heatmap {dom['heatmap']}, regression {dom['regression']}, weight {dom['weight']}",
           flush=True)
+    if "regression_via_xy_max_px" in summary:
+        print(f"{set_name:6s} the regression's largest move {summary['regression_max_px']:.3f} px; the fp32 lift fed "
+              f"the fp16 heatmap positions moves {summary['regression_via_xy_max_px']:.3f} px, fed those of the maps "
+              f"weighted under {LEFT_OUT_WEIGHT} alone {summary['regression_via_left_out_xy_max_px']:.3f} px",
+              flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

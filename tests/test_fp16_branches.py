@@ -70,6 +70,14 @@ def test_branch_graph_is_the_deployed_network(tiny_deploy):
     again = regression_from_heatmap_xy(tiny_deploy.net, x.numpy(), got["xy_heatmap"][0].numpy())
     assert again is not None
     np.testing.assert_allclose(again, got["xyz_regressed"][0, :, :2].numpy(), atol=1e-3)
+    # With a mask, only the masked vertices' positions are the given ones: none masked, the lift's own answer.
+    shifted = got["xy_heatmap"][0].numpy() + 20.0
+    v = shifted.shape[0]
+    none = regression_from_heatmap_xy(tiny_deploy.net, x.numpy(), shifted, only=np.zeros(v, bool))
+    np.testing.assert_allclose(none, got["xyz_regressed"][0, :, :2].numpy(), atol=1e-3)
+    every = regression_from_heatmap_xy(tiny_deploy.net, x.numpy(), shifted, only=np.ones(v, bool))
+    np.testing.assert_allclose(every, regression_from_heatmap_xy(tiny_deploy.net, x.numpy(), shifted), atol=1e-6)
+    assert np.abs(every - none).max() > 1e-3  # the tiny lift does read them
 
 
 def test_tool_runs_on_the_gpu_and_reports_every_input():
@@ -83,6 +91,8 @@ def test_tool_runs_on_the_gpu_and_reports_every_input():
     for row in golden["inputs"]:
         assert row["max_px"] >= 0 and row["dominant"] in ("heatmap", "regression", "weight")
         assert row["regression_via_xy_max_px"] >= 0 and 0 <= row["regression_median_px"] <= row["regression_max_px"]
+        assert row["regression_via_left_out_xy_max_px"] >= 0
+    assert golden["summary"]["regression_via_xy_max_px"] == max(r["regression_via_xy_max_px"] for r in golden["inputs"])
 
 
 def test_tool_runs_on_the_htp_simulator():
