@@ -8,8 +8,9 @@ in one process so the figures compare:
   - accuracy on a held-out split (`model.eval`'s 2D error, PA-MPJPE, keypoint AP, GPSm AP) and the share
     of spread heatmaps, the smooth measure of the conditioning behind the fp16 and int8 tails;
   - the LiteRT GPU fp16 error against PyTorch fp32 (`export.fp16_margin`'s `gpu` path) on the golden set
-    and on renders of that split.
-A file is a candidate when its GPU maximum is within the fp16 gate on both input sets and no accuracy
+    and on renders of that split; with `--paths gpu,qnn`, the Snapdragon HTP simulator's in fp16 as well.
+A file is a candidate when its maximum on every measured path is within the fp16 gate on both input sets
+and no accuracy
 figure is worse than the reference's by more than that figure's measured noise (ACCURACY_NOISE). Select on
 a validation split and confirm the chosen file on the test split: the maxima move between files like
 draws, so a choice made on one set has to be checked on another.
@@ -66,60 +67,69 @@ def measure_accuracy(variant: str, ckpt: Path, split_dir: Path, limit: int | Non
     return {k: float(result[k]) for k in (*ACCURACY_NOISE, "spread_heatmap_share")}
 
 
-def measure_margin(variant: str, ckpt: Path, renders: Path, count: int, golden: int | None = None) -> dict[str, dict]:
-    """GPU fp16 figures of one checkpoint on the golden set (its first `golden` cases; all by default) and
-    `count` renders of `renders`."""
+# The fp16 paths a selection can measure (export.fp16_margin's names): the LiteRT GPU and the HTP simulator.
+SELECTION_PATHS = ("gpu", "qnn")
+PATH_LABELS = {"gpu": "GPU", "qnn": "QNN"}
+
+
+def measure_margin(variant: str, ckpt: Path, renders: Path, count: int, golden: int | None = None,
+                   paths: tuple[str, ...] = ("gpu",)) -> dict[str, dict[str, dict]]:
+    """fp16 figures of one checkpoint, per path of `paths` and input set: the golden set (its first `golden`
+    cases; all by default) and `count` renders of `renders`."""
     from export.fp16_margin import measure
 
-    sets = measure(variant, str(ckpt), renders, count, ("gpu",), golden)["sets"]
-    return {name: {k: rows["gpu"][k] for k in ("median_px", "max_px", "worst_input", "inputs_over_gate")}
-            | {"inputs": rows["gpu"]["inputs"]} for name, rows in sets.items()}
+    sets = measure(variant, str(ckpt), renders, count, paths, golden)["sets"]
+    return {path: {name: {k: rows[path][k] for k in ("median_px", "max_px", "worst_input", "inputs_over_gate")}
+                   | {"inputs": rows[path]["inputs"]} for name, rows in sets.items()} for path in paths}
 
 
 def verdict(row: dict, reference: dict) -> dict:
-    """Whether `row` meets the GPU gate on every set and holds the reference's accuracy within noise."""
-    gpu_ok = all(s["max_px"] <= FP16_MAX_PX for s in row["gpu"].values())
+    """Whether `row` meets the fp16 gate on every measured path and set and holds the reference's accuracy
+    within noise."""
+    within = all(s["max_px"] <= FP16_MAX_PX for path in SELECTION_PATHS for s in row.get(path, {}).values())
     worse = []
     for key, noise in ACCURACY_NOISE.items():
         delta = row["accuracy"][key] - reference["accuracy"][key]
         if (delta if key in LOWER_IS_BETTER else -delta) > noise:
             worse.append(COLUMNS[key])
-    return {"gpu_within_gate": gpu_ok, "accuracy_worse": worse, "candidate": gpu_ok and not worse}
+    return {"fp16_within_gate": within, "accuracy_worse": worse, "candidate": within and not worse}
 
 
 def select(variant: str, files: list[Path], reference: Path, split_dir: Path, count: int,
-           limit: int | None = None, golden: int | None = None) -> dict:
+           limit: int | None = None, golden: int | None = None, paths: tuple[str, ...] = ("gpu",)) -> dict:
     """Measure the reference and every file; return the rows with their verdicts."""
     rows = []
     for ckpt in [reference, *files]:
         print(f">> {ckpt}", file=sys.stderr, flush=True)
         rows.append({"checkpoint": str(ckpt), "accuracy": measure_accuracy(variant, ckpt, split_dir, limit),
-                     "gpu": measure_margin(variant, ckpt, split_dir, count, golden)})
+                     **measure_margin(variant, ckpt, split_dir, count, golden, paths)})
     ref, rest = rows[0], rows[1:]
     for row in rest:
         row.update(verdict(row, ref))
-    return {"variant": variant, "split": str(split_dir), "renders": count, "gate_px": FP16_MAX_PX,
-            "accuracy_noise": ACCURACY_NOISE, "reference": ref, "checkpoints": rest}
+    return {"variant": variant, "split": str(split_dir), "renders": count, "paths": list(paths),
+            "gate_px": FP16_MAX_PX, "accuracy_noise": ACCURACY_NOISE, "reference": ref, "checkpoints": rest}
 
 
 def markdown(report: dict) -> str:
     """One row per checkpoint, the reference first."""
-    sets = list(report["reference"]["gpu"])
-    head = ["checkpoint", *COLUMNS.values(), "spread %", *(f"GPU {s} max (over)" for s in sets), "verdict"]
+    paths = report.get("paths", ["gpu"])
+    sets = list(report["reference"][paths[0]])
+    head = ["checkpoint", *COLUMNS.values(), "spread %",
+            *(f"{PATH_LABELS[p]} {s} max (over)" for p in paths for s in sets), "verdict"]
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for row in [report["reference"], *report["checkpoints"]]:
         acc = row["accuracy"]
         cells = [Path(row["checkpoint"]).name, *(f"{acc[k]:.3f}" if k in LOWER_IS_BETTER else f"{acc[k]:.2f}"
                                                   for k in COLUMNS)]
         cells.append(f"{100 * acc['spread_heatmap_share']:.2f}")
-        cells += [f"{row['gpu'][s]['max_px']:.2f} ({len(row['gpu'][s]['inputs_over_gate'])}/{row['gpu'][s]['inputs']})"
-                  for s in sets]
+        cells += [f"{row[p][s]['max_px']:.2f} ({len(row[p][s]['inputs_over_gate'])}/{row[p][s]['inputs']})"
+                  for p in paths for s in sets]
         if "candidate" not in row:
             cells.append("reference")
         elif row["candidate"]:
             cells.append("**candidate**")
         else:
-            why = ([] if row["gpu_within_gate"] else [f"GPU over {report['gate_px']} px"]) + \
+            why = ([] if row["fp16_within_gate"] else [f"fp16 over {report['gate_px']} px"]) + \
                   [f"{c} worse" for c in row["accuracy_worse"]]
             cells.append("; ".join(why))
         lines.append("| " + " | ".join(cells) + " |")
@@ -135,13 +145,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reference", type=Path, default=None, help="checkpoint to hold accuracy to (default: shipped)")
     p.add_argument("--data", type=Path, default=Path("data/synthetic"))
     p.add_argument("--split", default="val", help="the split to select on (confirm the choice on another)")
-    p.add_argument("--count", type=int, default=64, help="renders of the split for the GPU rows")
+    p.add_argument("--count", type=int, default=64, help="renders of the split for the fp16 rows")
+    p.add_argument("--paths", default="gpu",
+                   help=f"comma-separated fp16 paths to gate on, of {', '.join(SELECTION_PATHS)} (qnn: the HTP "
+                        "simulator, about 2 s an input)")
     p.add_argument("--limit", type=int, default=None, help="evaluate accuracy on the first N samples only")
     p.add_argument("--golden", type=int, default=None, help="golden cases for the GPU rows (default: all)")
     p.add_argument("--json", type=Path, default=None, help="also write every figure here")
     args = p.parse_args(argv)
     if args.count < 1:
-        raise InputError("--count must be at least 1: the GPU rows need renders the gates never saw")
+        raise InputError("--count must be at least 1: the fp16 rows need renders the gates never saw")
+    paths = tuple(dict.fromkeys(p.strip() for p in args.paths.split(",") if p.strip()))
+    unknown = [p for p in paths if p not in SELECTION_PATHS]
+    if unknown or not paths:
+        raise InputError(f"--paths takes {', '.join(SELECTION_PATHS)}, not {args.paths!r}")
     files = [f for c in args.checkpoints for f in (run_checkpoints(c) if c.is_dir() else [c])]
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
@@ -157,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     split_dir = args.data / args.split
     if not (split_dir / "annotations.json").is_file():
         raise InputError(f"{split_dir} is not a rendered split (no annotations.json): `make data` writes them")
-    report = select(args.variant, files, reference, split_dir, args.count, args.limit, args.golden)
+    report = select(args.variant, files, reference, split_dir, args.count, args.limit, args.golden, paths)
     print(markdown(report))
     chosen = [Path(r["checkpoint"]).name for r in report["checkpoints"] if r["candidate"]]
     print(f"candidates: {', '.join(chosen) if chosen else 'none'} (selected on {split_dir}; confirm on another split)")

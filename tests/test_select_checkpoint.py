@@ -19,7 +19,7 @@ def row(gpu_max: tuple[float, float], **accuracy) -> dict:
 
 def test_verdict_needs_the_gpu_gate_on_every_set_and_accuracy_within_noise():
     ref = row((0.9, 1.2))
-    assert verdict(row((0.4, 0.5)), ref) == {"gpu_within_gate": True, "accuracy_worse": [], "candidate": True}
+    assert verdict(row((0.4, 0.5)), ref) == {"fp16_within_gate": True, "accuracy_worse": [], "candidate": True}
     assert not verdict(row((0.4, 0.51)), ref)["candidate"]  # one set over the gate is enough to fail
     worse_2d = 3.0 + ACCURACY_NOISE["visible_vertex_2d_error_px_median"] + 0.01
     assert verdict(row((0.4, 0.4), visible_vertex_2d_error_px_median=worse_2d), ref)["accuracy_worse"] == ["2D px"]
@@ -28,6 +28,9 @@ def test_verdict_needs_the_gpu_gate_on_every_set_and_accuracy_within_noise():
     # Within noise, or better, is not worse.
     near = row((0.4, 0.4), pa_mpjpe_mm=62.4, GPSm_AP=71.0, keypoint_AP=70.0, visible_vertex_2d_error_px_median=2.5)
     assert verdict(near, ref)["candidate"]
+    # Every measured fp16 path counts: the HTP simulator's rows as well as the GPU's.
+    assert not verdict({**near, "qnn": {"golden": {"max_px": 0.53}, "test": {"max_px": 0.4}}}, ref)["candidate"]
+    assert verdict({**near, "qnn": {"golden": {"max_px": 0.41}, "test": {"max_px": 0.4}}}, ref)["candidate"]
 
 
 def test_a_run_folder_gives_its_kept_steps_in_order_and_a_last_file_that_differs(tmp_path):
@@ -67,10 +70,31 @@ def test_measures_accuracy_and_the_gpu_of_each_file_beside_the_reference(tmp_pat
     assert same["accuracy_worse"] == []
     for r in report["checkpoints"]:
         assert r["gpu"]["golden"]["inputs"] == 2 and r["gpu"]["test"]["inputs"] == 3
-        assert r["candidate"] == (r["gpu_within_gate"] and not r["accuracy_worse"])
+        assert r["candidate"] == (r["fp16_within_gate"] and not r["accuracy_worse"])
         assert 0 <= r["accuracy"]["spread_heatmap_share"] <= 1
     printed = capsys.readouterr().out
     assert "| s0.safetensors |" in printed and "| reference |" in printed and "candidates:" in printed
+    assert report["paths"] == ["gpu"] and "qnn" not in report["reference"]
+
+
+def test_gates_on_the_htp_simulator_when_asked(tmp_path, template, capsys):
+    from model.build import create_model
+    from model.checkpoint import save_checkpoint
+
+    data = tmp_path / "d"
+    write_rest_body_split(data / "val", template, range(100, 101))
+    torch.manual_seed(0)
+    ckpt = save_checkpoint(create_model("tiny", template), tmp_path / "s.safetensors", variant="tiny",
+                           template=template, trained=False)
+    out = tmp_path / "select.json"
+    assert main([str(ckpt), "--variant", "tiny", "--reference", str(ckpt), "--data", str(data), "--count", "1",
+                 "--golden", "1", "--paths", "gpu,qnn", "--json", str(out)]) == 0
+    (r,) = json.loads(out.read_text())["checkpoints"]
+    assert r["qnn"]["golden"]["inputs"] == 1 and r["qnn"]["test"]["inputs"] == 1 and r["gpu"]["test"]["inputs"] == 1
+    assert r["fp16_within_gate"] == all(s["max_px"] <= 0.5 for p in ("gpu", "qnn") for s in r[p].values())
+    assert "QNN golden max (over)" in capsys.readouterr().out
+    with pytest.raises(InputError, match="--paths"):
+        main([str(ckpt), "--variant", "tiny", "--reference", str(ckpt), "--data", str(data), "--paths", "gpu,npu"])
 
 
 def test_refuses_a_split_that_is_not_rendered_and_a_missing_file(tmp_path):
