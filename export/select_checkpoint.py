@@ -10,10 +10,9 @@ in one process so the figures compare:
   - the LiteRT GPU fp16 error against PyTorch fp32 (`export.fp16_margin`'s `gpu` path) on the golden set
     and on renders of that split; with `--paths gpu,qnn`, the Snapdragon HTP simulator's in fp16 as well.
 A file is a candidate when its maximum on every measured path is within the fp16 gate on both input sets
-and no accuracy
-figure is worse than the reference's by more than that figure's measured noise (ACCURACY_NOISE). Select on
-a validation split and confirm the chosen file on the test split: the maxima move between files like
-draws, so a choice made on one set has to be checked on another.
+and no accuracy figure is worse than the reference's by more than that figure's measured noise
+(ACCURACY_NOISE). Select on a validation split and confirm the chosen file on the test split: the maxima
+move between files like draws, so a choice made on one set has to be checked on another.
 """
 
 from __future__ import annotations
@@ -150,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"comma-separated fp16 paths to gate on, of {', '.join(SELECTION_PATHS)} (qnn: the HTP "
                         "simulator, about 2 s an input)")
     p.add_argument("--limit", type=int, default=None, help="evaluate accuracy on the first N samples only")
-    p.add_argument("--golden", type=int, default=None, help="golden cases for the GPU rows (default: all)")
+    p.add_argument("--golden", type=int, default=None, help="golden cases for the fp16 rows (default: all)")
     p.add_argument("--json", type=Path, default=None, help="also write every figure here")
     args = p.parse_args(argv)
     if args.count < 1:

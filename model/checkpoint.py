@@ -30,10 +30,10 @@ TEMPLATE_META_KEY = "template_meta"
 # The hash of every tensor (name, dtype, shape, bytes) in the header: a file whose weights were damaged
 # after it was written is refused by name instead of loading and giving NaNs or silently wrong meshes.
 WEIGHTS_HASH_KEY = "weights_sha256"
-# Every metadata key save_checkpoint writes itself; anything else came in through its `extra`.
 # How the lift head reads the heatmap vertices (model/network/heads/lift.py), where not "plain": the weights
 # were trained for one reading, so it travels with them; a file without the key reads them plainly.
 LIFT_XY_READING_KEY = "lift_heatmap_xy"
+# Every metadata key save_checkpoint writes itself; anything else came in through its `extra`.
 HEADER_KEYS = frozenset({"format", "format_version", "variant", "template_name", "template_version",
                          "template_sha256", "trained", "created_utc", WEIGHTS_HASH_KEY, TEMPLATE_META_KEY,
                          LIFT_XY_READING_KEY})
@@ -250,8 +250,9 @@ def _set_lift_xy_reading(model: torch.nn.Module, info: CheckpointInfo) -> None:
         raise CheckpointError(f"{info.path}: unknown {LIFT_XY_READING_KEY} {reading!r}; this code knows "
                               f"{HEATMAP_XY_READINGS}")
     if reading == "trust" and model.vertexpose.trust is None:
-        raise CheckpointError(f"{info.path}: its lift reads trust-scaled heatmap vertices but it has no heatmap "
-                              "trust head: the file is incomplete")
+        raise CheckpointError(f"{info.path}: its lift reads trust-scaled heatmap vertices, and there is no heatmap "
+                              "trust head to scale them by (the file carries none, or the network it is loaded "
+                              "into has none)")
     lift.heatmap_xy_reading = reading
 
 

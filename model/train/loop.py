@@ -31,7 +31,7 @@ from safetensors.torch import load_file, safe_open, save_file
 
 from model.atomic import atomic_path
 from model.build import create_model
-from model.checkpoint import TRUST_PREFIX, save_checkpoint
+from model.checkpoint import LIFT_XY_READING_KEY, TRUST_PREFIX, save_checkpoint
 from model.train import losses as L
 from model.train.batches import step_batches
 from model.train.config import (
@@ -154,7 +154,7 @@ def _save_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, 
             tensors[f"optim.{pid}.{k}"] = (v.cpu() if torch.is_tensor(v) else torch.tensor(v)).contiguous()
     meta = {"step": str(step), "config": json.dumps(asdict(cfg)), "param_groups": json.dumps(osd["param_groups"]),
             "template_sha256": template.sha256, "variant": cfg.variant,
-            "lift_heatmap_xy": getattr(model.lift, "heatmap_xy_reading", "plain")}
+            LIFT_XY_READING_KEY: getattr(model.lift, "heatmap_xy_reading", "plain")}
     with atomic_path(path) as tmp:
         save_file(tensors, tmp, metadata=meta)
 
@@ -167,7 +167,7 @@ def _load_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, 
     tensors = load_file(str(path))
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     if hasattr(model.lift, "heatmap_xy_reading"):  # the reading the weights were trained for (older states: plain)
-        model.lift.heatmap_xy_reading = meta.get("lift_heatmap_xy", "plain")
+        model.lift.heatmap_xy_reading = meta.get(LIFT_XY_READING_KEY, "plain")
     state: dict[int, dict[str, torch.Tensor]] = {}
     for k, v in tensors.items():
         if k.startswith("optim."):
