@@ -237,8 +237,6 @@ def _attach_present_trust_head(model: torch.nn.Module, state: dict[str, torch.Te
 
 def _set_lift_xy_reading(model: torch.nn.Module, info: CheckpointInfo) -> None:
     """Make the lift read the heatmap vertices the way the file's weights were trained to."""
-    from model.network.heads.lift import HEATMAP_XY_READINGS
-
     reading = info.metadata.get(LIFT_XY_READING_KEY, "plain")
     lift = getattr(model, "lift", None)
     if not hasattr(lift, "heatmap_xy_reading"):  # not a MeshPose network, or the release's lift
@@ -246,9 +244,9 @@ def _set_lift_xy_reading(model: torch.nn.Module, info: CheckpointInfo) -> None:
             raise CheckpointError(f"{info.path} has a lift that reads the heatmap vertices ({reading!r}); "
                                   "this network's lift does not")
         return
-    if reading not in HEATMAP_XY_READINGS:
+    if reading not in lift.heatmap_xy_readings:  # the network layer's list (checkpoints sit below it)
         raise CheckpointError(f"{info.path}: unknown {LIFT_XY_READING_KEY} {reading!r}; this code knows "
-                              f"{HEATMAP_XY_READINGS}")
+                              f"{lift.heatmap_xy_readings}")
     if reading == "trust" and model.vertexpose.trust is None:
         raise CheckpointError(f"{info.path}: its lift reads trust-scaled heatmap vertices, and there is no heatmap "
                               "trust head to scale them by (the file carries none, or the network it is loaded "

@@ -37,6 +37,8 @@ HEATMAP_XY_READINGS = ("plain", "trust")
 class LiftHead(nn.Module):
     """Coarse features (B, C, h, w) -> (xyz in [-1, 1] (B, V, 3), visibility logits (B, V))."""
 
+    heatmap_xy_readings = HEATMAP_XY_READINGS
+
     def __init__(self, in_ch: int, num_vertices: int, bins: int = 64, hidden: int = 64, *,
                  expand: int = 0, spatial_channels: int = 0, coarse_hw: tuple[int, int] | None = None,
                  embed: int = 256, use_heatmap_xy: bool = False) -> None:
