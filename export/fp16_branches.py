@@ -57,21 +57,32 @@ class BranchOutputs(nn.Module):
 LEFT_OUT_WEIGHT = 0.5
 
 
-def regression_from_heatmap_xy(net: nn.Module, image: np.ndarray, xy_heatmap: np.ndarray,
-                               only: np.ndarray | None = None) -> np.ndarray | None:
-    """The fp32 lift's regressed x, y (V, 2; about the crop centre) when it reads `xy_heatmap` (V, 2; about
-    the centre) instead of its own heatmap positions (with `only`, a (V,) mask: for those vertices alone, its
-    own positions for the rest); None for a lift that does not read them."""
-    if not getattr(net.lift, "use_heatmap_xy", False):
-        return None
+def lift_inputs(net: nn.Module, image: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """The fp32 lift's inputs for one image: the features it reads, its own heatmap positions (normalised) and
+    the heatmap trust (None without a trust head)."""
     with torch.no_grad():
         fine, coarse = net.backbone(net.normalize(torch.from_numpy(image)))
-        # A lift that reads trust-scaled positions gets the fp32 trust: this run asks what the positions carry.
         _, own_xy, _, trust = net.vertexpose(fine, False)
+    return (fine if getattr(net.lift, "reads", "coarse") == "fine" else coarse), own_xy, trust
+
+
+def regression_from_heatmap_xy(net: nn.Module, image: np.ndarray, xy_heatmap: np.ndarray,
+                               only: np.ndarray | None = None,
+                               inputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor | None] | None = None,
+                               ) -> np.ndarray | None:
+    """The fp32 lift's regressed x, y (V, 2; about the crop centre) when it reads `xy_heatmap` (V, 2; about
+    the centre) instead of its own heatmap positions (with `only`, a (V,) mask: for those vertices alone, its
+    own positions for the rest); None for a lift that does not read them. `inputs`: `lift_inputs(net, image)`,
+    when the caller already has them."""
+    if not getattr(net.lift, "use_heatmap_xy", False):
+        return None
+    # A lift that reads trust-scaled positions gets the fp32 trust: this run asks what the positions carry.
+    features, own_xy, trust = inputs if inputs is not None else lift_inputs(net, image)
+    with torch.no_grad():
         xy_norm = (torch.from_numpy(xy_heatmap)[None] - net.heatmap_shift) / net.heatmap_scale
         if only is not None:
             xy_norm = torch.where(torch.from_numpy(only)[None, :, None], xy_norm, own_xy)
-        xyz_norm, _ = net.lift(fine if getattr(net.lift, "reads", "coarse") == "fine" else coarse, xy_norm, trust)
+        xyz_norm, _ = net.lift(features, xy_norm, trust)
         return (xyz_norm * net.regression_scale + net.regression_shift)[0, :, :2].numpy()
 
 
@@ -161,8 +172,10 @@ def measure_branches(variant: str, ckpt: str | None, renders: Path | None, count
                 outputs = run(x)
                 xy = outputs["xy_heatmap"][0]
                 left_out = ref["heatmap_weight" if model.has_trust else "visibility"][0] < LEFT_OUT_WEIGHT
-                rows.append(split_input(name, ref, outputs, regression_from_heatmap_xy(deploy.net, x, xy),
-                                        regression_from_heatmap_xy(deploy.net, x, xy, only=left_out)))
+                inputs = lift_inputs(deploy.net, x)  # one fp32 backbone run serves both subsets
+                rows.append(split_input(name, ref, outputs,
+                                        regression_from_heatmap_xy(deploy.net, x, xy, inputs=inputs),
+                                        regression_from_heatmap_xy(deploy.net, x, xy, only=left_out, inputs=inputs)))
             over = [r for r in rows if r["max_px"] > FP16_MAX_PX]
             summary = {"inputs": len(rows), "inputs_over_gate": len(over),
                        "dominant_over_gate": {b: sum(r["dominant"] == b for r in over)

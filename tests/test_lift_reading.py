@@ -62,7 +62,7 @@ def test_a_distrusted_heatmap_does_not_reach_the_lift(template):
         net.lift.heatmap_xy_reading = "trust"
         with pytest.raises(ValueError, match="trust head"):
             net.lift(coarse, xy)
-        # In the network, a vertex's trust scales what the lift reads of its heatmap.
+        # The fixture's trust varies from vertex to vertex, so the two readings differ in the network.
         out = net(torch.rand((1, 3, *net.input_hw), generator=torch.Generator().manual_seed(2)) * 255)
         assert out["heatmap_trust"].min() < 0.9 and out["heatmap_trust"].max() > 0.1
 

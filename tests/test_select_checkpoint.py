@@ -49,17 +49,23 @@ def test_a_run_folder_gives_its_kept_steps_in_order_and_a_last_file_that_differs
         run_checkpoints(tmp_path / "step600.safetensors")
 
 
-def test_measures_accuracy_and_the_gpu_of_each_file_beside_the_reference(tmp_path, template, capsys):
+def _split_and_checkpoints(tmp_path, template, renders: int, seeds: tuple[int, ...]):
+    """A `renders`-sample validation split of the rest body and one untrained `tiny` checkpoint per seed."""
     from model.build import create_model
     from model.checkpoint import save_checkpoint
 
     data = tmp_path / "d"
-    write_rest_body_split(data / "val", template, range(100, 103))
+    write_rest_body_split(data / "val", template, range(100, 100 + renders))
     files = []
-    for seed in (0, 1):
+    for seed in seeds:
         torch.manual_seed(seed)
         files.append(save_checkpoint(create_model("tiny", template), tmp_path / f"s{seed}.safetensors",
                                      variant="tiny", template=template, trained=False))
+    return data, files
+
+
+def test_measures_accuracy_and_the_gpu_of_each_file_beside_the_reference(tmp_path, template, capsys):
+    data, files = _split_and_checkpoints(tmp_path, template, renders=3, seeds=(0, 1))
     out = tmp_path / "select.json"
     assert main([str(files[0]), str(files[1]), "--variant", "tiny", "--reference", str(files[0]), "--data", str(data),
                  "--count", "3", "--golden", "2", "--json", str(out)]) == 0
@@ -78,14 +84,7 @@ def test_measures_accuracy_and_the_gpu_of_each_file_beside_the_reference(tmp_pat
 
 
 def test_gates_on_the_htp_simulator_when_asked(tmp_path, template, capsys):
-    from model.build import create_model
-    from model.checkpoint import save_checkpoint
-
-    data = tmp_path / "d"
-    write_rest_body_split(data / "val", template, range(100, 101))
-    torch.manual_seed(0)
-    ckpt = save_checkpoint(create_model("tiny", template), tmp_path / "s.safetensors", variant="tiny",
-                           template=template, trained=False)
+    data, (ckpt,) = _split_and_checkpoints(tmp_path, template, renders=1, seeds=(0,))
     out = tmp_path / "select.json"
     assert main([str(ckpt), "--variant", "tiny", "--reference", str(ckpt), "--data", str(data), "--count", "1",
                  "--golden", "1", "--paths", "gpu,qnn", "--json", str(out)]) == 0

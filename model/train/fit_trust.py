@@ -27,7 +27,7 @@ from model.cli import InputError, run_main
 from model.network.heads.trust import HeatmapTrust
 from model.train.config import TRUST_SPREAD as SPREAD_TARGET  # targets below it (variance > tau ln 2): spread maps
 from model.train.config import TRUST_TAU, TRUST_UPWEIGHT
-from model.train.head_fit import load_frozen, moved_tensors, save_fit, train_only
+from model.train.head_fit import fit_on_cache, load_frozen, moved_tensors, save_fit, train_only
 from model.train.losses import trust_error, trust_target
 
 
@@ -87,24 +87,8 @@ def trust_summary(trust: HeatmapTrust, cache: dict[str, torch.Tensor], chunk: in
 def fit(trust: HeatmapTrust, cache: dict[str, torch.Tensor], epochs: int, lr: float, upweight: float,
         batch: int = 32, seed: int = 0) -> list[float]:
     """Adam with a one-cycle learning rate on the cached samples; returns the mean loss of each epoch."""
-    g = torch.Generator().manual_seed(seed)
-    n = len(cache["target"])
-    opt = torch.optim.Adam(trust.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * -(-n // batch), pct_start=0.1)
-    history = []
-    for epoch in range(epochs):
-        order, total = torch.randperm(n, generator=g), 0.0
-        for k in range(0, n, batch):
-            idx = order[k:k + batch]
-            loss = trust_loss(trust, cache, idx, upweight)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += float(loss.detach()) * len(idx)
-        history.append(total / n)
-        print(f">> epoch {epoch + 1}/{epochs}: loss {history[-1]:.5f}", flush=True)
-    return history
+    return fit_on_cache(trust.parameters(), len(cache["target"]),
+                        lambda idx: trust_loss(trust, cache, idx, upweight), epochs, lr, batch, seed)
 
 
 def fit_trust(ckpt: Path, data: Path, out: Path, samples: int, passes: int, epochs: int, lr: float, tau: float,

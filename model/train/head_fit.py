@@ -1,9 +1,11 @@
-"""What the tools that fit one head on a frozen network share (`refit_segmentation`, `fit_trust`): load the
-checkpoint frozen, train only the head, prove nothing else moved, and write the file with a record of the fit."""
+"""What the tools that fit one head on a frozen network share (`refit_segmentation`, `fit_trust`, `refit_lift`):
+load the checkpoint frozen, train only the head (on cached samples: `fit_on_cache`), prove nothing else moved,
+and write the file with a record of the fit."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import torch
@@ -43,3 +45,26 @@ def save_fit(net: torch.nn.Module, out: Path, info: CheckpointInfo, template, ke
     extra = extra_metadata(info.metadata)
     extra[key] = json.dumps(record)
     save_checkpoint(net, out, variant=info.variant, template=template, trained=True, extra=extra)
+
+
+def fit_on_cache(parameters: Iterable[torch.nn.Parameter], n: int, batch_loss: Callable[[torch.Tensor], torch.Tensor],
+                 epochs: int, lr: float, batch: int = 32, seed: int = 0) -> list[float]:
+    """Adam with a one-cycle learning rate over `n` cached samples, `batch_loss(indices)` the loss of a batch;
+    returns the mean loss of each epoch."""
+    g = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(parameters, lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * -(-n // batch), pct_start=0.1)
+    history = []
+    for epoch in range(epochs):
+        order, total = torch.randperm(n, generator=g), 0.0
+        for k in range(0, n, batch):
+            idx = order[k:k + batch]
+            loss = batch_loss(idx)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(idx)
+        history.append(total / n)
+        print(f">> epoch {epoch + 1}/{epochs}: loss {history[-1]:.5f}", flush=True)
+    return history

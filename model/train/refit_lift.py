@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from model.checkpoint import file_sha256
 from model.cli import InputError, run_main
-from model.train.head_fit import load_frozen, moved_tensors, save_fit, train_only
+from model.train.head_fit import fit_on_cache, load_frozen, moved_tensors, save_fit, train_only
 
 VISIBILITY_WEIGHT = 1.0  # the visibility's KL divergence beside the smooth L1 in pixels
 
@@ -84,24 +84,8 @@ def distance_to_teacher(lift: torch.nn.Module, cache: dict[str, torch.Tensor], p
 def fit(lift: torch.nn.Module, cache: dict[str, torch.Tensor], px_scale: torch.Tensor, epochs: int, lr: float,
         batch: int = 32, seed: int = 0) -> list[float]:
     """Adam with a one-cycle learning rate on the cached samples; returns the mean loss of each epoch."""
-    g = torch.Generator().manual_seed(seed)
-    n = len(cache["xyz"])
-    opt = torch.optim.Adam([p for p in lift.parameters() if p.requires_grad], lr=lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * -(-n // batch), pct_start=0.1)
-    history = []
-    for epoch in range(epochs):
-        order, total = torch.randperm(n, generator=g), 0.0
-        for k in range(0, n, batch):
-            idx = order[k:k + batch]
-            loss = distillation_loss(lift, cache, idx, px_scale)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += float(loss.detach()) * len(idx)
-        history.append(total / n)
-        print(f">> epoch {epoch + 1}/{epochs}: loss {history[-1]:.5f}", flush=True)
-    return history
+    return fit_on_cache([p for p in lift.parameters() if p.requires_grad], len(cache["xyz"]),
+                        lambda idx: distillation_loss(lift, cache, idx, px_scale), epochs, lr, batch, seed)
 
 
 def refit_lift(ckpt: Path, data: Path, out: Path, samples: int, passes: int, epochs: int, lr: float,
