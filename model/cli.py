@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from model.process_memory import keep_freed_memory
+
 # Larger images are refused: the rasteriser, the detector and the crops work on the full frame, and a
 # 10000x10000 photo spends minutes and >12 GB before failing. Smaller ones hold no person to mesh.
 MAX_IMAGE_SIDE = 4096
@@ -83,6 +85,7 @@ def debug_enabled() -> bool:
 
 def run_main(main: Callable[[], int | None]) -> int:
     """Run a tool's `main` and turn any exception into one line on stderr and an exit status."""
+    keep_freed_memory()  # tensors' memory is reused rather than returned to the kernel (model/process_memory.py)
     try:
         return int(main() or 0)
     except KeyboardInterrupt:
