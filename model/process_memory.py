@@ -1,6 +1,6 @@
 """Keep the C allocator from handing every tensor's memory back to the kernel (glibc on Linux only).
 
-Why: a training step of `xs` on the CPU frees and re-allocates tensors of 1-30 MB dozens of times. With
+Why: a training step of `xs` on the CPU frees and re-allocates many megabyte-sized tensors. With
 glibc's defaults some of them are served by `mmap` and returned with `munmap` on free (its threshold moves
 with what was freed last), and the heap is trimmed back to the kernel, so the next step pays page faults
 and zeroing for the same memory again: on the 2-core development host a step of batch 16 spent as much

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ PROBE = "from model.process_memory import keep_freed_memory; print(keep_freed_me
 
 def _probe(extra_env: dict[str, str]) -> str:
     env = {k: v for k, v in os.environ.items() if k not in USER_TUNING_ENV + ("GLIBC_TUNABLES", OPT_OUT_ENV)}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])  # the probe imports the project
     env.update(extra_env)
     out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True)
     return out.stdout.strip()
