@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parent.parent
 ALLOWED = {
     "model.network": ("model.network", "model.checkpoint", "model.template", "model.atomic"),
     "model.template": ("model.template", "model.atomic", "model.cli"),
-    "model.cli": (),  # the tools' error path: a leaf every layer may use
+    "model.cli": ("model.process_memory",),  # the tools' entry and error path, used by every layer
+    "model.process_memory": (),  # the allocator settings run_main applies: a leaf
     "model.pipeline": ("model.pipeline",),
     "model.checkpoint": ("model.atomic", "model.template"),
     "model.registry": ("model.network",),
