@@ -6,8 +6,8 @@ with what was freed last), and the heap is trimmed back to the kernel, so the ne
 and zeroing for the same memory again: on the 2-core development host a step of batch 16 spent as much
 time in the kernel as in PyTorch (`python -m benchmarks.train_step`, 2 threads: median 0.56-0.69 s per
 step, about 15 s of system time in 25 s). With the largest fixed mmap threshold glibc accepts (32 MB)
-and no trimming, freed memory stays in the process for the next step: 0.30-0.37 s per step, 2-5 s of
-system time, the same peak memory (3.0-3.1 GB). docs/DESIGN.md §7 gives the measurements.
+and no trimming, set here at start: 0.34-0.37 s per step, about 5 s of system time, the same peak memory
+(3.1 GB); the same settings given as glibc's environment variables: 0.29-0.33 s. docs/DESIGN.md §7.
 
 Peak memory does not change; what changes is that memory a step freed is not returned until exit.
 """
