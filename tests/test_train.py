@@ -97,9 +97,12 @@ def test_flip_augmentation_mirrors_targets(tiny_data, template):
     plain = ds.get(0, augment=False)
     flipped = ds.get(0, augment=True)
     assert torch.equal(flipped["image"], plain["image"].flip(-1))
-    sym = torch.tensor(np.asarray(template.symmetry))
-    assert torch.allclose(flipped["vertices"][:, 0], 96 - plain["vertices"][sym, 0])
-    assert torch.equal(flipped["visibility"], plain["visibility"][sym])
+    mirror = torch.tensor(template.mirror_index())
+    assert torch.allclose(flipped["vertices"][:, 0], 96 - plain["vertices"][mirror, 0])
+    assert torch.equal(flipped["visibility"], plain["visibility"][mirror])
+    # The rest body's flipped render is itself, mirrored: every vertex's target is where its mirror vertex
+    # was, including the two (365, 366) whose symmetry partner is 12 cm from their mirror image.
+    assert not torch.equal(mirror, torch.tensor(np.asarray(template.symmetry, np.int64)))
 
 
 def _centroid(mask):

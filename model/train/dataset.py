@@ -1,5 +1,5 @@
 """Samples in the DensePose-COCO layout (synthetic renders; the fields real data also has) as tensors,
-with augmentation: horizontal flip through the template's symmetry map, in-plane scale and rotation
+with augmentation: horizontal flip through the template's mirror vertices, in-plane scale and rotation
 about the crop centre, colour jitter and, where asked, the extremes a phone camera meets (very dark,
 over-exposed, blurred, a small person far away) and frames with no person at all (negatives: every
 vertex invisible, an empty mask, no mesh loss).
@@ -47,7 +47,7 @@ class MeshPoseDataset:
         self.rotation_deg = rotation_deg
         self.extreme_probability = extreme_probability
         self.negative_probability = negative_probability
-        self.symmetry = np.asarray(template.symmetry)
+        self.mirror = template.mirror_index()
 
     def __len__(self) -> int:
         return len(self.anns)
@@ -72,11 +72,11 @@ class MeshPoseDataset:
         rng = np.random.default_rng([seed, epoch, index])
         if augment and rng.random() < self.flip_probability:
             image, mask = image[:, ::-1].copy(), mask[:, ::-1].copy()
-            verts = verts[self.symmetry].copy()
+            verts = verts[self.mirror].copy()
             verts[:, 0] = w - verts[:, 0]
-            vis = vis[self.symmetry]
+            vis = vis[self.mirror]
             dp[:, 0] = w - dp[:, 0]
-            faces = self.symmetry[faces]  # the mirror point lies on the mirror face, same barycentrics
+            faces = self.mirror[faces]  # the mirror point lies on the mirror face, same barycentrics
             kp = kp[COCO_FLIP].copy()
             kp[:, 0] = w - kp[:, 0]
         if augment and (self.scale_jitter or self.rotation_deg):
