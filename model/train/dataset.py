@@ -76,7 +76,7 @@ class MeshPoseDataset:
             verts[:, 0] = w - verts[:, 0]
             vis = vis[self.mirror]
             dp[:, 0] = w - dp[:, 0]
-            faces = self.mirror[faces]  # the mirror point lies on the mirror face, same barycentrics
+            faces = self.mirror[faces]  # the mirror point: same barycentrics of the mirror vertices
             kp = kp[COCO_FLIP].copy()
             kp[:, 0] = w - kp[:, 0]
         if augment and (self.scale_jitter or self.rotation_deg):
