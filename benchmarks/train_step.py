@@ -1,7 +1,8 @@
-"""`python -m benchmarks.train_step` (make bench-train-step): one training step (forward, the
-paper's losses, backward) of a variant on this host, with the argsoftmax gradient in closed form
-(what training uses) and through plain autograd, interleaved so both see the same machine load,
-on the CPU or a GPU (`--device`). Prints the median seconds of each and their ratio, and the median time
+"""`python -m benchmarks.train_step` (make bench-train-step): the time of one training step, and of a batch.
+
+One training step (forward, the paper's losses, backward) of a variant on this host, with the argsoftmax
+gradient in closed form (what training uses) and through plain autograd, interleaved so both see the same
+machine load, on the CPU or a GPU (`--device`). Prints the median seconds of each and their ratio, and the median time
 one process takes to build a batch (decode, augment), so that `--workers` can be sized to keep the step fed.
 """
 

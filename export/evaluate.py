@@ -1,5 +1,6 @@
-"""Accuracy of an exported artifact itself (`make eval ARTIFACT=...`): the .onnx, .tflite or .mlpackage run
-on the synthetic test split with the same metrics as `make eval` runs on the PyTorch network.
+"""`make eval ARTIFACT=...`: the accuracy of an exported .onnx, .tflite or .mlpackage itself.
+
+The artifact runs on the synthetic test split with the same metrics as `make eval` runs on the PyTorch network.
 
 What ships is what is measured: an fp16 or int8 artifact gets its own figures (vertex error, MPJPE,
 PA-MPJPE, PVE, visibility accuracy, keypoint AP; the mask and DensePose metrics need outputs the deploy

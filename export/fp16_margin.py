@@ -1,7 +1,6 @@
-"""`python -m export.fp16_margin`: how far the fp16 paths move a checkpoint's vertices, on the golden set and on
-fresh test renders, without exporting anything.
+"""`python -m export.fp16_margin`: how far the fp16 paths move a checkpoint's vertices, golden set and test renders.
 
-The export gates see the golden set; this tool adds renders the gates never saw (the synthetic test
+It exports nothing. The export gates see the golden set; this tool adds renders the gates never saw (the synthetic test
 split) and prints, per fp16 path, the 2D error against PyTorch fp32 on visible vertices (median, p99,
 max) and how many inputs have a vertex over the fp16 gate, with the share of vertices the fp32 reference
 calls visible (the rows count only those: a checkpoint that wins by calling fewer vertices visible shows

