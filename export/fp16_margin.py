@@ -1,11 +1,13 @@
 """`python -m export.fp16_margin`: how far the fp16 paths move a checkpoint's vertices, golden set and test renders.
 
-It exports nothing. The export gates see the golden set; this tool adds renders the gates never saw (the synthetic test
-split) and prints, per fp16 path, the 2D error against PyTorch fp32 on visible vertices (median, p99,
-max) and how many inputs have a vertex over the fp16 gate, with the share of vertices the fp32 reference
-calls visible (the rows count only those: a checkpoint that wins by calling fewer vertices visible shows
-here). It is how the fp16 margin of a checkpoint is
-measured (docs/DESIGN.md, "fp16 margin"): run it on two checkpoints to compare them.
+It exports nothing. The export gates see the golden set; this tool adds renders the gates never saw (the
+synthetic test split) and prints, per fp16 path, the 2D error against PyTorch fp32 on visible vertices
+(median, p99, max) and how many inputs have a vertex over the fp16 gate, as a rate with its exact 95 %
+interval, with the share of vertices the fp32 reference calls visible (the rows count only those: a
+checkpoint that wins by calling fewer vertices visible shows here). The JSON keeps each input's largest
+error, for paired comparisons. It is how the fp16 margin of a checkpoint is measured (docs/DESIGN.md §8,
+"The fp16 margin at a glance"): run it on two checkpoints, with enough renders that the rates' intervals
+can separate them (500, not 64, for rates of a few percent).
 
 Paths: the LiteRT GPU accelerator on lavapipe in fp16 (`gpu`), the numpy fp16 simulation of the Core ML
 program (`coreml`), the ONNX model on Qualcomm's HTP simulator in fp16 (`qnn`: the export's
@@ -58,6 +60,20 @@ def per_input_max(reference: list[dict], outputs: list[dict]) -> list[float]:
         vis = ref["visibility"][0] >= VISIBLE
         out.append(float(d[vis].max()) if vis.any() else 0.0)
     return out
+
+
+def rate_over_gate(over: int, inputs: int) -> tuple[float, float, float]:
+    """Share of inputs over the gate, with its exact (Clopper-Pearson) 95 % interval.
+
+    A maximum over 64 renders is one draw of a rare event: 2 of 64 and 0 of 64 are both likely for a file
+    that puts 3 % of its inputs over. The rate and its interval say what a set of that size can tell apart.
+    """
+    if inputs < 1:
+        raise ValueError("a rate needs at least one input")
+    from scipy.stats import binomtest
+
+    ci = binomtest(over, inputs).proportion_ci(confidence_level=0.95, method="exact")
+    return over / inputs, float(ci.low), float(ci.high)
 
 
 def visible_share(outputs: list[dict]) -> float:
@@ -160,13 +176,17 @@ def measure(variant: str, ckpt: str | None, renders: Path | None, count: int, pa
                 row = compare_outputs(path, "fp16", reference, outs)
                 worst = per_input_max(reference, outs)
                 over = [n for n, e in zip(names, worst) if e > FP16_MAX_PX]
+                rate, low, high = rate_over_gate(len(over), len(inputs))
                 rows[path] = {"median_px": row.err2d_median_px, "p99_px": row.err2d_p99_px,
                               "max_px": row.err2d_max_px, "worst_input": names[int(np.argmax(worst))],
                               "inputs_over_gate": over, "inputs": len(inputs),
+                              "rate_over_gate": rate, "rate_ci95": [low, high],
+                              "input_max_px": dict(zip(names, worst)),
                               "seconds": round(time.perf_counter() - t0, 1)}
                 print(f"{set_name:6s} {path:8s} median {row.err2d_median_px:.4f}  p99 {row.err2d_p99_px:.4f}  "
                       f"max {row.err2d_max_px:.4f} px ({names[int(np.argmax(worst))]})  "
-                      f"over {FP16_MAX_PX} px: {len(over)}/{len(inputs)}", flush=True)
+                      f"over {FP16_MAX_PX} px: {len(over)}/{len(inputs)} "
+                      f"({100 * rate:.1f} %, 95 % interval {100 * low:.1f}-{100 * high:.1f} %)", flush=True)
             result["sets"][set_name] = rows
     return result
 

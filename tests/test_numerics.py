@@ -434,3 +434,17 @@ def test_visible_share_counts_the_vertices_parity_counts():
 
     outs = [{"visibility": np.array([[0.9, 0.1, VISIBLE]])}, {"visibility": np.array([[0.0, 0.0, 0.0]])}]
     assert visible_share(outs) == pytest.approx(2 / 6)
+
+
+def test_fp16_margin_rate_has_an_exact_interval():
+    """The rate of inputs over the gate carries its Clopper-Pearson 95 % interval: 2 of 64 cannot be told
+    from 0 of 64, 16 of 500 excludes zero; no inputs is refused rather than reported as a rate."""
+    from export.fp16_margin import rate_over_gate
+
+    rate, low, high = rate_over_gate(2, 64)
+    assert rate == 2 / 64 and low < 0.005 and 0.10 < high < 0.11
+    rate, low, high = rate_over_gate(16, 500)
+    assert (round(low, 3), round(high, 3)) == (0.018, 0.051)
+    assert rate_over_gate(0, 64)[1] == 0.0
+    with pytest.raises(ValueError):
+        rate_over_gate(0, 0)
