@@ -77,7 +77,8 @@ def measure_margin(variant: str, ckpt: Path, renders: Path, count: int, golden: 
     from export.fp16_margin import measure
 
     sets = measure(variant, str(ckpt), renders, count, paths, golden)["sets"]
-    return {path: {name: {k: rows[path][k] for k in ("median_px", "max_px", "worst_input", "inputs_over_gate")}
+    return {path: {name: {k: rows[path][k] for k in ("median_px", "max_px", "worst_input", "inputs_over_gate",
+                                                           "rate_over_gate", "rate_ci95")}
                    | {"inputs": rows[path]["inputs"]} for name, rows in sets.items()} for path in paths}
 
 
