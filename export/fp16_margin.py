@@ -65,7 +65,7 @@ def per_input_max(reference: list[dict], outputs: list[dict]) -> list[float]:
 def rate_over_gate(over: int, inputs: int) -> tuple[float, float, float]:
     """Share of inputs over the gate, with its exact (Clopper-Pearson) 95 % interval.
 
-    A maximum over 64 renders is one draw of a rare event: 2 of 64 and 0 of 64 are both likely for a file
+    A maximum over 64 renders is one draw of a rare event: 2 of 64 and 0 of 64 are both common for a file
     that puts 3 % of its inputs over. The rate and its interval say what a set of that size can tell apart.
     """
     if inputs < 1:
