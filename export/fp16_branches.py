@@ -25,9 +25,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from export.fp16_margin import add_input_arguments, input_sets
+from export.fp16_margin import add_input_arguments, check_input_arguments, input_sets
 from export.parity import FP16_MAX_PX, VISIBLE
-from model.cli import InputError, run_main
+from model.cli import run_main
 
 BRANCHES = ("xy_heatmap", "xyz_regressed", "visibility", "heatmap_weight", "vertices")
 
@@ -219,8 +219,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="the fp16 path: the LiteRT GPU accelerator or the Snapdragon HTP simulator")
     p.add_argument("--json", type=Path, default=None, help="also write every input's split here")
     args = p.parse_args(argv)
-    if args.count < 0 or (args.golden is not None and args.golden < 1):
-        raise InputError("--count must be >= 0 and --golden >= 1")
+    check_input_arguments(args)
     result = measure_branches(args.variant, args.ckpt, args.renders if args.count else None, args.count,
                               args.golden, args.path)
     if args.json:

@@ -135,9 +135,12 @@ class Fp16Runners:
 
 def input_sets(height: int, width: int, renders: Path | None, count: int,
                golden: int | None = None) -> dict[str, tuple[list[str], list[np.ndarray]]]:
-    """The input sets the fp16 tools measure on: the golden set (its first `golden` cases; all by default) and,
-    when `renders` is given and `count` > 0, the first `count` renders of that split, as (names, inputs)."""
-    sets = {"golden": ([c.name for c in golden_cases(golden)], golden_inputs(height, width, golden))}
+    """The input sets the fp16 tools measure on: the golden set (its first `golden` cases; all by default, none
+    for 0) and, when `renders` is given and `count` > 0, the first `count` renders of that split, as (names,
+    inputs)."""
+    sets = {}
+    if golden != 0:
+        sets["golden"] = ([c.name for c in golden_cases(golden)], golden_inputs(height, width, golden))
     if renders is not None and count:
         sets["test"] = test_renders(renders, count, height, width)
     return sets
@@ -150,7 +153,20 @@ def add_input_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--renders", type=Path, default=Path("data/synthetic/test"),
                    help="a rendered split (default: the synthetic test split)")
     p.add_argument("--count", type=int, default=64, help="fresh renders to add to the golden set (0: none)")
-    p.add_argument("--golden", type=int, default=None, help="golden cases to use (default: all)")
+    p.add_argument("--golden", type=int, default=None, help="golden cases to use (default: all; 0: none, renders only)")
+
+
+def check_input_arguments(args: argparse.Namespace) -> None:
+    """Refuse, before any conversion, input options that leave nothing to measure or cannot be met."""
+    from export.golden import golden_cases
+
+    if args.count < 0 or (args.golden is not None and args.golden < 0):
+        raise InputError("--count and --golden take a number of inputs, 0 or more")
+    if args.count == 0 and args.golden == 0:
+        raise InputError("--count 0 and --golden 0 leave nothing to measure")
+    available = len(golden_cases())
+    if args.golden is not None and args.golden > available:
+        raise InputError(f"--golden {args.golden}: the golden set has {available} cases")
 
 
 def measure(variant: str, ckpt: str | None, renders: Path | None, count: int, paths: tuple[str, ...],
@@ -198,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--paths", default="gpu,coreml", help=f"comma-separated, of {', '.join(PATHS)}")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = p.parse_args(argv)
+    check_input_arguments(args)
     paths = tuple(s for s in args.paths.split(",") if s)
     unknown = set(paths) - set(PATHS)
     if unknown:

@@ -448,3 +448,22 @@ def test_fp16_margin_rate_has_an_exact_interval():
     assert rate_over_gate(0, 64)[1] == 0.0
     with pytest.raises(ValueError):
         rate_over_gate(0, 0)
+
+
+def test_fp16_tools_refuse_empty_or_impossible_input_sets_before_converting():
+    """`--golden 0` measures renders only; with `--count 0` as well, or more golden cases than exist, the tools
+    stop at once with one error line instead of after a conversion."""
+    import argparse
+
+    from export.fp16_branches import main as branches_main
+    from export.fp16_margin import check_input_arguments, input_sets
+    from export.fp16_margin import main as margin_main
+    from model.cli import InputError
+
+    for argv in (["--count", "0", "--golden", "0"], ["--golden", "41"], ["--count", "-1"]):
+        for main in (margin_main, branches_main):
+            with pytest.raises(InputError):
+                main(["--variant", "tiny", *argv])
+    check_input_arguments(argparse.Namespace(count=8, golden=0))  # renders only is a valid request
+    assert input_sets(64, 48, None, 0, golden=0) == {}
+    assert list(input_sets(64, 48, None, 0, golden=2)) == ["golden"]
