@@ -9,7 +9,8 @@ error, for paired comparisons. It is how the fp16 margin of a checkpoint is meas
 "The fp16 margin at a glance"): run it on two checkpoints, with enough renders that the rates' intervals
 can separate them (500, not 64, for rates of a few percent).
 
-Paths: the LiteRT GPU accelerator on lavapipe in fp16 (`gpu`), the numpy fp16 simulation of the Core ML
+Paths: the LiteRT GPU accelerator on lavapipe in fp16 (`gpu`) and in fp16 with fp32 accumulation in its
+convolutions and matmuls (`gpu-fp32acc`, LiteRT's `FP16_WITH_FP32_ACCUM`), the numpy fp16 simulation of the Core ML
 program (`coreml`), the ONNX model on Qualcomm's HTP simulator in fp16 (`qnn`: the export's
 `qnn-htp-fp16-sim` row, seconds per input), and fp16 arithmetic emulated in PyTorch (`torch16`: the
 deploy graph run in float16 on the CPU, a quick proxy with no converter in the loop). One reference row is not fp16 at
@@ -33,7 +34,7 @@ from export.golden import golden_cases, golden_inputs, run_torch
 from export.parity import FP16_MAX_PX, VISIBLE, compare_outputs
 from model.cli import InputError, read_image, run_main
 
-PATHS = ("gpu", "coreml", "qnn", "torch16", "lsb")
+PATHS = ("gpu", "gpu-fp32acc", "coreml", "qnn", "torch16", "lsb")
 LSB_NOISE = 0.5  # grey levels: half of an 8-bit camera's quantisation step, either way
 
 
@@ -97,6 +98,17 @@ class Fp16Runners:
 
             tfl_path = tfl.convert_tflite(self.model, example, scratch / "model.tflite", precision="fp32")
             self.runners["gpu"] = lambda x: tfl.run_gpu(tfl_path, {self.name: x}, precision="fp16").outputs
+        if "gpu-fp32acc" in paths:
+            from export import tflite as tfl
+            from export.tflite.litert_c import GpuModel
+
+            tfl_path = scratch / "model.tflite"
+            if not tfl_path.is_file():
+                tfl.convert_tflite(self.model, example, tfl_path, precision="fp32")
+            gpu = GpuModel(tfl_path, "fp16-fp32acc")  # compiled once: its shaders take seconds on lavapipe
+            if not gpu.fully_accelerated:
+                raise RuntimeError("the graph did not run fully on the GPU accelerator (fp16-fp32acc)")
+            self.runners["gpu-fp32acc"] = lambda x: gpu.run({self.name: x})
         if "coreml" in paths:
             from export import coreml as cm
             from export.contract import build_contract

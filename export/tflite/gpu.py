@@ -98,13 +98,31 @@ def run_gpu(path: Path, inputs: dict[str, np.ndarray], precision: str = "fp16") 
 
     precision "fp16": the delegate's default, fp16 arithmetic (phones run it so; lavapipe too, with
     fp16 accumulation); "fp32": GpuOptions(enforce_f32=True), the precision an app asks for with
-    LiteRT's GPU precision option when fp16 is not accurate enough for a model.
+    LiteRT's GPU precision option when fp16 is not accurate enough for a model; "fp16-fp32acc": fp16
+    storage with fp32 accumulation in the convolutions and matmuls (Kotlin's
+    `GpuOptions.Precision.FP16_WITH_FP32_ACCUM`), which the Python API cannot ask for, so that run goes
+    through LiteRT's C API (`export.tflite.litert_c`).
     A graph the GPU cannot take fully fails to compile: that is reported as
     fully_accelerated=False with no outputs, never silently run on the CPU.
     """
-    if precision not in ("fp16", "fp32"):
-        raise ValueError(f"GPU precision {precision!r}: use 'fp16' or 'fp32'")
+    if precision not in ("fp16", "fp32", "fp16-fp32acc"):
+        raise ValueError(f"GPU precision {precision!r}: use 'fp16', 'fp32' or 'fp16-fp32acc'")
     _vulkan_environment()
+    if precision == "fp16-fp32acc":
+        from export.tflite.litert_c import GpuModel, LiteRtError
+
+        try:
+            model = GpuModel(path, precision)
+        except LiteRtError as exc:
+            if "LiteRtCreateCompiledModel" in str(exc):
+                return GpuRunResult(outputs={}, fully_accelerated=False)
+            raise GpuUnavailable(f"LiteRT GPU accelerator failed to start: {exc}; {INSTALL_HINT}") from None
+        try:
+            if not model.fully_accelerated:
+                return GpuRunResult(outputs={}, fully_accelerated=False)
+            return GpuRunResult(outputs=model.run(inputs), fully_accelerated=True)
+        finally:
+            model.close()
     from ai_edge_litert.compiled_model import CompiledModel
     from ai_edge_litert.hardware_accelerator import HardwareAccelerator
     from ai_edge_litert.options import GpuOptions, Options
