@@ -11,6 +11,7 @@ it with host-memory tensor buffers. It is the same runtime and accelerator libra
 
 from __future__ import annotations
 
+import contextlib
 import ctypes as C
 from pathlib import Path
 
@@ -85,9 +86,11 @@ class GpuModel:
         lib, check = rt.lib, rt.check
         self.model, self.options, opaque = C.c_void_p(), C.c_void_p(), C.c_void_p()
         options = self.options  # the caller owns the options; kept until close(), which frees them
-        check(lib.LiteRtCreateModelFromFile(rt.env, str(path).encode(), C.byref(self.model)), "LiteRtCreateModelFromFile")
+        check(lib.LiteRtCreateModelFromFile(rt.env, str(path).encode(), C.byref(self.model)),
+              "LiteRtCreateModelFromFile")
         check(lib.LiteRtCreateOptions(C.byref(options)), "LiteRtCreateOptions")
-        check(lib.LiteRtSetOptionsHardwareAccelerators(options, _GPU_ACCELERATOR), "LiteRtSetOptionsHardwareAccelerators")
+        check(lib.LiteRtSetOptionsHardwareAccelerators(options, _GPU_ACCELERATOR),
+              "LiteRtSetOptionsHardwareAccelerators")
         # The runtime owns the payload and frees it with libc's free.
         payload = rt.libc.strdup(f"precision = {GPU_PRECISIONS[precision]}\n".encode())
         free = C.cast(rt.libc.free, C.c_void_p)
@@ -141,8 +144,9 @@ class GpuModel:
                 raise ValueError(f"input of shape {array.shape}, the model takes {shape}")
             C.memmove(address, array.ctypes.data, size)
         buffer = C.c_void_p()
-        self._rt.check(self._rt.lib.LiteRtCreateTensorBufferFromHostMemory(
-            ttype, C.c_void_p(address), C.c_size_t(size), None, C.byref(buffer)), "LiteRtCreateTensorBufferFromHostMemory")
+        status = self._rt.lib.LiteRtCreateTensorBufferFromHostMemory(
+            ttype, C.c_void_p(address), C.c_size_t(size), None, C.byref(buffer))
+        self._rt.check(status, "LiteRtCreateTensorBufferFromHostMemory")
         return buffer, size
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -163,7 +167,8 @@ class GpuModel:
             for (name, _, shape), (buffer, size) in zip(self.outputs, out_buffers):
                 host = C.c_void_p()
                 check(lib.LiteRtLockTensorBuffer(buffer, C.byref(host), _LOCK_READ), "LiteRtLockTensorBuffer")
-                outputs[name] = np.frombuffer((C.c_byte * size).from_address(host.value), np.float32).reshape(shape).copy()
+                data = (C.c_byte * size).from_address(host.value)
+                outputs[name] = np.frombuffer(data, np.float32).reshape(shape).copy()
                 check(lib.LiteRtUnlockTensorBuffer(buffer), "LiteRtUnlockTensorBuffer")
             return outputs
         finally:
@@ -183,7 +188,5 @@ class GpuModel:
             self.model = C.c_void_p()
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # interpreter teardown may have unloaded ctypes already
             self.close()
-        except Exception:  # noqa: BLE001 - interpreter teardown may have unloaded ctypes already
-            pass
