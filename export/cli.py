@@ -31,6 +31,7 @@ from export.report import (
 )
 from export.session import ExportError, ExportSession, converter_output, log
 from export.staging import Discard, staged_output
+from model.registry import GPU_PRECISIONS
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     failed_dir = stale_failed = None
     with converter_output(Path(args.out), f"export_{args.variant}"):
         session = ExportSession(args.variant, args.ckpt, Path(args.out), template=args.template, golden=args.golden,
-                                strict=args.strict)
+                                strict=args.strict, gpu_precision=args.gpu_precision)
         log(f"exporting {session.name} ({', '.join(formats)}) to {session.out_dir}")
         with staged_output(session.out_dir) as stage:
             for fmt in formats:
@@ -118,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="QNN: Snapdragon SoC to compile for (repeatable; default SM8550, SM8650, SM8750)")
     parser.add_argument("--nhwc", action="store_true", help="TFLite: NHWC input for camera buffers")
     parser.add_argument("--no-gpu", action="store_true", help="TFLite: skip the software-Vulkan GPU run")
+    parser.add_argument("--gpu-precision", choices=GPU_PRECISIONS, default=None,
+                        help="the LiteRT GPU precision the Android app asks for: gated by the TFLite export and "
+                             "written into every contract (default: the variant's; xs: fp16)")
     parser.add_argument("--golden", type=int, default=None,
                         help="golden cases the gates run on (default: the variant's; xs: all 40 of export/golden.py)")
     parser.add_argument("--strict", action="store_true",

@@ -95,8 +95,10 @@ def build_contract(
     nhwc: bool = False,
     normalization_baked_in: bool = True,
     input_dtype: str = "float32",
+    gpu_precision: str | None = None,
 ) -> dict[str, Any]:
-    """Contract for a DeployModel exported to `fmt` as file `artifact` (the variant's spec fills the rest)."""
+    """Contract for a DeployModel exported to `fmt` as file `artifact` (the variant's spec fills the rest;
+    `gpu_precision` overrides the variant's GPU precision)."""
     from model.registry import get_variant, weights_license
 
     spec = get_variant(model.variant)
@@ -149,7 +151,7 @@ def build_contract(
         "joints": {"landmarker": "coco17", "names": list(template.coco17_names)} if "joints" in model.output_names
         else None,
         "crop": {"box_scale": spec.crop.box_scale, "pad_rgb": list(spec.crop.pad_rgb)},
-        "gpu_precision": spec.gpu_precision,
+        "gpu_precision": gpu_precision or spec.gpu_precision,
         "license": {"name": lic.name, "commercial_use": lic.commercial_use, "notice": lic.notice},
         "visibility_threshold": VISIBILITY_THRESHOLD,
         "tools": tool_versions(),

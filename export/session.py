@@ -98,15 +98,19 @@ class ExportSession(SessionBase):
     """Builds a variant's deploy graph once, checks its op policy, and collects parity rows and checks."""
 
     def __init__(self, variant: str, ckpt: str | None, out_root: Path, template: str | None = None,
-                 golden: int | None = None, strict: bool = False) -> None:
+                 golden: int | None = None, strict: bool = False, gpu_precision: str | None = None) -> None:
         from model.build import build_deploy_model, resolve_template
-        from model.registry import get_variant
+        from model.registry import GPU_PRECISIONS, get_variant
 
         try:
             self.spec = get_variant(variant)
         except KeyError as exc:
             raise ExportError(str(exc.args[0])) from None
         self.variant = variant
+        if gpu_precision is not None and gpu_precision not in GPU_PRECISIONS:
+            raise ExportError(f"GPU_PRECISION={gpu_precision}: choose one of {', '.join(GPU_PRECISIONS)}")
+        # What the Android app asks the GPU for, gated by the TFLite export and written into every contract.
+        self.gpu_precision = gpu_precision or self.spec.gpu_precision
         self.ckpt = resolve_checkpoint(variant, ckpt)
         if template is not None and not Path(template).is_file():
             raise ExportError(f"template {template} does not exist; pass TEMPLATE=<path to a template .safetensors>")
@@ -170,4 +174,5 @@ class ExportSession(SessionBase):
 
     def contract(self, fmt: str, artifact: str, precision: str, **kw) -> dict[str, Any]:
         """Contract for one artifact (validated against the schema)."""
-        return build_contract(self.model, self.template, fmt=fmt, artifact=artifact, precision=precision, **kw)
+        return build_contract(self.model, self.template, fmt=fmt, artifact=artifact, precision=precision,
+                              gpu_precision=self.gpu_precision, **kw)

@@ -1,8 +1,10 @@
 # Export targets: the user's main job. Artifacts land in artifacts/$(VARIANT)/.
 # KEEP_FAILED=1: publish a run whose parity gate failed (its contracts say parity_gate.passed = false);
 # otherwise such a run publishes nothing and leaves its report in artifacts/$(VARIANT)/failed/.
+# GPU_PRECISION=fp16|fp32|fp16-fp32acc: what the Android app asks LiteRT's GPU for (gated, and written into the
+# contracts); default the variant's (xs: fp16).
 EXPORT_ARGS = --variant $(VARIANT) $(if $(CKPT),--ckpt $(CKPT)) $(if $(TEMPLATE),--template $(TEMPLATE)) $(if $(GOLDEN),--golden $(GOLDEN)) $(if $(filter-out 0,$(STRICT)),--strict) \
-  $(if $(filter-out 0,$(KEEP_FAILED)),--keep-failed)
+  $(if $(filter-out 0,$(KEEP_FAILED)),--keep-failed) $(if $(GPU_PRECISION),--gpu-precision $(GPU_PRECISION))
 
 .PHONY: export-coreml export-tflite export-onnx export-qnn export parity fixtures golden-poses
 

@@ -23,6 +23,11 @@ INPUT_NAME = "image"
 OUTPUT_NAMES = ("vertices", "visibility", "joints")
 
 
+# The LiteRT GPU precisions an export can gate and a contract can name: the accelerator's fp16 arithmetic, fp32,
+# and fp16 storage with fp32 accumulation in convolutions and matmuls (LiteRT's FP16_WITH_FP32_ACCUM).
+GPU_PRECISIONS = ("fp16", "fp32", "fp16-fp32acc")
+
+
 @dataclass(frozen=True)
 class License:
     """Terms of a variant's weights, carried into every contract and model card."""
@@ -77,7 +82,8 @@ class VariantSpec:
     export_golden_inputs: int = 40
     # fp32 parity gate (max 2D error): two fp32 runs of the same graph differ by their summation order.
     parity_fp32_max_px: float = 0.01
-    # Arithmetic the Android GPU path runs in (LiteRT GPU precision option); written into the contract.
+    # Arithmetic the Android GPU path runs in (LiteRT GPU precision option, GPU_PRECISIONS); written into the
+    # contract; `make export GPU_PRECISION=...` overrides it for one export.
     gpu_precision: str = "fp16"
     max_params_m: float | None = None
     max_gmacs: float | None = None
