@@ -185,7 +185,8 @@ def test_gpu_precision_option_gates_that_precision_and_writes_it_into_the_contra
     for contract in out.glob("*.contract.json"):
         assert json.loads(contract.read_text())["gpu_precision"] == "fp16-fp32acc", contract
     rows = {r["path"]: r for r in json.loads((out / "parity.json").read_text())["paths"]}
-    gated, beside = rows["tflite-gpu-fp16-fp32acc (lavapipe, functional)"], rows["tflite-gpu-fp16 (lavapipe, functional)"]
+    gated = rows["tflite-gpu-fp16-fp32acc (lavapipe, functional)"]
+    beside = rows["tflite-gpu-fp16 (lavapipe, functional)"]
     assert gated["passed"] is True and gated["gate"].startswith("fp16"), gated
     assert beside["passed"] is None and beside["gate"] == "report only", beside
     res = _run_cli("tflite", "--variant", "tiny", "--gpu-precision", "bf16", "--out", str(tmp_path / "b"))
