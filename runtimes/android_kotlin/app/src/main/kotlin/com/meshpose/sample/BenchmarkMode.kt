@@ -94,7 +94,7 @@ object BenchmarkMode {
         } catch (e: Exception) {
             Log.w(TAG, "cannot hash the model", e); null
         }
-        return deviceContext(runner.accelerator.lowercase(), BenchmarkResult.precisionOf(runner.accelerator, c.precision),
+        return deviceContext(runner.accelerator.lowercase(), BenchmarkResult.precisionOf(runner.accelerator, c.precision, c.gpuPrecision),
             runner.source.name, sha, c.variant, c.contractVersion)
     }
 

@@ -6,6 +6,7 @@ import com.google.ai.edge.litert.CompiledModel
 import com.google.ai.edge.litert.Environment
 import com.google.ai.edge.litert.TensorBuffer
 import com.meshpose.core.AppError
+import com.meshpose.core.GpuPrecision
 import com.meshpose.core.ModelContract
 import com.meshpose.core.ModelIO
 import java.io.File
@@ -44,8 +45,13 @@ class ModelSource(private val context: Context, val name: String) {
         false
     }
 
-    fun compile(accelerator: Accelerator, env: Environment): CompiledModel {
+    /** Compiles for [accelerator]; on the GPU at [gpuPrecision], the contract's `gpu_precision` the export gated. */
+    fun compile(accelerator: Accelerator, env: Environment, gpuPrecision: String = GpuPrecision.DEFAULT): CompiledModel {
         val options = CompiledModel.Options(accelerator)
+        if (accelerator == Accelerator.GPU) {
+            val precision = CompiledModel.GpuOptions.Precision.valueOf(GpuPrecision.litertName(gpuPrecision))
+            options.gpuOptions = CompiledModel.GpuOptions(precision = precision)
+        }
         return file?.let { CompiledModel.create(it.path, options, env) } ?: CompiledModel.create(context.assets, name, options, env)
     }
 }
@@ -135,7 +141,7 @@ class ModelRunner private constructor(
             fallback: AppError?,
         ): ModelRunner {
             val t0 = System.nanoTime()
-            val model = source.compile(accelerator, env)
+            val model = source.compile(accelerator, env, contract.gpuPrecision)
             val loadMs = (System.nanoTime() - t0) / 1e6
             return provenOrFreed(model, { ModelRunner(contract, source, env, it, label, fallback, loadMs) },
                                  { it.selfTest() }, { it.release() })

@@ -131,11 +131,11 @@ object BenchmarkResult {
     private val PRECISIONS = setOf("fp32", "fp16", "int8", "fp16-weights", "palettize8")
 
     /**
-     * The precision a run computes in: the LiteRT GPU accelerator computes in fp16 whatever the
-     * weights; on the CPU it is the artifact's own precision (the contract's `precision`).
+     * The precision a run computes in: on the LiteRT GPU accelerator, the GPU precision the app asked for (the
+     * contract's `gpu_precision`), whatever the weights; on the CPU the artifact's own precision (`precision`).
      */
-    fun precisionOf(accelerator: String, contractPrecision: String?): String = when {
-        accelerator.equals("gpu", ignoreCase = true) -> "fp16"
+    fun precisionOf(accelerator: String, contractPrecision: String?, gpuPrecision: String = GpuPrecision.DEFAULT): String = when {
+        accelerator.equals("gpu", ignoreCase = true) -> gpuPrecision
         contractPrecision != null && contractPrecision in PRECISIONS -> contractPrecision
         else -> "fp32"
     }

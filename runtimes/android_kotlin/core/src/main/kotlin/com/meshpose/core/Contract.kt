@@ -51,6 +51,8 @@ data class ModelContract(
     /** False for weights whose licence forbids commercial use (the authors' release); null in v1 contracts. */
     val commercialUse: Boolean? = null,
     val licenseName: String? = null,
+    /** The LiteRT GPU precision the export gated (`gpu_precision`: fp16, fp32 or fp16-fp32acc; fp16 when absent). */
+    val gpuPrecision: String = GpuPrecision.DEFAULT,
 ) {
     val numVertices: Int get() = outputs[0].shape[1]
     val hasJoints: Boolean get() = outputs.size == 3
@@ -135,6 +137,11 @@ data class ModelContract(
                 ),
                 commercialUse = license?.get("commercial_use") as? Boolean,
                 licenseName = license?.get("name") as? String,
+                gpuPrecision = when (val p = root["gpu_precision"]) {
+                    null -> GpuPrecision.DEFAULT
+                    is String -> p.also { GpuPrecision.litertName(it) }
+                    else -> throw JsonException("gpu_precision must be a string")
+                },
             )
             c.check(input)
             return c

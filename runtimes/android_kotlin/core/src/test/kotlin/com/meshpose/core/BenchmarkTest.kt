@@ -103,6 +103,8 @@ class BenchmarkTest {
     @Test
     fun precisionFollowsTheAccelerator() {
         assertEquals("fp16", BenchmarkResult.precisionOf("GPU", "fp32"))
+        assertEquals("fp16-fp32acc", BenchmarkResult.precisionOf("gpu", "fp32", "fp16-fp32acc"))
+        assertEquals("fp32", BenchmarkResult.precisionOf("cpu", "fp32", "fp16-fp32acc"))
         assertEquals("int8", BenchmarkResult.precisionOf("cpu", "int8"))
         assertEquals("fp16-weights", BenchmarkResult.precisionOf("cpu", "fp16-weights"))
         assertEquals("fp32", BenchmarkResult.precisionOf("cpu", null))

@@ -129,6 +129,19 @@ class ContractTest {
     }
 
     @Test
+    fun theGpuPrecisionTheExportGatedIsWhatTheAppAsksLiteRtFor() {
+        assertEquals(Fixtures.json("contract_xs.json").str("gpu_precision"), ModelContract.parse(text).gpuPrecision)
+        assertEquals("fp16-fp32acc", ModelContract.parse(mutated("gpu_precision", value = "fp16-fp32acc")).gpuPrecision)
+        assertEquals(GpuPrecision.DEFAULT, ModelContract.parse(mutated("gpu_precision", value = null)).gpuPrecision)
+        // The names of LiteRT's CompiledModel.GpuOptions.Precision values (LiteRT 2.2+ Model.kt).
+        assertEquals("FP16_WITH_FP32_ACCUM", GpuPrecision.litertName("fp16-fp32acc"))
+        assertEquals("FP32", GpuPrecision.litertName("fp32"))
+        assertEquals("FP16", GpuPrecision.litertName("fp16"))
+        assertRefused(mutated("gpu_precision", value = "bf16"), "gpu_precision 'bf16'")
+        assertRefused(mutated("gpu_precision", value = 16.0), "gpu_precision must be a string")
+    }
+
+    @Test
     fun aModelWithoutJointsOrFacesIsAcceptedAndDrawnAsPoints() {
         // The authors' release has no published triangulation and no landmarker without SMPL.
         @Suppress("UNCHECKED_CAST")
