@@ -244,6 +244,7 @@ def test_shipped_xs_keeps_its_fp16_margin_on_the_gpu(tmp_path):
     from export.session import resolve_checkpoint
     from export.tflite.convert import convert_tflite
     from export.tflite.gpu import run_gpu
+    from export.tflite.litert_c import GpuModel
     from model.build import build_deploy_model
 
     model = build_deploy_model("xs", resolve_checkpoint("xs", None))
@@ -257,6 +258,13 @@ def test_shipped_xs_keeps_its_fp16_margin_on_the_gpu(tmp_path):
     assert row.err2d_median_px <= MARGIN_MEDIAN_PX, row
     assert row.err2d_p99_px <= MARGIN_P99_PX, row
     assert row.err2d_max_px <= MARGIN_MAX_PX, row
+    # The same cases with fp32 accumulation (GPU_PRECISION=fp16-fp32acc), compiled once through the C API.
+    acc = GpuModel(path, "fp16-fp32acc")
+    row = compare_outputs("gpu-fp16-fp32acc", "fp16", reference, [acc.run({"image": x}) for x in inputs],
+                          input_names=names)
+    assert row.err2d_median_px <= ACC32_MEDIAN_PX, row
+    assert row.err2d_p99_px <= ACC32_P99_PX, row
+    assert row.err2d_max_px <= ACC32_MAX_PX, row
 
 
 def _int8_row_on_every_golden_input(path_name: str, reference_model, run):
