@@ -237,6 +237,10 @@ def test_feature_noise_is_seeded_and_training_only(template):
 # it is tightened when a checkpoint gains some.
 MARGIN_CASES = 12
 MARGIN_MEDIAN_PX, MARGIN_P99_PX, MARGIN_MAX_PX = 0.065, 0.26, 0.39
+# The same with LiteRT's fp32 accumulation (measured 2026-12-06, stage 6): median 0.046, p99 0.19, max 0.71 px
+# (large_0; fp16 gives 0.27 px there, while over 1,500 renders this mode puts 4 times fewer inputs over the
+# gate: docs/DESIGN.md §8, "The GPU with fp32 accumulation"); bounds again about 20 % above.
+ACC32_MEDIAN_PX, ACC32_P99_PX, ACC32_MAX_PX = 0.056, 0.225, 0.85
 
 
 def test_shipped_xs_keeps_its_fp16_margin_on_the_gpu(tmp_path):
