@@ -4,7 +4,8 @@ Eq. 5 fuses two estimates of each vertex's 2D position, the heatmap's expectatio
 regression r, as r + w (h - r) with w the visibility (times the heatmap trust where a checkpoint has one);
 seam copies are then averaged. `python -m export.fp16_margin` measures the fused vertices. This tool
 converts a copy of the network whose outputs are the branches themselves, runs it on the LiteRT GPU
-accelerator in fp16 (lavapipe here; `--path qnn`: the Snapdragon HTP simulator in fp16) and in PyTorch
+accelerator in fp16 (lavapipe here; `--path gpu-fp32acc`: with fp32 accumulation; `--path qnn`: the
+Snapdragon HTP simulator in fp16) and in PyTorch
 fp32 on the same inputs, and splits the error of each input's worst visible vertex into what moved: the
 heatmap position (w dh), the regression ((1 - w) dr) and the weight (dw (h - r)), before the seam average.
 
@@ -118,9 +119,9 @@ def split_input(name: str, ref: dict[str, np.ndarray], gpu: dict[str, np.ndarray
     return row
 
 
-# The fp16 paths the branch graph can run on: the LiteRT GPU accelerator (lavapipe here) and the Snapdragon
-# HTP simulator (the export's qnn-htp-fp16-sim row).
-BRANCH_PATHS = ("gpu", "qnn")
+# The fp16 paths the branch graph can run on: the LiteRT GPU accelerator (lavapipe here), in fp16 or with
+# fp32 accumulation, and the Snapdragon HTP simulator (the export's qnn-htp-fp16-sim row).
+BRANCH_PATHS = ("gpu", "gpu-fp32acc", "qnn")
 
 
 def fp16_runner(model: BranchOutputs, example: torch.Tensor, path: str, scratch: Path):
@@ -137,6 +138,15 @@ def fp16_runner(model: BranchOutputs, example: torch.Tensor, path: str, scratch:
             return run.outputs
 
         return run_gpu
+    if path == "gpu-fp32acc":
+        from export import tflite as tfl
+        from export.tflite.litert_c import GpuModel
+
+        tflite = tfl.convert_tflite(model, example, scratch / "branches.tflite", precision="fp32")
+        gpu = GpuModel(tflite, "fp16-fp32acc")  # compiled once, through LiteRT's C API
+        if not gpu.fully_accelerated:
+            raise RuntimeError("the branch graph did not run fully on the GPU accelerator (fp16-fp32acc)")
+        return lambda x: gpu.run({model.input_name: x})
     if path == "qnn":
         from export.onnx.convert import export_onnx
         from export.qnn.htp import htp_session, run_htp
@@ -216,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m export.fp16_branches", description=__doc__.splitlines()[0])
     add_input_arguments(p)
     p.add_argument("--path", choices=BRANCH_PATHS, default="gpu",
-                   help="the fp16 path: the LiteRT GPU accelerator or the Snapdragon HTP simulator")
+                   help="the fp16 path: the LiteRT GPU accelerator (in fp16, or with fp32 accumulation) or the "
+                        "Snapdragon HTP simulator")
     p.add_argument("--json", type=Path, default=None, help="also write every input's split here")
     args = p.parse_args(argv)
     check_input_arguments(args)

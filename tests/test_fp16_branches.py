@@ -95,6 +95,13 @@ def test_tool_runs_on_the_gpu_and_reports_every_input():
     assert golden["summary"]["regression_via_xy_max_px"] == max(r["regression_via_xy_max_px"] for r in golden["inputs"])
 
 
+def test_tool_runs_on_the_gpu_with_fp32_accumulation():
+    result = measure_branches("tiny", None, None, 0, golden=1, path="gpu-fp32acc")
+    (row,) = result["sets"]["golden"]["inputs"]
+    assert result["path"] == "gpu-fp32acc" and row["input"] == "rest_0" and row["max_px"] >= 0, row
+    assert row["dominant"] in ("heatmap", "regression", "weight")
+
+
 def test_tool_runs_on_the_htp_simulator():
     result = measure_branches("tiny", None, None, 0, golden=1, path="qnn")
     assert result["path"] == "qnn"
