@@ -7,7 +7,8 @@ in one process so the figures compare:
   - accuracy on a held-out split (`model.eval`'s 2D error, PA-MPJPE, keypoint AP, GPSm AP) and the share
     of spread heatmaps, the smooth measure of the conditioning behind the fp16 and int8 tails;
   - the LiteRT GPU fp16 error against PyTorch fp32 (`export.fp16_margin`'s `gpu` path) on the golden set
-    and on renders of that split; with `--paths gpu,qnn`, the Snapdragon HTP simulator's in fp16 as well.
+    and on renders of that split; with `--paths gpu,gpu-fp32acc,qnn`, the GPU with fp32 accumulation and the
+    Snapdragon HTP simulator in fp16 as well.
 A file is a candidate when its maximum on every measured path is within the fp16 gate on both input sets
 and no accuracy figure is worse than the reference's by more than that figure's measured noise
 (ACCURACY_NOISE). Select on a validation split and confirm the chosen file on the test split: the maxima
@@ -65,9 +66,10 @@ def measure_accuracy(variant: str, ckpt: Path, split_dir: Path, limit: int | Non
     return {k: float(result[k]) for k in (*ACCURACY_NOISE, "spread_heatmap_share")}
 
 
-# The fp16 paths a selection can measure (export.fp16_margin's names): the LiteRT GPU and the HTP simulator.
-SELECTION_PATHS = ("gpu", "qnn")
-PATH_LABELS = {"gpu": "GPU", "qnn": "QNN"}
+# The fp16 paths a selection can measure (export.fp16_margin's names): the LiteRT GPU (in fp16, or with fp32
+# accumulation) and the HTP simulator.
+SELECTION_PATHS = ("gpu", "gpu-fp32acc", "qnn")
+PATH_LABELS = {"gpu": "GPU", "gpu-fp32acc": "GPU fp32-acc", "qnn": "QNN"}
 
 
 def measure_margin(variant: str, ckpt: Path, renders: Path, count: int, golden: int | None = None,
@@ -146,8 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--split", default="val", help="the split to select on (confirm the choice on another)")
     p.add_argument("--count", type=int, default=64, help="renders of the split for the fp16 rows")
     p.add_argument("--paths", default="gpu",
-                   help=f"comma-separated fp16 paths to gate on, of {', '.join(SELECTION_PATHS)} (qnn: the HTP "
-                        "simulator, about 2 s an input)")
+                   help=f"comma-separated fp16 paths to gate on, of {', '.join(SELECTION_PATHS)} (gpu-fp32acc: the "
+                        "GPU with fp32 accumulation; qnn: the HTP simulator, about 2 s an input)")
     p.add_argument("--limit", type=int, default=None, help="evaluate accuracy on the first N samples only")
     p.add_argument("--golden", type=int, default=None, help="golden cases for the fp16 rows (default: all)")
     p.add_argument("--json", type=Path, default=None, help="also write every figure here")

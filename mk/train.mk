@@ -28,7 +28,7 @@ eval: $(STAMP) ## Evaluate CKPT (default: the shipped xs checkpoint) on data/syn
 
 .PHONY: select-checkpoint
 
-select-checkpoint: $(STAMP) system-gpu ## Measure RUN=runs/xs's kept checkpoints (--keep-every) beside the shipped one: accuracy, spread share, fp16 maxima (LiteRT GPU; FP16_PATHS=gpu,qnn adds the HTP simulator; FP16_COUNT renders, default 64) on SPLIT=val; names the candidates
+select-checkpoint: $(STAMP) system-gpu ## Measure RUN=runs/xs's kept checkpoints (--keep-every) beside the shipped one: accuracy, spread share, fp16 maxima (LiteRT GPU; FP16_PATHS=gpu,gpu-fp32acc,qnn adds its fp32-accumulation mode and the HTP simulator; FP16_COUNT renders, default 64) on SPLIT=val; names the candidates
 	@if [ -z "$(RUN)" ]; then echo "usage: make select-checkpoint RUN=runs/xs [SPLIT=val] [REFERENCE=ckpt] [FP16_PATHS=gpu,qnn] [FP16_COUNT=500]"; exit 2; fi
 	@$(PY) -m export.select_checkpoint $(RUN) --variant $(VARIANT) --data $(DATA_DIR) --split $(if $(SPLIT),$(SPLIT),val) \
 	  $(if $(REFERENCE),--reference $(REFERENCE)) $(if $(FP16_PATHS),--paths $(FP16_PATHS)) \

@@ -31,6 +31,7 @@ def test_verdict_needs_the_gpu_gate_on_every_set_and_accuracy_within_noise():
     # Every measured fp16 path counts: the HTP simulator's rows as well as the GPU's.
     assert not verdict({**near, "qnn": {"golden": {"max_px": 0.53}, "test": {"max_px": 0.4}}}, ref)["candidate"]
     assert verdict({**near, "qnn": {"golden": {"max_px": 0.41}, "test": {"max_px": 0.4}}}, ref)["candidate"]
+    assert not verdict({**near, "gpu-fp32acc": {"golden": {"max_px": 0.71}, "test": {"max_px": 0.4}}}, ref)["candidate"]
 
 
 def test_a_run_folder_gives_its_kept_steps_in_order_and_a_last_file_that_differs(tmp_path):
