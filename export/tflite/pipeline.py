@@ -59,7 +59,7 @@ def _gpu_gate(session: ExportSession, path: Path, artifact: str, name: str, nhwc
     the session's GPU precision (the contract's `gpu_precision`); the other fp16 modes' figures are
     reported beside, ungated."""
     from export import tflite as tfl
-    from export.tflite.litert_c import GpuModel
+    from export.tflite.litert_c import GpuModel, LiteRtError
 
     tag = "_nhwc" if nhwc else ""
     gated = session.gpu_precision
@@ -67,7 +67,14 @@ def _gpu_gate(session: ExportSession, path: Path, artifact: str, name: str, nhwc
     for precision in [gated] + [p for p in REPORTED_GPU_PRECISIONS if p != gated]:
         if precision == "fp16-fp32acc":
             # Through LiteRT's C API (the Python API cannot ask for it), compiled once for all inputs.
-            compiled = GpuModel(path, precision)
+            try:
+                compiled = GpuModel(path, precision)
+            except LiteRtError as exc:
+                if precision == gated:
+                    raise ExportError(f"{artifact}: the LiteRT GPU accelerator refused it at {precision}: "
+                                      f"{exc}") from None
+                log(f"{artifact}: the LiteRT GPU accelerator refused it at {precision} ({exc}); no parity row")
+                continue
             res[precision] = compiled.fully_accelerated
             if not compiled.fully_accelerated:
                 log(f"{artifact}: not fully accelerated at GPU precision {precision}; no parity row")
