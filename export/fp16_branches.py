@@ -143,9 +143,7 @@ def fp16_runner(model: BranchOutputs, example: torch.Tensor, path: str, scratch:
         from export.tflite.litert_c import GpuModel
 
         tflite = tfl.convert_tflite(model, example, scratch / "branches.tflite", precision="fp32")
-        gpu = GpuModel(tflite, "fp16-fp32acc")  # compiled once, through LiteRT's C API
-        if not gpu.fully_accelerated:
-            raise RuntimeError("the branch graph did not run fully on the GPU accelerator (fp16-fp32acc)")
+        gpu = GpuModel(tflite, "fp16-fp32acc").require_fully_accelerated("the branch graph")  # compiled once
         return lambda x: gpu.run({model.input_name: x})
     if path == "qnn":
         from export.onnx.convert import export_onnx

@@ -189,10 +189,10 @@ class HostRunner:
         from ai_edge_litert.compiled_model import CompiledModel
         from ai_edge_litert.hardware_accelerator import HardwareAccelerator
 
-        from export.tflite.gpu import _vulkan_environment
+        from export.tflite.gpu import vulkan_environment
 
         path = self.dir / f"meshpose_{self.variant}.tflite"
-        _vulkan_environment()
+        vulkan_environment()
         t0 = time.perf_counter()
         model = CompiledModel.from_file(str(path), hardware_accel=HardwareAccelerator.GPU)
         load_ms = (time.perf_counter() - t0) * 1e3

@@ -83,7 +83,8 @@ def analyze_gpu_compat(path: Path) -> AnalyzerReport:
     return AnalyzerReport(ok=COMPATIBLE_LINE in text and not flagged, incompatible=flagged, raw=text)
 
 
-def _vulkan_environment() -> None:
+def vulkan_environment() -> None:
+    """Make the WebGPU/Vulkan stack startable (a runtime dir) and refuse early when no Vulkan driver is installed."""
     # The WebGPU/Vulkan stack wants a runtime dir; CI and fresh shells often have none.
     if not os.environ.get("XDG_RUNTIME_DIR"):
         run_dir = Path("/tmp") / f"meshpose-xdg-{os.getuid()}"
@@ -105,12 +106,12 @@ def run_gpu(path: Path, inputs: dict[str, np.ndarray], precision: str = "fp16") 
     A graph the GPU cannot take fully fails to compile: that is reported as
     fully_accelerated=False with no outputs, never silently run on the CPU.
     """
-    if precision not in ("fp16", "fp32", "fp16-fp32acc"):
-        raise ValueError(f"GPU precision {precision!r}: use 'fp16', 'fp32' or 'fp16-fp32acc'")
-    _vulkan_environment()
-    if precision == "fp16-fp32acc":
-        from export.tflite.litert_c import GpuModel, LiteRtError
+    from export.tflite.litert_c import GPU_PRECISIONS, GpuModel, LiteRtError
 
+    if precision not in GPU_PRECISIONS:
+        raise ValueError(f"GPU precision {precision!r}: use one of {', '.join(map(repr, GPU_PRECISIONS))}")
+    vulkan_environment()
+    if precision == "fp16-fp32acc":
         try:
             model = GpuModel(path, precision)
         except LiteRtError as exc:

@@ -38,9 +38,9 @@ class _Runtime:
     def __init__(self) -> None:
         import ai_edge_litert
 
-        from export.tflite.gpu import _vulkan_environment
+        from export.tflite.gpu import vulkan_environment
 
-        _vulkan_environment()
+        vulkan_environment()
         self.folder = Path(ai_edge_litert.__file__).parent
         self.lib = C.CDLL(str(self.folder / "libLiteRt.so"), mode=C.RTLD_GLOBAL)
         self.libc = C.CDLL(None)
@@ -82,6 +82,7 @@ class GpuModel:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"no .tflite at {path}")
+        self.precision = precision
         rt = self._rt = _runtime()
         lib, check = rt.lib, rt.check
         self.model, self.options, opaque = C.c_void_p(), C.c_void_p(), C.c_void_p()
@@ -174,6 +175,12 @@ class GpuModel:
         finally:
             for buffer in in_buffers + [b for b, _ in out_buffers]:
                 lib.LiteRtDestroyTensorBuffer(buffer)
+
+    def require_fully_accelerated(self, what: str = "the graph") -> GpuModel:
+        """This model, or RuntimeError when part of the graph would not run on the GPU accelerator."""
+        if not self.fully_accelerated:
+            raise RuntimeError(f"{what} did not run fully on the GPU accelerator ({self.precision})")
+        return self
 
     def close(self) -> None:
         """Release the compiled model, its options and the model."""
