@@ -106,7 +106,8 @@ def build_contract(
     h, w = spec.input_hw
     v = model.num_vertices
     ckpt = model.checkpoint
-    scale, bias = spec.normalization
+    # What the graph's first step applies: after the fp16 rewrites, centring (the scale is in the stem).
+    scale, bias = model.net.settings.normalization
     origin = list(model.origin_px)
     outputs = {
         "vertices": {"name": "vertices", "shape": [1, v, 3], "dtype": "float32", "units": "pixels",

@@ -140,11 +140,14 @@ def write_model_card(session: ExportSession, stage: Path) -> None:
         for name, src in json.loads(info.metadata.get("source_files", "{}")).items():
             lines.append(f"- {name}: `{src['file']}`, sha256 `{src['sha256']}`")
     scale, bias = spec.normalization
+    shift = model.net.settings.normalization[1]
+    normalised = (f"normalised as x * {scale:.6g} {bias:+g} in the graph" if not spec.fp16_rewrites else
+                  f"x {shift:+g} in the graph, the x {scale:.6g} in the first convolution (fp16 rewrites)")
     lines += [
         "",
         "## Network and contract",
         "",
-        f"- input `{model.input_name}`: RGB {h}x{w} in [0, 255], normalised as x * {scale:.6g} {bias:+g} in the graph",
+        f"- input `{model.input_name}`: RGB {h}x{w} in [0, 255], {normalised}",
         f"- crop: aspect-fitted person box x {spec.crop.box_scale:g}, pad colour {list(spec.crop.pad_rgb)}",
         f"- outputs: {', '.join(model.output_names)} (crop pixels, docs/DESIGN.md §5)",
         f"- size: {params / 1e6:.2f} M parameters, {macs / 1e9:.2f} GMACs (deploy graph, BN folded)",

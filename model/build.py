@@ -13,6 +13,7 @@ import torch
 
 from model.checkpoint import load_checkpoint, read_embedded_template
 from model.network.deploy import DeployModel
+from model.network.fp16_rewrites import apply_fp16_rewrites
 from model.network.meshpose import MeshPoseNet
 from model.registry import get_variant
 
@@ -76,6 +77,8 @@ def build_deploy_model(
     outputs = tuple(n for n in spec.output_names if n in net.output_names)
     model = DeployModel(net, input_name=spec.input_name, output_names=outputs,
                         normalize_in_graph=normalize_in_graph, nhwc=nhwc, vertex_origin=vertex_origin)
+    if spec.fp16_rewrites:
+        apply_fp16_rewrites(model.net)
     model.checkpoint = info
     model.template = template
     return model.eval()
