@@ -86,7 +86,7 @@ class VariantSpec:
     # contract; `make export GPU_PRECISION=...` overrides it for one export.
     gpu_precision: str = "fp16"
     # Deploy graphs get the exact fp16 rewrites of model/network/fp16_rewrites.py (centred input, difference
-    # stem, fp16-exact parameters). `paper` keeps the authors' network as they wrote it (it runs fp32 on the GPU).
+    # stem). `paper` keeps the authors' network as they wrote it (it runs fp32 on the GPU).
     fp16_rewrites: bool = True
     max_params_m: float | None = None
     max_gmacs: float | None = None

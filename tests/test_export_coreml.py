@@ -88,11 +88,11 @@ def test_package_has_image_input_named_outputs_and_metadata(package, contract, t
     meta = spec.description.metadata
     assert meta.author and meta.license and meta.versionString and "UNTRAINED" in meta.shortDescription
     assert json.loads(meta.userDefined["meshpose.contract"]) == contract
-    # The ImageType's scale 1/127.5 and bias -1 are the program's first ops, then the cast to fp16.
+    # The ImageType centres the image (bias -127.5, exact in fp16 for 8-bit values; scale 1 adds no op) as the
+    # program's first op, then the cast to fp16; the 1/127.5 is in the stem's weights (fp16 rewrites).
     ops = [op for op in program.functions["main"].operations if op.op_type != "const"]
-    assert [op.op_type for op in ops[:3]] == ["mul", "add", "cast"]
-    assert float(ops[0].inputs["y"].val) == pytest.approx(1 / 127.5)
-    assert np.allclose(ops[1].inputs["y"].val, -1.0)
+    assert [op.op_type for op in ops[:3]] == ["add", "cast", "conv"]
+    assert np.allclose(ops[0].inputs["y"].val, -127.5)
     from coremltools.converters.mil.mil import types
 
     conv_dtypes = {types.builtin_to_string(op.outputs[0].dtype) for op in ops if op.op_type == "conv"}

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from model.build import build_deploy_model
-from model.network.fp16_rewrites import DifferenceConv, apply_fp16_rewrites, round_parameters_to_fp16
+from model.network.fp16_rewrites import DifferenceConv, apply_fp16_rewrites
 
 
 @pytest.mark.parametrize("stride,bias", [(1, True), (2, True), (2, False)])
@@ -59,7 +59,7 @@ def test_difference_conv_refuses_what_it_cannot_rewrite():
 
 
 def test_rewritten_deploy_model_is_the_same_network(template):
-    """Centred input, difference stem, fp16 parameters: the outputs move by what rounding the weights moves."""
+    """Centred input and difference stem: exact in real arithmetic, so fp32 moves by its own rounding only."""
     import model.registry as registry
 
     spec = registry.get_variant("tiny")
@@ -71,22 +71,13 @@ def test_rewritten_deploy_model_is_the_same_network(template):
         registry._VARIANTS["tiny"] = spec
     assert rewritten.net.settings.normalization == (1.0, -127.5)
     assert isinstance(rewritten.net.backbone.stem[0], DifferenceConv)
-    assert all(torch.equal(p.half().float(), p) for p in rewritten.parameters())
     x = rewritten.example_input()
     with torch.no_grad():
         a, b = rewritten(x), plain(x)
-    assert torch.allclose(a[0], b[0], atol=0.05), float((a[0] - b[0]).abs().max())
-    assert torch.allclose(a[1], b[1], atol=1e-3)
+    assert torch.allclose(a[0], b[0], atol=1e-3), float((a[0] - b[0]).abs().max())
+    assert torch.allclose(a[1], b[1], atol=1e-5)
     with pytest.raises(ValueError, match="already centred"):
         apply_fp16_rewrites(rewritten.net)
-
-
-def test_round_parameters_to_fp16_keeps_dtype():
-    layer = torch.nn.Linear(3, 2)
-    with torch.no_grad():
-        layer.weight.fill_(1.0 + 2.0 ** -14)
-    round_parameters_to_fp16(layer)
-    assert layer.weight.dtype == torch.float32 and layer.weight.detach()[0, 0].item() == 1.0
 
 
 def test_paper_keeps_the_authors_network():

@@ -9,9 +9,11 @@ Both are rewritten here, exactly in real arithmetic:
   moves into the stem's weights;
 - the stem becomes `DifferenceConv`: an exact convolution (weights 0 and +-1) that takes each tap's
   difference to the centre pixel, then a 1x1 convolution with the trained weights, whose products are small
-  where the image is flat;
-- every parameter is rounded to the nearest fp16 value, so the fp32 reference is the network an fp16
-  accelerator holds (weight rounding was a fifth of the logits' error, mostly in block 0's depthwise kernel).
+  where the image is flat.
+
+Rounding every parameter to fp16 as well (a fifth of the emulated error) was measured and is not done: it
+moved the QNN W8A8 export's rest-pose p99 over its gate (1.08 -> 1.55 px), one draw of how far the int8 paths
+move under any exact rewrite (docs/DESIGN.md §8).
 """
 
 from __future__ import annotations
@@ -66,18 +68,10 @@ class DifferenceConv(nn.Module):
 
 
 @torch.no_grad()
-def round_parameters_to_fp16(module: nn.Module) -> None:
-    """Round every floating-point parameter to the nearest fp16 value, in place (their dtype stays)."""
-    for p in module.parameters():
-        if p.is_floating_point():
-            p.copy_(p.half().to(p.dtype))
-
-
-@torch.no_grad()
 def apply_fp16_rewrites(net: nn.Module) -> None:
     """Rewrite a batch-norm-folded MeshPoseNet in place (module docstring): its normalisation becomes
-    (1, bias / scale), which centres the image, the scale moves into the stem, the stem's first convolution
-    becomes a DifferenceConv, and every parameter is rounded to fp16."""
+    (1, bias / scale), which centres the image, the scale moves into the stem, and the stem's first
+    convolution becomes a DifferenceConv."""
     scale, bias = net.settings.normalization
     if scale == 1.0:
         raise ValueError("the network's input is already centred; rewrite it once")
@@ -89,4 +83,3 @@ def apply_fp16_rewrites(net: nn.Module) -> None:
     # image * scale + bias == (image + bias / scale) * scale; -127.5 and 8-bit values minus it are exact in fp16.
     net.settings = dataclasses.replace(net.settings, normalization=(1.0, bias / scale))
     stem[0] = DifferenceConv(conv)
-    round_parameters_to_fp16(net)
