@@ -1,9 +1,9 @@
 """Deploy-time rewrites that keep a trained network's function and shrink its error on fp16 accelerators.
 
-Measured on LiteRT's GPU path (docs/DESIGN.md §8, "Where the GPU's error starts"): about half of the fp16
-error in the heatmap logits came from the first two ops. `image / 127.5 - 1` cancels near mid-grey, and the
-stem's 3x3 convolution sums products of about +-127 that cancel on flat image regions, in fp16 partial sums.
-Both are rewritten here, exactly in real arithmetic:
+Measured on LiteRT's GPU path (docs/DESIGN.md §8, "Where the GPU's error starts"): about half of the
+variance of the fp16 error in the heatmap logits came from the first two ops. `image / 127.5 - 1` cancels
+near mid-grey, and the stem's 3x3 convolution sums products of about +-127 that cancel on flat image
+regions, in fp16 partial sums. Both are rewritten here, exactly in real arithmetic:
 
 - the input is centred, `image - 127.5`, which fp16 holds exactly for 8-bit values, and the 1/127.5 scale
   moves into the stem's weights;
