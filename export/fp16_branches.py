@@ -126,24 +126,11 @@ BRANCH_PATHS = ("gpu", "gpu-fp32acc", "qnn")
 
 def fp16_runner(model: BranchOutputs, example: torch.Tensor, path: str, scratch: Path):
     """A function running the branch graph on `path` in fp16: input array -> outputs by name."""
-    if path == "gpu":
+    if path in ("gpu", "gpu-fp32acc"):
         from export import tflite as tfl
 
         tflite = tfl.convert_tflite(model, example, scratch / "branches.tflite", precision="fp32")
-
-        def run_gpu(x: np.ndarray) -> dict[str, np.ndarray]:
-            run = tfl.run_gpu(tflite, {model.input_name: x}, precision="fp16")
-            if not run.fully_accelerated:
-                raise RuntimeError("the branch graph did not run fully on the GPU accelerator")
-            return run.outputs
-
-        return run_gpu
-    if path == "gpu-fp32acc":
-        from export import tflite as tfl
-        from export.tflite.litert_c import GpuModel
-
-        tflite = tfl.convert_tflite(model, example, scratch / "branches.tflite", precision="fp32")
-        gpu = GpuModel(tflite, "fp16-fp32acc").require_fully_accelerated("the branch graph")  # compiled once
+        gpu = tfl.compile_gpu(tflite, "fp16" if path == "gpu" else "fp16-fp32acc")  # compiled once
         return lambda x: gpu.run({model.input_name: x})
     if path == "qnn":
         from export.onnx.convert import export_onnx

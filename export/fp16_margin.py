@@ -93,21 +93,16 @@ class Fp16Runners:
         self.name = self.model.input_name
         self.runners = {}
         example = self.model.example_input()
-        if "gpu" in paths:
-            from export import tflite as tfl
+        for path in ("gpu", "gpu-fp32acc"):
+            if path in paths:
+                from export import tflite as tfl
 
-            tfl_path = tfl.convert_tflite(self.model, example, scratch / "model.tflite", precision="fp32")
-            self.runners["gpu"] = lambda x: tfl.run_gpu(tfl_path, {self.name: x}, precision="fp16").outputs
-        if "gpu-fp32acc" in paths:
-            from export import tflite as tfl
-            from export.tflite.litert_c import GpuModel
-
-            tfl_path = scratch / "model.tflite"
-            if not tfl_path.is_file():
-                tfl.convert_tflite(self.model, example, tfl_path, precision="fp32")
-            # Compiled once: its shaders take seconds on lavapipe.
-            gpu = GpuModel(tfl_path, "fp16-fp32acc").require_fully_accelerated()
-            self.runners["gpu-fp32acc"] = lambda x: gpu.run({self.name: x})
+                tfl_path = scratch / "model.tflite"
+                if not tfl_path.is_file():
+                    tfl.convert_tflite(self.model, example, tfl_path, precision="fp32")
+                # Compiled once (its shaders take seconds on lavapipe); closed with the process.
+                gpu = tfl.compile_gpu(tfl_path, "fp16" if path == "gpu" else "fp16-fp32acc")
+                self.runners[path] = lambda x, gpu=gpu: gpu.run({self.name: x})
         if "coreml" in paths:
             from export import coreml as cm
             from export.contract import build_contract

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from export.tflite import GpuRunResult, analyze_gpu_compat, convert_tflite, run_gpu, run_xnnpack
+from export.tflite import (
+    GpuRefused,
+    GpuRunResult,
+    analyze_gpu_compat,
+    compile_gpu,
+    convert_tflite,
+    run_gpu,
+    run_xnnpack,
+)
 
 NAMES = ("vertices", "visibility", "joints")
 
@@ -126,6 +134,51 @@ def test_gpu_gates_fail_on_argmax_gather(tmp_path):
     assert not report.ok and report.incompatible
     assert any("ARG_MAX" in line or "GATHER" in line for line in report.incompatible), report.incompatible
     assert run_gpu(path, {"image": x.numpy()}).fully_accelerated is False
+    with pytest.raises(GpuRefused, match=r"bad\.tflite"):
+        compile_gpu(path, "fp16-fp32acc")
+
+
+class _GateSession:
+    """What the export's GPU gate reads of an ExportSession: the gated precision, the checks, parity rows."""
+
+    def __init__(self, gpu_precision: str, inputs: list[np.ndarray]) -> None:
+        self.gpu_precision, self.inputs, self.checks, self.rows = gpu_precision, inputs, {}, {}
+
+    def parity(self, path, arithmetic, run, nhwc=False, gated=True):
+        self.rows[path] = (arithmetic, gated, [run(x) for x in self.inputs])
+
+
+def test_export_gpu_gate_compiles_each_precision_once_and_gates_one(tflite_models, tiny_deploy, monkeypatch):
+    import export.tflite as tfl
+    from export.tflite.pipeline import _gpu_gate
+
+    compiled = []
+    real = tfl.compile_gpu
+    monkeypatch.setattr(tfl, "compile_gpu", lambda path, precision: compiled.append(precision) or real(path, precision))
+    inputs = [_image(tiny_deploy, s) for s in (1, 2)]
+    session = _GateSession("fp16", inputs)
+    _gpu_gate(session, tflite_models["fp32"], "m.tflite", "image", nhwc=False)
+    assert compiled == ["fp16", "fp16-fp32acc"]
+    assert session.checks == {"m.tflite CompiledModel GPU (software Vulkan)": "pass: fully accelerated (fp16)"}
+    arithmetic, gated, outs = session.rows["tflite-gpu-fp16 (lavapipe, functional)"]
+    assert (arithmetic, gated) == ("fp16", True)
+    assert session.rows["tflite-gpu-fp16-fp32acc (lavapipe, functional)"][:2] == ("fp16", False)
+    for x, out in zip(inputs, outs):  # the compiled model's outputs are a fresh run's
+        fresh = run_gpu(tflite_models["fp32"], {"image": x}).outputs
+        assert all(np.array_equal(out[n], fresh[n]) for n in NAMES)
+
+
+def test_export_gpu_gate_fails_the_export_when_the_gpu_refuses_the_graph(tmp_path):
+    from export.session import ExportError
+    from export.tflite.pipeline import _gpu_gate
+
+    x = torch.rand(1, 3, 8, 8)
+    path = convert_tflite(_ArgmaxGather(), x, tmp_path / "bad.tflite")
+    session = _GateSession("fp16-fp32acc", [x.numpy()])
+    with pytest.raises(ExportError, match="not fully accelerated"):
+        _gpu_gate(session, path, "bad.tflite", "image", nhwc=False)
+    assert session.checks["bad.tflite CompiledModel GPU (software Vulkan)"].startswith("FAIL"), session.checks
+    assert session.rows == {}
 
 
 def test_missing_vulkan_device_is_a_clear_error(tflite_models, tiny_deploy, tmp_path, monkeypatch):

@@ -5,8 +5,28 @@ import numpy as np
 import pytest
 import torch
 
-from export.tflite import convert_tflite, run_gpu
+from export.tflite import compile_gpu, convert_tflite, run_gpu
+from export.tflite.convert import SIGNATURE
 from export.tflite.litert_c import GPU_PRECISIONS, GpuModel
+
+
+def _python_api_run(path, x: np.ndarray, precision: str) -> np.ndarray:
+    """One run through the wheel's Python API (`CompiledModel`, which has fp16 and fp32 but no fp32
+    accumulation): the reference the C API runner must match bit for bit."""
+    from ai_edge_litert.compiled_model import CompiledModel
+    from ai_edge_litert.hardware_accelerator import HardwareAccelerator
+    from ai_edge_litert.options import GpuOptions, Options
+
+    options = Options(hardware_accelerators=HardwareAccelerator.GPU,
+                      gpu_options=GpuOptions(enforce_f32=precision == "fp32"))
+    model = CompiledModel.from_file(str(path), options=options)
+    assert model.is_fully_accelerated()
+    index = model.get_signature_index(SIGNATURE)
+    inputs, outputs = model.create_input_buffers(index), model.create_output_buffers(index)
+    inputs[0].write(np.ascontiguousarray(x, dtype=np.float32))
+    model.run_by_index(index, inputs, outputs)
+    shape = tuple(model.get_output_tensor_details(SIGNATURE)["total"]["shape"])
+    return outputs[0].read(int(np.prod(shape)), np.float32).reshape(shape)
 
 
 class _LongSum(torch.nn.Module):
@@ -43,7 +63,7 @@ def test_c_api_fp16_and_fp32_runs_give_the_python_api_bits(long_sum):
         model = GpuModel(path, precision)
         assert model.fully_accelerated and [n for n, _, _ in model.inputs] == ["image"]
         ours = model.run({"image": x})["total"]
-        theirs = run_gpu(path, {"image": x}, precision=precision).outputs["total"]
+        theirs = _python_api_run(path, x, precision)
         assert ours.shape == theirs.shape == (1, 4, 2, 2)
         np.testing.assert_array_equal(ours, theirs)
         model.close()
@@ -74,3 +94,17 @@ def test_bad_requests_are_refused_with_their_reason(long_sum, tmp_path):
     with pytest.raises(ValueError, match="shape"):
         model.run({"image": x[:, :10]})
     assert set(GPU_PRECISIONS) == {"fp16", "fp32", "fp16-fp32acc"}
+
+
+def test_a_compiled_model_gives_a_fresh_compile_bits_on_every_input(long_sum):
+    path, x, _ = long_sum
+    inputs = [x * scale for scale in (1.0, 0.3, 2.5)]
+    model = compile_gpu(path, "fp16")
+    try:
+        reused = [model.run({"image": v})["total"] for v in inputs]
+    finally:
+        model.close()
+    for v, ours in zip(inputs, reused):
+        np.testing.assert_array_equal(ours, run_gpu(path, {"image": v}).outputs["total"])
+    assert not np.array_equal(reused[0], reused[1])
+

@@ -1,5 +1,5 @@
 """GPU-delegate gates: the LiteRT model analyzer (GPU compatibility) and a real run through
-`CompiledModel` with the GPU accelerator on a software Vulkan device (Mesa lavapipe).
+LiteRT's compiled model with the GPU accelerator on a software Vulkan device (Mesa lavapipe).
 
 The software device computes in fp16 like a phone GPU, so the run checks delegation and
 fp16 numerics; its timings say nothing about phones. Both gates are needed: the analyzer
@@ -19,10 +19,12 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from export.tflite.convert import SIGNATURE
+if TYPE_CHECKING:
+    from export.tflite.litert_c import GpuModel
 
 COMPATIBLE_LINE = "Your model looks compatible with GPU delegate"
 INSTALL_HINT = "run `make system-gpu` (installs Mesa lavapipe >= 25 from bookworm-backports)"
@@ -94,59 +96,50 @@ def vulkan_environment() -> None:
         raise GpuUnavailable(f"no Vulkan driver found (no lavapipe ICD under {ICD_DIR}); {INSTALL_HINT}")
 
 
-def run_gpu(path: Path, inputs: dict[str, np.ndarray], precision: str = "fp16") -> GpuRunResult:
-    """Compile for the GPU accelerator only (no CPU fallback) and run once.
+class GpuRefused(RuntimeError):
+    """The LiteRT GPU accelerator would not take the whole graph (there is never a CPU fallback)."""
+
+
+def compile_gpu(path: Path, precision: str = "fp16") -> GpuModel:
+    """`path` compiled once for the GPU accelerator alone at `precision`, for as many runs as wanted
+    (shaders take seconds to build on lavapipe; a compiled model gives the bits of a fresh compile).
 
     precision "fp16": the delegate's default, fp16 arithmetic (phones run it so; lavapipe too, with
-    fp16 accumulation); "fp32": GpuOptions(enforce_f32=True), the precision an app asks for with
-    LiteRT's GPU precision option when fp16 is not accurate enough for a model; "fp16-fp32acc": fp16
-    storage with fp32 accumulation in the convolutions and matmuls (Kotlin's
-    `GpuOptions.Precision.FP16_WITH_FP32_ACCUM`), which the Python API cannot ask for, so that run goes
-    through LiteRT's C API (`export.tflite.litert_c`).
-    A graph the GPU cannot take fully fails to compile: that is reported as
-    fully_accelerated=False with no outputs, never silently run on the CPU.
+    fp16 accumulation); "fp32": the precision an app asks for when fp16 is not accurate enough for a model
+    (the Python API's `GpuOptions(enforce_f32=True)`); "fp16-fp32acc": fp16 storage with fp32 accumulation
+    in the convolutions and matmuls (Kotlin's `GpuOptions.Precision.FP16_WITH_FP32_ACCUM`), which the
+    Python API cannot ask for. Every precision goes through LiteRT's C API (`export.tflite.litert_c`),
+    the same runtime and accelerator library as the Python API, with its bits (tests/test_litert_c.py).
+    Raises GpuRefused when part of the graph would not run on the GPU, GpuUnavailable when the
+    accelerator cannot start. The caller closes the model.
     """
     from export.tflite.litert_c import GPU_PRECISIONS, GpuModel, LiteRtError
 
     if precision not in GPU_PRECISIONS:
         raise ValueError(f"GPU precision {precision!r}: use one of {', '.join(map(repr, GPU_PRECISIONS))}")
     vulkan_environment()
-    if precision == "fp16-fp32acc":
-        try:
-            model = GpuModel(path, precision)
-        except LiteRtError as exc:
-            if "LiteRtCreateCompiledModel" in str(exc):
-                return GpuRunResult(outputs={}, fully_accelerated=False)
-            raise GpuUnavailable(f"LiteRT GPU accelerator failed to start: {exc}; {INSTALL_HINT}") from None
-        try:
-            if not model.fully_accelerated:
-                return GpuRunResult(outputs={}, fully_accelerated=False)
-            return GpuRunResult(outputs=model.run(inputs), fully_accelerated=True)
-        finally:
-            model.close()
-    from ai_edge_litert.compiled_model import CompiledModel
-    from ai_edge_litert.hardware_accelerator import HardwareAccelerator
-    from ai_edge_litert.options import GpuOptions, Options
-
-    options = Options(hardware_accelerators=HardwareAccelerator.GPU,
-                      gpu_options=GpuOptions(enforce_f32=precision == "fp32"))
     try:
-        model = CompiledModel.from_file(str(path), options=options)
-    except RuntimeError as exc:
-        if "not accelerated" in str(exc):
-            return GpuRunResult(outputs={}, fully_accelerated=False)
+        model = GpuModel(path, precision)
+    except LiteRtError as exc:
+        if "LiteRtCreateCompiledModel" in str(exc):  # the accelerator refused an op of the graph
+            raise GpuRefused(f"the LiteRT GPU accelerator refused {Path(path).name} at {precision} ({exc})") from None
         raise GpuUnavailable(f"LiteRT GPU accelerator failed to start: {exc}; {INSTALL_HINT}") from None
-    sig_index = model.get_signature_index(SIGNATURE)
-    in_names = model.get_signature_list()[SIGNATURE]["inputs"]
-    out_names = model.get_signature_list()[SIGNATURE]["outputs"]
-    in_bufs = model.create_input_buffers(sig_index)
-    out_bufs = model.create_output_buffers(sig_index)
-    for name, buf in zip(in_names, in_bufs):
-        buf.write(np.ascontiguousarray(inputs[name], dtype=np.float32))
-    model.run_by_index(sig_index, in_bufs, out_bufs)
-    details = model.get_output_tensor_details(SIGNATURE)
-    outputs = {}
-    for name, buf in zip(out_names, out_bufs):
-        shape = tuple(details[name]["shape"])
-        outputs[name] = buf.read(int(np.prod(shape)), np.float32).reshape(shape)
-    return GpuRunResult(outputs=outputs, fully_accelerated=bool(model.is_fully_accelerated()))
+    if not model.fully_accelerated:
+        model.close()
+        raise GpuRefused(f"{Path(path).name} does not run fully on the LiteRT GPU accelerator at {precision}")
+    return model
+
+
+def run_gpu(path: Path, inputs: dict[str, np.ndarray], precision: str = "fp16") -> GpuRunResult:
+    """Compile for the GPU accelerator only (no CPU fallback) at `precision` (see compile_gpu) and run once.
+    A graph the GPU cannot take fully is reported as fully_accelerated=False with no outputs, never silently
+    run on the CPU. For many inputs, compile once with compile_gpu instead.
+    """
+    try:
+        model = compile_gpu(path, precision)
+    except GpuRefused:
+        return GpuRunResult(outputs={}, fully_accelerated=False)
+    try:
+        return GpuRunResult(outputs=model.run(inputs), fully_accelerated=True)
+    finally:
+        model.close()

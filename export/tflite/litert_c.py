@@ -176,12 +176,6 @@ class GpuModel:
             for buffer in in_buffers + [b for b, _ in out_buffers]:
                 lib.LiteRtDestroyTensorBuffer(buffer)
 
-    def require_fully_accelerated(self, what: str = "the graph") -> GpuModel:
-        """This model, or RuntimeError when part of the graph would not run on the GPU accelerator."""
-        if not self.fully_accelerated:
-            raise RuntimeError(f"{what} did not run fully on the GPU accelerator ({self.precision})")
-        return self
-
     def close(self) -> None:
         """Release the compiled model, its options and the model."""
         if getattr(self, "compiled", None):

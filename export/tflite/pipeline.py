@@ -55,45 +55,27 @@ REPORTED_GPU_PRECISIONS = ("fp16", "fp16-fp32acc")
 
 
 def _gpu_gate(session: ExportSession, path: Path, artifact: str, name: str, nhwc: bool) -> None:
-    """LiteRT CompiledModel on the GPU accelerator (software Vulkan here): full delegation and parity at
+    """LiteRT compiled model on the GPU accelerator (software Vulkan here): full delegation and parity at
     the session's GPU precision (the contract's `gpu_precision`); the other fp16 modes' figures are
-    reported beside, ungated."""
+    reported beside, ungated. Each precision is compiled once for all the parity inputs."""
     from export import tflite as tfl
-    from export.tflite.litert_c import GpuModel, LiteRtError
 
     tag = "_nhwc" if nhwc else ""
     gated = session.gpu_precision
-    res = {}
     for precision in [gated] + [p for p in REPORTED_GPU_PRECISIONS if p != gated]:
-        if precision == "fp16-fp32acc":
-            # Through LiteRT's C API (the Python API cannot ask for it), compiled once for all inputs.
-            try:
-                compiled = GpuModel(path, precision)
-            except LiteRtError as exc:
-                if precision == gated:
-                    raise ExportError(f"{artifact}: the LiteRT GPU accelerator refused it at {precision}: "
-                                      f"{exc}") from None
-                log(f"{artifact}: the LiteRT GPU accelerator refused it at {precision} ({exc}); no parity row")
-                continue
-            res[precision] = compiled.fully_accelerated
-            if not compiled.fully_accelerated:
-                log(f"{artifact}: not fully accelerated at GPU precision {precision}; no parity row")
-                continue
-
-            def run_gpu(x, compiled=compiled):
-                return compiled.run({name: x})
-        else:
-
-            def run_gpu(x, precision=precision):
-                r = tfl.run_gpu(path, {name: x}, precision=precision)
-                res[precision] = r.fully_accelerated
-                return r.outputs
-
+        try:
+            compiled = tfl.compile_gpu(path, precision)
+        except tfl.GpuRefused as exc:
+            if precision == gated:
+                session.checks[f"{artifact} CompiledModel GPU (software Vulkan)"] = f"FAIL: {exc}"
+                raise ExportError(f"{artifact} is not fully accelerated by the LiteRT GPU accelerator: {exc}") from None
+            log(f"{artifact}: {exc}; no parity row")
+            continue
+        if precision == gated:
+            session.checks[f"{artifact} CompiledModel GPU (software Vulkan)"] = f"pass: fully accelerated ({gated})"
         arithmetic = "fp32" if precision == "fp32" else "fp16"  # fp32 accumulation still stores fp16
-        session.parity(f"tflite{tag}-gpu-{precision} (lavapipe, functional)", arithmetic, run_gpu, nhwc=nhwc,
-                       gated=precision == gated)
-    session.checks[f"{artifact} CompiledModel GPU (software Vulkan)"] = (
-        f"pass: fully accelerated ({gated})" if res.get(gated) else "FAIL: not fully accelerated"
-    )
-    if not res.get(gated):
-        raise ExportError(f"{artifact} is not fully accelerated by the LiteRT GPU accelerator")
+        try:
+            session.parity(f"tflite{tag}-gpu-{precision} (lavapipe, functional)", arithmetic,
+                           lambda x, compiled=compiled: compiled.run({name: x}), nhwc=nhwc, gated=precision == gated)
+        finally:
+            compiled.close()
