@@ -3,7 +3,14 @@
 import pytest
 import torch
 
-from model.network.argsoftmax import ARGSOFTMAX_MODES, ArgSoftmax1D, SpatialArgSoftmax, cell_centers, naive_argsoftmax
+from model.network.argsoftmax import (
+    ARGSOFTMAX_MODES,
+    ArgSoftmax1D,
+    SpatialArgSoftmax,
+    cell_centers,
+    naive_argsoftmax,
+    normalised_expectation,
+)
 
 
 @pytest.mark.parametrize("mode", ARGSOFTMAX_MODES)
@@ -88,3 +95,29 @@ def test_training_closed_form_gradient_equals_autograd():
     (out_eval * weights).sum().backward()
     assert torch.allclose(out_train, out_eval, atol=1e-12)
     assert torch.allclose(closed_form, x.grad, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ARGSOFTMAX_MODES)
+def test_a_softmax_whose_sum_is_off_does_not_scale_the_positions(mode, monkeypatch):
+    # An fp16 accelerator's softmax misses sum = 1 by a few rounding steps; a plain expectation over the
+    # [-1, 1] grid would scale every coordinate by that factor (0.1 % is 0.1 px at 96 px from the centre).
+    torch.manual_seed(4)
+    x = (torch.randn(1, 6, 16, 12) * 0.5).double()
+    layer = SpatialArgSoftmax(16, 12, beta=10.0, mode=mode).double()
+    exact = layer(x)
+    off = lambda t: SpatialArgSoftmax.probabilities(layer, t) * 1.001  # noqa: E731
+    monkeypatch.setattr(layer, "probabilities", off)
+    assert torch.allclose(layer(x), exact, atol=1e-12)
+    mass = off(x).reshape(1, 6, 16, 12).sum(dim=2)
+    plain = torch.matmul(mass, layer.col_centers)
+    assert torch.allclose(plain, exact[..., :1] * 1.001, atol=1e-12)
+    assert (plain - exact[..., :1]).abs().max() > 1e-4
+
+
+def test_normalised_expectation_is_the_expectation_of_any_positive_mass():
+    torch.manual_seed(5)
+    mass = torch.rand(3, 10, dtype=torch.float64) * 7
+    centers = cell_centers(10).double().reshape(10, 1)
+    out = normalised_expectation(mass, centers, torch.ones(10, 1, dtype=torch.float64))
+    want = (mass * centers.reshape(1, 10)).sum(-1, keepdim=True) / mass.sum(-1, keepdim=True)
+    assert out.shape == (3, 1) and torch.allclose(out, want, atol=1e-14)
