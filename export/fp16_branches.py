@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from export.fp16_margin import add_input_arguments, check_input_arguments, input_sets
+from export.fp16_margin import GPU_PATH_PRECISIONS, add_input_arguments, check_input_arguments, input_sets
 from export.parity import FP16_MAX_PX, VISIBLE
 from model.cli import run_main
 
@@ -126,11 +126,11 @@ BRANCH_PATHS = ("gpu", "gpu-fp32acc", "qnn")
 
 def fp16_runner(model: BranchOutputs, example: torch.Tensor, path: str, scratch: Path):
     """A function running the branch graph on `path` in fp16: input array -> outputs by name."""
-    if path in ("gpu", "gpu-fp32acc"):
+    if path in GPU_PATH_PRECISIONS:
         from export import tflite as tfl
 
         tflite = tfl.convert_tflite(model, example, scratch / "branches.tflite", precision="fp32")
-        gpu = tfl.compile_gpu(tflite, "fp16" if path == "gpu" else "fp16-fp32acc")  # compiled once
+        gpu = tfl.compile_gpu(tflite, GPU_PATH_PRECISIONS[path])  # compiled once
         return lambda x: gpu.run({model.input_name: x})
     if path == "qnn":
         from export.onnx.convert import export_onnx

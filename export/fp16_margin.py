@@ -35,6 +35,8 @@ from export.parity import FP16_MAX_PX, VISIBLE, compare_outputs
 from model.cli import InputError, read_image, run_main
 
 PATHS = ("gpu", "gpu-fp32acc", "coreml", "qnn", "torch16", "lsb")
+# The two LiteRT GPU paths and the GPU precision each runs at (export.tflite.compile_gpu).
+GPU_PATH_PRECISIONS = {"gpu": "fp16", "gpu-fp32acc": "fp16-fp32acc"}
 LSB_NOISE = 0.5  # grey levels: half of an 8-bit camera's quantisation step, either way
 
 
@@ -93,15 +95,14 @@ class Fp16Runners:
         self.name = self.model.input_name
         self.runners = {}
         example = self.model.example_input()
-        for path in ("gpu", "gpu-fp32acc"):
-            if path in paths:
-                from export import tflite as tfl
+        gpu_paths = [p for p in GPU_PATH_PRECISIONS if p in paths]
+        if gpu_paths:
+            from export import tflite as tfl
 
-                tfl_path = scratch / "model.tflite"
-                if not tfl_path.is_file():
-                    tfl.convert_tflite(self.model, example, tfl_path, precision="fp32")
-                # Compiled once (its shaders take seconds on lavapipe); closed with the process.
-                gpu = tfl.compile_gpu(tfl_path, "fp16" if path == "gpu" else "fp16-fp32acc")
+            tfl_path = tfl.convert_tflite(self.model, example, scratch / "model.tflite", precision="fp32")
+            for path in gpu_paths:
+                # Compiled once (its shaders take seconds on lavapipe); released with these runners.
+                gpu = tfl.compile_gpu(tfl_path, GPU_PATH_PRECISIONS[path])
                 self.runners[path] = lambda x, gpu=gpu: gpu.run({self.name: x})
         if "coreml" in paths:
             from export import coreml as cm
