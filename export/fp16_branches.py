@@ -18,6 +18,7 @@ through that input, the rest through the lift's own features and arithmetic.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import tempfile
 from pathlib import Path
@@ -124,13 +125,16 @@ def split_input(name: str, ref: dict[str, np.ndarray], gpu: dict[str, np.ndarray
 BRANCH_PATHS = ("gpu", "gpu-fp32acc", "qnn")
 
 
-def fp16_runner(model: BranchOutputs, example: torch.Tensor, path: str, scratch: Path):
-    """A function running the branch graph on `path` in fp16: input array -> outputs by name."""
+def fp16_runner(model: BranchOutputs, example: torch.Tensor, path: str, scratch: Path,
+                cleanup: contextlib.ExitStack):
+    """A function running the branch graph on `path` in fp16: input array -> outputs by name. What it
+    compiles is released when `cleanup` closes."""
     if path in GPU_PATH_PRECISIONS:
         from export import tflite as tfl
 
         tflite = tfl.convert_tflite(model, example, scratch / "branches.tflite", precision="fp32")
         gpu = tfl.compile_gpu(tflite, GPU_PATH_PRECISIONS[path])  # compiled once
+        cleanup.callback(gpu.close)
         return lambda x: gpu.run({model.input_name: x})
     if path == "qnn":
         from export.onnx.convert import export_onnx
@@ -157,8 +161,8 @@ def measure_branches(variant: str, ckpt: str | None, renders: Path | None, count
     sets = input_sets(*deploy.net.input_hw, renders, count, golden)
     result: dict = {"variant": variant, "checkpoint": ckpt or "shipped", "path": path, "gate_px": FP16_MAX_PX,
                     "sets": {}}
-    with tempfile.TemporaryDirectory() as tmp:
-        run = fp16_runner(model, deploy.example_input(), path, Path(tmp))
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as cleanup:
+        run = fp16_runner(model, deploy.example_input(), path, Path(tmp), cleanup)
         for set_name, (names, inputs) in sets.items():
             rows = []
             for name, x in zip(names, inputs):

@@ -86,7 +86,8 @@ def visible_share(outputs: list[dict]) -> float:
 
 
 class Fp16Runners:
-    """The fp16 paths of one checkpoint, converted once into a scratch folder."""
+    """The fp16 paths of one checkpoint, converted once into a scratch folder; a context manager that
+    releases the compiled GPU models on exit."""
 
     def __init__(self, variant: str, ckpt: str | None, paths: tuple[str, ...], scratch: Path) -> None:
         from model.build import build_deploy_model
@@ -94,6 +95,7 @@ class Fp16Runners:
         self.model = build_deploy_model(variant, ckpt)
         self.name = self.model.input_name
         self.runners = {}
+        self._compiled = []  # GPU models to release in close()
         example = self.model.example_input()
         gpu_paths = [p for p in GPU_PATH_PRECISIONS if p in paths]
         if gpu_paths:
@@ -101,8 +103,9 @@ class Fp16Runners:
 
             tfl_path = tfl.convert_tflite(self.model, example, scratch / "model.tflite", precision="fp32")
             for path in gpu_paths:
-                # Compiled once (its shaders take seconds on lavapipe); released with these runners.
+                # Compiled once (its shaders take seconds on lavapipe); released by close().
                 gpu = tfl.compile_gpu(tfl_path, GPU_PATH_PRECISIONS[path])
+                self._compiled.append(gpu)
                 self.runners[path] = lambda x, gpu=gpu: gpu.run({self.name: x})
         if "coreml" in paths:
             from export import coreml as cm
@@ -138,6 +141,18 @@ class Fp16Runners:
                 return run_torch(self.model, np.clip(x + noise, 0.0, 255.0))
 
             self.runners["lsb"] = run_lsb
+
+    def close(self) -> None:
+        """Release the compiled GPU models (the runners of the GPU paths stop working)."""
+        for gpu in self._compiled:
+            gpu.close()
+        self._compiled.clear()
+
+    def __enter__(self) -> Fp16Runners:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
 
 def input_sets(height: int, width: int, renders: Path | None, count: int,
@@ -185,8 +200,7 @@ def measure(variant: str, ckpt: str | None, renders: Path | None, count: int, pa
         from export.session import resolve_checkpoint
 
         ckpt = resolve_checkpoint(variant, None)
-    with tempfile.TemporaryDirectory() as tmp:
-        runners = Fp16Runners(variant, ckpt, paths, Path(tmp))
+    with tempfile.TemporaryDirectory() as tmp, Fp16Runners(variant, ckpt, paths, Path(tmp)) as runners:
         h, w = runners.model.net.input_hw
         sets = input_sets(h, w, renders, count, golden)
         result: dict = {"variant": variant, "checkpoint": ckpt or "shipped", "sets": {}}

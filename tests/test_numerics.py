@@ -365,6 +365,44 @@ def test_lsb_reference_row_is_seeded_and_measures_input_sensitivity():
     assert 0 < first["median_px"] <= first["max_px"]  # a grey level of noise moves an untrained net a little
 
 
+class _RecordingGpuModel:
+    """Stands in for a compiled GPU model: runs the wrapped one and records close()."""
+
+    def __init__(self, real) -> None:
+        self.real, self.closed = real, False
+
+    def run(self, inputs):
+        assert not self.closed, "run after close"
+        return self.real.run(inputs)
+
+    def close(self) -> None:
+        self.real.close()
+        self.closed = True
+
+
+@pytest.mark.parametrize("tool", ["fp16_margin", "fp16_branches"])
+def test_fp16_tools_release_their_compiled_gpu_models(monkeypatch, tool):
+    from export import tflite as tfl
+    from export.fp16_branches import measure_branches
+    from export.fp16_margin import measure
+
+    compiled: list[_RecordingGpuModel] = []
+    real_compile = tfl.compile_gpu
+
+    def recording_compile(path, precision="fp16"):
+        compiled.append(_RecordingGpuModel(real_compile(path, precision)))
+        return compiled[-1]
+
+    monkeypatch.setattr(tfl, "compile_gpu", recording_compile)
+    if tool == "fp16_margin":
+        result = measure("tiny", None, None, 0, ("gpu", "gpu-fp32acc"), golden=1)["sets"]["golden"]
+        assert result["gpu"]["inputs"] == result["gpu-fp32acc"]["inputs"] == 1
+    else:
+        assert measure_branches("tiny", None, None, 0, golden=1)["sets"]["golden"]["summary"]["inputs"] == 1
+    assert len(compiled) == (2 if tool == "fp16_margin" else 1)
+    assert all(model.closed for model in compiled)
+
+
 def test_input_consistency_trains_on_the_image_and_a_noisy_copy(tiny_data, tmp_path):
     """The term is the distance between the outputs for an image and for a copy with INPUT_NOISE grey levels
     of noise, both in one forward pass; 2 steps run, log it, and leave it off by default."""
