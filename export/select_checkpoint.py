@@ -120,8 +120,9 @@ def markdown(report: dict) -> str:
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for row in [report["reference"], *report["checkpoints"]]:
         acc = row["accuracy"]
-        cells = [Path(row["checkpoint"]).name, *(f"{acc[k]:.3f}" if k in LOWER_IS_BETTER else f"{acc[k]:.2f}"
-                                                  for k in COLUMNS)]
+        # The reference by its whole path: a run's own final file has the shipped file's name.
+        name = row["checkpoint"] if "candidate" not in row else Path(row["checkpoint"]).name
+        cells = [name, *(f"{acc[k]:.3f}" if k in LOWER_IS_BETTER else f"{acc[k]:.2f}" for k in COLUMNS)]
         cells.append(f"{100 * acc['spread_heatmap_share']:.2f}")
         cells += [f"{row[p][s]['max_px']:.2f} ({len(row[p][s]['inputs_over_gate'])}/{row[p][s]['inputs']})"
                   for p in paths for s in sets]

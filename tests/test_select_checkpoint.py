@@ -81,6 +81,7 @@ def test_measures_accuracy_and_the_gpu_of_each_file_beside_the_reference(tmp_pat
         assert 0 <= r["accuracy"]["spread_heatmap_share"] <= 1
     printed = capsys.readouterr().out
     assert "| s0.safetensors |" in printed and "| reference |" in printed and "candidates:" in printed
+    assert f"| {files[0]} |" in printed  # the reference row names its whole path
     assert report["paths"] == ["gpu"] and "qnn" not in report["reference"]
 
 
