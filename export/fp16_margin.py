@@ -10,9 +10,10 @@ error, for paired comparisons. It is how the fp16 margin of a checkpoint is meas
 can separate them (500, not 64, for rates of a few percent).
 
 Paths: the LiteRT GPU accelerator on lavapipe in fp16 (`gpu`) and in fp16 with fp32 accumulation in its
-convolutions and matmuls (`gpu-fp32acc`, LiteRT's `FP16_WITH_FP32_ACCUM`), the numpy fp16 simulation of the Core ML
-program (`coreml`), the ONNX model on Qualcomm's HTP simulator in fp16 (`qnn`: the export's
-`qnn-htp-fp16-sim` row, seconds per input), and fp16 arithmetic emulated in PyTorch (`torch16`: the
+convolutions and matmuls (`gpu-fp32acc`, LiteRT's `FP16_WITH_FP32_ACCUM`), the graph as two GPU models with the
+backbone at fp32 and the heads in fp16 with fp32 accumulation (`gpu-two-part`, export/tflite/two_part.py), the
+numpy fp16 simulation of the Core ML program (`coreml`), the ONNX model on Qualcomm's HTP simulator in fp16
+(`qnn`: the export's `qnn-htp-fp16-sim` row, seconds per input), and fp16 arithmetic emulated in PyTorch (`torch16`: the
 deploy graph run in float16 on the CPU, a quick proxy with no converter in the loop). One reference row is not fp16 at
 all: `lsb`, PyTorch fp32 on the same inputs with uniform noise of +-0.5 grey level added (what the
 last bit of an 8-bit camera does), which shows how much of an fp16 error the checkpoint's own
@@ -34,7 +35,7 @@ from export.golden import golden_cases, golden_inputs, run_torch
 from export.parity import FP16_MAX_PX, VISIBLE, compare_outputs
 from model.cli import InputError, read_image, run_main
 
-PATHS = ("gpu", "gpu-fp32acc", "coreml", "qnn", "torch16", "lsb")
+PATHS = ("gpu", "gpu-fp32acc", "gpu-two-part", "coreml", "qnn", "torch16", "lsb")
 # The two LiteRT GPU paths and the GPU precision each runs at (export.tflite.compile_gpu).
 GPU_PATH_PRECISIONS = {"gpu": "fp16", "gpu-fp32acc": "fp16-fp32acc"}
 LSB_NOISE = 0.5  # grey levels: half of an 8-bit camera's quantisation step, either way
@@ -95,7 +96,7 @@ class Fp16Runners:
         self.model = build_deploy_model(variant, ckpt)
         self.name = self.model.input_name
         self.runners = {}
-        self._compiled = []  # GPU models to release in close()
+        self._compiled: list = []  # GPU models to release in close()
         example = self.model.example_input()
         gpu_paths = [p for p in GPU_PATH_PRECISIONS if p in paths]
         if gpu_paths:
@@ -107,6 +108,12 @@ class Fp16Runners:
                 gpu = tfl.compile_gpu(tfl_path, GPU_PATH_PRECISIONS[path])
                 self._compiled.append(gpu)
                 self.runners[path] = lambda x, gpu=gpu: gpu.run({self.name: x})
+        if "gpu-two-part" in paths:
+            from export.tflite.two_part import TwoPartGpu, convert_two_part
+
+            two_part = TwoPartGpu(*convert_two_part(self.model, example, scratch / "two_part"))
+            self._compiled.append(two_part)
+            self.runners["gpu-two-part"] = lambda x: two_part.run({self.name: x})
         if "coreml" in paths:
             from export import coreml as cm
             from export.contract import build_contract

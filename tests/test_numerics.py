@@ -395,11 +395,12 @@ def test_fp16_tools_release_their_compiled_gpu_models(monkeypatch, tool):
 
     monkeypatch.setattr(tfl, "compile_gpu", recording_compile)
     if tool == "fp16_margin":
-        result = measure("tiny", None, None, 0, ("gpu", "gpu-fp32acc"), golden=1)["sets"]["golden"]
-        assert result["gpu"]["inputs"] == result["gpu-fp32acc"]["inputs"] == 1
+        paths = ("gpu", "gpu-fp32acc", "gpu-two-part")
+        result = measure("tiny", None, None, 0, paths, golden=1)["sets"]["golden"]
+        assert [result[p]["inputs"] for p in paths] == [1, 1, 1]
     else:
         assert measure_branches("tiny", None, None, 0, golden=1)["sets"]["golden"]["summary"]["inputs"] == 1
-    assert len(compiled) == (2 if tool == "fp16_margin" else 1)
+    assert len(compiled) == (4 if tool == "fp16_margin" else 1)  # the two-part path compiles two models
     assert all(model.closed for model in compiled)
 
 

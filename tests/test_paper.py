@@ -101,6 +101,21 @@ def test_fp32_deploy_graph_stays_within_the_release_own_fp32_noise(release):
         assert (visibility.double() - exact["visibility"]).abs().max() <= 1e-5
 
 
+def test_two_part_deployment_composes_to_the_paper_graph(release):
+    """The paper's HRNet makes no coarse map: its backbone part emits `fine` alone and the heads take it."""
+    from model.network.deploy import DeployBackbone, DeployHeads
+
+    model = build_deploy_model("paper", str(release["out"]))
+    x = _image(1000)
+    with torch.no_grad():
+        whole = model(x)
+        features = DeployBackbone(model)(x)
+        parts = DeployHeads(model)(**features)
+    assert list(features) == ["fine"]
+    for name, value in zip(model.output_names, whole, strict=True):
+        assert torch.equal(parts[name], value), name
+
+
 def test_folded_upsampler_reproduces_the_release_full_mesh(release):
     tpl = read_embedded_template(release["out"])
     ref = release_forward(release["root"], _image(1000), release["seams"])

@@ -87,3 +87,37 @@ class DeployModel(nn.Module):
         g = torch.Generator().manual_seed(seed)
         x = torch.rand(self.input_shape, generator=g) * 255.0
         return x if self.normalize_in_graph else self.net.normalize(x)
+
+
+class DeployBackbone(nn.Module):
+    """The deployed graph's first part: image in, the backbone's feature maps out (`fine`, and `coarse` where
+    the backbone makes one). With DeployHeads it computes the DeployModel's function as two models, which a
+    GPU can run at two precisions (docs/DESIGN.md §8, "Precision by part")."""
+
+    def __init__(self, deploy: DeployModel) -> None:
+        super().__init__()
+        if deploy.nhwc:
+            raise ValueError("the two-part deployment takes NCHW input only")
+        self.deploy = deploy
+        self.input_name = deploy.input_name
+
+    def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        if self.deploy.normalize_in_graph:
+            image = self.deploy.net.normalize(image)
+        fine, coarse = self.deploy.net.backbone(image)
+        return {"fine": fine} if coarse is None else {"fine": fine, "coarse": coarse}
+
+
+class DeployHeads(nn.Module):
+    """The deployed graph's second part: the backbone's feature maps in (DeployBackbone's outputs, by name),
+    the DeployModel's outputs out, by name (a dict, so that a converted model's signature carries them)."""
+
+    def __init__(self, deploy: DeployModel) -> None:
+        super().__init__()
+        self.deploy = deploy
+        self.output_names = deploy.output_names
+
+    def forward(self, fine: torch.Tensor, coarse: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        out = self.deploy.net.forward_features(fine, coarse, with_segmentation=False,
+                                               origin=self.deploy.vertex_origin)
+        return {name: out[name] for name in self.output_names}

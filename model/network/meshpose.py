@@ -201,9 +201,15 @@ class MeshPoseNet(nn.Module):
         evaluation); "centre" leaves them about the crop centre, as the deployed graph emits them, so that
         an fp16 accelerator's last rounding is 2^-11 of a small number (docs/CONTRACTS.md §1).
         """
+        fine, coarse = self.backbone(x)
+        return self.forward_features(fine, coarse, with_segmentation, origin)
+
+    def forward_features(self, fine: torch.Tensor, coarse: torch.Tensor | None, with_segmentation: bool = True,
+                         origin: str = "corner") -> dict[str, torch.Tensor]:
+        """forward_normalized() from the backbone's outputs on: the heads, Eq. 5 and the coordinate tail (a
+        deployment may run the backbone and this part as two models, at two precisions)."""
         if origin not in VERTEX_ORIGINS:
             raise ValueError(f"unknown origin {origin!r}; choose one of {VERTEX_ORIGINS}")
-        fine, coarse = self.backbone(x)
         heatmaps, xy_norm, seg, trust = self.vertexpose(fine, with_segmentation)
         xy_heatmap = xy_norm * self.heatmap_scale + self.heatmap_shift  # crop pixels about the centre
         xyz_norm, vis_logit = self.lift(fine if getattr(self.lift, "reads", "coarse") == "fine" else coarse, xy_norm,
