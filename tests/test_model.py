@@ -213,3 +213,17 @@ def test_lift_head_stops_the_gradient_into_the_heatmap_vertices():
     xyz, vis = head(coarse, xy)
     (xyz.sum() + vis.sum()).backward()
     assert xy.grad is None and coarse.grad is not None and coarse.grad.abs().sum() > 0
+
+
+def test_unknown_vertex_origin_is_refused_before_the_backbone_runs(template):
+    net = create_model("tiny", template).eval()
+    calls = []
+    net.backbone.register_forward_hook(lambda *_: calls.append(1))
+    x = torch.zeros(1, 3, *net.input_hw)
+    with pytest.raises(ValueError, match="unknown origin 'middle'"):
+        net.forward_normalized(x, origin="middle")
+    assert calls == []
+    with torch.no_grad():
+        fine, coarse = net.backbone(x)
+    with pytest.raises(ValueError, match="unknown origin 'middle'"):
+        net.forward_features(fine, coarse, origin="middle")

@@ -35,7 +35,8 @@ class NamedOutputs(torch.nn.Module):
         return dict(zip(self.model.output_names, self.model(image), strict=True))
 
 
-def _quiet() -> None:
+def quiet_converter_logs() -> None:
+    """Silence the converter's and the quantizer's info logging."""
     for name in ("litert_torch", "absl", "ai_edge_quantizer"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
@@ -43,7 +44,7 @@ def _quiet() -> None:
 def _float_model(module: torch.nn.Module, example_input: torch.Tensor) -> bytes:
     import litert_torch
 
-    _quiet()
+    quiet_converter_logs()
     edge = litert_torch.convert(NamedOutputs(module).eval(), sample_kwargs={"image": example_input})
     fd, tmp = tempfile.mkstemp(suffix=".tflite")
     os.close(fd)

@@ -26,9 +26,9 @@ def convert_two_part(deploy: DeployModel, example_input: torch.Tensor, out_dir: 
     outputs out, by name) in `out_dir`, both fp32 files; chained they compute `deploy`."""
     import litert_torch
 
-    from export.tflite.convert import _quiet
+    from export.tflite.convert import quiet_converter_logs
 
-    _quiet()
+    quiet_converter_logs()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     backbone, heads = DeployBackbone(deploy).eval(), DeployHeads(deploy).eval()

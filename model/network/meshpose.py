@@ -90,6 +90,12 @@ def coordinate_affines(settings: MeshPoseSettings) -> dict[str, torch.Tensor]:
     }
 
 
+def _check_origin(origin: str) -> None:
+    """Refuse an unknown vertex origin."""
+    if origin not in VERTEX_ORIGINS:
+        raise ValueError(f"unknown origin {origin!r}; choose one of {VERTEX_ORIGINS}")
+
+
 def seam_average_matrix(num_vertices: int, seam_pairs: np.ndarray) -> torch.Tensor:
     """(V, V) constant that replaces every vertex of a seam group by the group's mean.
 
@@ -201,6 +207,7 @@ class MeshPoseNet(nn.Module):
         evaluation); "centre" leaves them about the crop centre, as the deployed graph emits them, so that
         an fp16 accelerator's last rounding is 2^-11 of a small number (docs/CONTRACTS.md §1).
         """
+        _check_origin(origin)  # before the backbone runs
         fine, coarse = self.backbone(x)
         return self.forward_features(fine, coarse, with_segmentation, origin)
 
@@ -208,8 +215,7 @@ class MeshPoseNet(nn.Module):
                          origin: str = "corner") -> dict[str, torch.Tensor]:
         """forward_normalized() from the backbone's outputs on: the heads, Eq. 5 and the coordinate tail (a
         deployment may run the backbone and this part as two models, at two precisions)."""
-        if origin not in VERTEX_ORIGINS:
-            raise ValueError(f"unknown origin {origin!r}; choose one of {VERTEX_ORIGINS}")
+        _check_origin(origin)
         heatmaps, xy_norm, seg, trust = self.vertexpose(fine, with_segmentation)
         xy_heatmap = xy_norm * self.heatmap_scale + self.heatmap_shift  # crop pixels about the centre
         xyz_norm, vis_logit = self.lift(fine if getattr(self.lift, "reads", "coarse") == "fine" else coarse, xy_norm,
