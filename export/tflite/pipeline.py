@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 
@@ -47,6 +48,8 @@ def export_tflite(session: ExportSession, stage: Path, int8: bool, nhwc: bool, g
             raise ExportError(f"{artifact}: GPU-incompatible ops {analysis.incompatible[:5]}")
         if gpu and precision == "fp32":
             _gpu_gate(session, path, artifact, name, nhwc)
+            if not nhwc:
+                _two_part_row(session, model)
 
 
 # Reported beside the gated GPU precision: the two an app would choose between for speed (fp32 is the
@@ -79,3 +82,21 @@ def _gpu_gate(session: ExportSession, path: Path, artifact: str, name: str, nhwc
                            lambda x, compiled=compiled: compiled.run({name: x}), nhwc=nhwc, gated=precision == gated)
         finally:
             compiled.close()
+
+
+def _two_part_row(session: ExportSession, model) -> None:
+    """A reported (ungated) parity row for the two-model GPU deployment: the backbone at the GPU's fp32, the heads
+    in fp16 with fp32 accumulation (export/tflite/two_part.py). Its files are not published: the apps do not
+    run it yet, and the row tells the next export what it would give on this checkpoint."""
+    from export.tflite.two_part import TWO_PART_PRECISIONS, TwoPartGpu, convert_two_part
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        two_part = TwoPartGpu(*convert_two_part(model, model.example_input(), Path(tmp)))
+        log(f"two-part GPU models ({' / '.join(TWO_PART_PRECISIONS)}) converted and compiled in "
+            f"{time.perf_counter() - t0:.1f} s")
+        try:
+            session.parity("tflite-gpu-two-part (lavapipe, functional)", "fp16",
+                           lambda x: two_part.run({model.input_name: x}), gated=False)
+        finally:
+            two_part.close()
