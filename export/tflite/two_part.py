@@ -5,7 +5,8 @@ part"), the GPU's fp16 tail starts in the backbone and its medians in the heads:
 GPU's fp32 and the heads in fp16 with fp32 accumulation, no input of 1,500 fresh renders moved a vertex by
 more than 0.5 px, against 25 in fp16 and 7 with fp32 accumulation for the whole graph. The backbone is 31 %
 of `xs`'s multiply-adds, the heads 69 %. This module converts the two parts and runs them chained, for
-measurement (`python -m export.fp16_margin --paths gpu-two-part`); the export and the apps do not ship it yet.
+measurement (`python -m export.fp16_margin --paths gpu-two-part`, and the TFLite export's reported
+`tflite-gpu-two-part` row); the export does not publish the two files and the apps do not run them yet.
 """
 
 from __future__ import annotations
