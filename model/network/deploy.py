@@ -75,12 +75,21 @@ class DeployModel(nn.Module):
         return self.net.num_vertices
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        out = self.heads(*self.features(image))
+        return tuple(out[name] for name in self.output_names)
+
+    def features(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The graph's first part, image to the backbone's (fine, coarse) maps (coarse None where the backbone
+        makes none): layout, normalisation and backbone."""
         if self.nhwc:
             image = image.permute(0, 3, 1, 2)
         if self.normalize_in_graph:
             image = self.net.normalize(image)
-        out = self.net.forward_normalized(image, with_segmentation=False, origin=self.vertex_origin)
-        return tuple(out[name] for name in self.output_names)
+        return self.net.backbone(image)
+
+    def heads(self, fine: torch.Tensor, coarse: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """The graph's second part, the backbone's maps to every output of the network by name."""
+        return self.net.forward_features(fine, coarse, with_segmentation=False, origin=self.vertex_origin)
 
     def example_input(self, seed: int = 0) -> torch.Tensor:
         """A deterministic example input of the right shape and value range."""
@@ -99,12 +108,9 @@ class DeployBackbone(nn.Module):
         if deploy.nhwc:
             raise ValueError("the two-part deployment takes NCHW input only")
         self.deploy = deploy
-        self.input_name = deploy.input_name
 
     def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
-        if self.deploy.normalize_in_graph:
-            image = self.deploy.net.normalize(image)
-        fine, coarse = self.deploy.net.backbone(image)
+        fine, coarse = self.deploy.features(image)
         return {"fine": fine} if coarse is None else {"fine": fine, "coarse": coarse}
 
 
@@ -115,9 +121,7 @@ class DeployHeads(nn.Module):
     def __init__(self, deploy: DeployModel) -> None:
         super().__init__()
         self.deploy = deploy
-        self.output_names = deploy.output_names
 
     def forward(self, fine: torch.Tensor, coarse: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        out = self.deploy.net.forward_features(fine, coarse, with_segmentation=False,
-                                               origin=self.deploy.vertex_origin)
-        return {name: out[name] for name in self.output_names}
+        out = self.deploy.heads(fine, coarse)
+        return {name: out[name] for name in self.deploy.output_names}
