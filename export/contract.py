@@ -19,6 +19,9 @@ from model.pipeline.decode import VISIBILITY_THRESHOLD
 # 2: optional joints, templates without faces, crop convention and licence; 3: vertices and joints about
 # the crop centre, with the origin to add (docs/CONTRACTS.md §2).
 CONTRACT_VERSION = 3
+# 4: a deployment of chained models (`parts`). Only such contracts carry it, so apps that read 3 keep
+# loading every single-file artifact.
+PARTS_CONTRACT_VERSION = 4
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 CROP_FRAME = (
     "crop pixels of the model input about its centre: add origin_px for x right, y down from the top-left "
@@ -182,6 +185,36 @@ def validate_contract(contract: dict[str, Any]) -> None:
     has_joints = len(contract["outputs"]) == 3
     if has_joints != (contract["joints"] is not None):
         raise ContractError("a joints output and the joints section come together")
+    if ("parts" in contract) != (contract["contract_version"] == PARTS_CONTRACT_VERSION):
+        raise ContractError(f"parts and contract_version {PARTS_CONTRACT_VERSION} come together")
+    if "parts" in contract:
+        check_parts_chain(contract)
+
+
+def check_parts_chain(contract: dict[str, Any]) -> None:
+    """Raise ContractError unless the parts chain: the first takes the contract's input, each next one the
+    previous one's outputs (by name and shape), and the last gives the contract's outputs."""
+    if "gpu_precision" in contract:
+        raise ContractError("a deployment of parts has a gpu_precision per part, not one for the whole")
+    parts = contract["parts"]
+    expected = [{"name": contract["input"]["name"], "shape": contract["input"]["shape"]}]
+    for i, part in enumerate(parts):
+        given = [{"name": t["name"], "shape": t["shape"]} for t in part["inputs"]]
+        if sorted(given, key=str) != sorted(expected, key=str):
+            raise ContractError(f"parts[{i}] ({part['artifact']}) takes {given}, but is fed {expected}")
+        expected = [{"name": t["name"], "shape": t["shape"]} for t in part["outputs"]]
+    final = [{"name": o["name"], "shape": o["shape"]} for o in contract["outputs"]]
+    if expected != final:
+        raise ContractError(f"the last part gives {expected}, not the contract's outputs {final}")
+
+
+def build_parts_contract(single: dict[str, Any], deployment: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The contract of a deployment of chained models: `single` (the contract of the same graph as one file)
+    with `parts` (export/tflite/two_part.py's `contract_parts`), version 4, and `deployment` as its artifact."""
+    contract = {k: v for k, v in single.items() if k not in ("gpu_precision", "parity_gate")}
+    contract.update(contract_version=PARTS_CONTRACT_VERSION, artifact=deployment, parts=parts)
+    validate_contract(contract)
+    return contract
 
 
 def write_json_atomic(path: str | os.PathLike, payload: Any) -> Path:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from export.artifact_run import RUNNABLE, artifact_runner, runs_here
+from export.artifact_run import RUNNABLE, artifact_runner, part_paths, runs_here
 from export.contract import artifact_sha256, output_origin
 from model.atomic import atomic_path
 from model.cli import InputError, read_json, remove_outputs, run_main
@@ -47,7 +47,7 @@ def evaluate_artifact(path: Path, data: Path, split: str = "test", limit: int | 
     from model.eval.run import evaluate
     from model.template import load_template
 
-    if not path.exists():
+    if not path.exists() and not path.with_name(path.name + ".contract.json").is_file():
         raise InputError(f"artifact {path} not found; export it first (make export VARIANT=...)")
     contract = read_json(path.with_name(path.name + ".contract.json"), "contract", ("variant", "checkpoint"),
                          hint="every export writes one beside its artifact")
@@ -60,11 +60,20 @@ def evaluate_artifact(path: Path, data: Path, split: str = "test", limit: int | 
     result = evaluate(predictor(path, contract), data / split, template, None, limit)
     model = result["model"]
     return {"variant": contract["variant"],
-            "artifact": {"file": path.name, "sha256": artifact_sha256(path), "format": contract["format"],
+            "artifact": {"file": path.name, "sha256": _artifact_hash(path, contract), "format": contract["format"],
                          "precision": contract["precision"]},
             "checkpoint_sha256": contract["checkpoint"].get("sha256"), "split": split,
             "headline": {"name": "keypoint AP (synthetic test)", "value": model["keypoint_AP"]},
             "results": result}
+
+
+def _artifact_hash(path: Path, contract: dict) -> str:
+    """The artifact's sha256; for a deployment of parts, the hash of its parts' hashes in run order."""
+    if "parts" not in contract:
+        return artifact_sha256(path)
+    import hashlib
+
+    return hashlib.sha256("".join(artifact_sha256(p) for p in part_paths(path, contract)).encode()).hexdigest()
 
 
 def main(argv: list[str] | None = None) -> int:

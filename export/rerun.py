@@ -3,15 +3,15 @@ converting anything, and print one parity table.
 
 The reference is rebuilt from the checkpoint and template the artifacts were exported from (their
 contracts name both hashes); an artifact of a different checkpoint or template is refused, by name,
-rather than compared. CPU paths and the Core ML fp16 simulation are re-run; the software-GPU rows
-take minutes and stay those of the export.
+rather than compared. CPU paths (a deployment of parts: its files chained on XNNPACK) and the Core ML fp16
+simulation are re-run; the software-GPU rows take minutes and stay those of the export.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from export.artifact_run import RUNNABLE, artifact_runner, read_contract, runs_here
+from export.artifact_run import artifact_runner, exported_artifacts, read_contract, runs_here
 from export.contract import output_origin
 from export.session import ExportError, ExportSession, log
 from model.checkpoint import file_sha256
@@ -22,8 +22,11 @@ def rerun_parity(variant: str, ckpt: str | None, out_root: Path, template: str |
     """Rows of every artifact of `variant` under `out_root`, re-measured against PyTorch."""
     art = out_root / variant
     # SoC builds (make export-qnn) run only on their NPU or its simulator: their rows come from the export.
-    artifacts = sorted(p for p in art.glob(f"meshpose_{variant}*")
-                       if p.suffix in RUNNABLE and runs_here(p, read_contract(p)))
+    try:
+        found = exported_artifacts(art, f"meshpose_{variant}") if art.is_dir() else []
+    except FileNotFoundError as exc:
+        raise ExportError(str(exc)) from None
+    artifacts = [p for p in found if runs_here(p, read_contract(p))]
     if not artifacts:
         raise ExportError(f"no exported model in {art}; run `make export VARIANT={variant}` first")
     session = ExportSession(variant, ckpt, out_root, template=template, golden=golden, strict=strict)
@@ -51,7 +54,11 @@ def rerun_parity(variant: str, ckpt: str | None, out_root: Path, template: str |
         precision, nhwc = contract["precision"], contract["input"]["layout"] == "NHWC"
         log(f"re-running {path.name}")
         run = artifact_runner(path, contract)
-        if path.suffix == ".onnx":
+        if "parts" in contract:
+            from export.tflite.two_part import XNNPACK_ROW
+
+            session.parity(XNNPACK_ROW, "fp32", run)
+        elif path.suffix == ".onnx":
             session.parity("onnxruntime-cpu", "fp32", run)
         elif path.suffix == ".tflite":
             label = {"fp32": "", "fp16-weights": "-fp16w", "int8": "-int8"}[precision]

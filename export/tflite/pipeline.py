@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 
@@ -49,7 +48,7 @@ def export_tflite(session: ExportSession, stage: Path, int8: bool, nhwc: bool, g
         if gpu and precision == "fp32":
             _gpu_gate(session, path, artifact, name, nhwc)
             if not nhwc:
-                _two_part_row(session, model)
+                _two_part_deployment(session, model, stage)
 
 
 # Reported beside the gated GPU precision: the two an app would choose between for speed (fp32 is the
@@ -84,19 +83,39 @@ def _gpu_gate(session: ExportSession, path: Path, artifact: str, name: str, nhwc
             compiled.close()
 
 
-def _two_part_row(session: ExportSession, model) -> None:
-    """A reported (ungated) parity row for the two-model GPU deployment: the backbone at the GPU's fp32, the heads
-    in fp16 with fp32 accumulation (export/tflite/two_part.py). Its files are not published: the apps do not
-    run it yet, and the row tells the next export what it would give on this checkpoint."""
-    from export.tflite.two_part import TWO_PART_PRECISIONS, TwoPartGpu, convert_two_part
+def _two_part_deployment(session: ExportSession, model, stage: Path) -> None:
+    """The two-model GPU deployment (export/tflite/two_part.py): the backbone at the GPU's fp32, the heads in fp16
+    with fp32 accumulation, published as two .tflite files with one version 4 contract. Gated like the GPU row
+    (its arithmetic is fp16), with the parts chained on XNNPACK as its fp32 row (what `make parity` re-runs)."""
+    from export import tflite as tfl
+    from export.contract import build_parts_contract
+    from export.tflite import two_part as tp
 
-    with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        two_part = TwoPartGpu(*convert_two_part(model, model.example_input(), Path(tmp)))
-        log(f"two-part GPU models ({' / '.join(TWO_PART_PRECISIONS)}) converted and compiled in "
-            f"{time.perf_counter() - t0:.1f} s")
-        try:
-            session.parity("tflite-gpu-two-part (lavapipe, functional)", "fp16",
-                           lambda x: two_part.run({model.input_name: x}), gated=False)
-        finally:
-            two_part.close()
+    t0 = time.perf_counter()
+    example = model.example_input()
+    paths = tp.convert_two_part(model, example, stage, names=tp.part_file_names(session.name))
+    for path in paths:
+        analysis = tfl.analyze_gpu_compat(path)
+        session.checks[f"{path.name} LiteRT analyzer (GPU compatibility)"] = (
+            "pass: no incompatible op" if analysis.ok else f"FAIL: {analysis.incompatible[:5]}")
+        if not analysis.ok:
+            raise ExportError(f"{path.name}: GPU-incompatible ops {analysis.incompatible[:5]}")
+    deployment = tp.deployment_name(session.name)
+    contract = build_parts_contract(session.contract("tflite", deployment, "fp32"), deployment,
+                                    tp.contract_parts(model, example, paths))
+    write_json_atomic(stage / f"{deployment}.contract.json", contract)
+    session.parity(tp.XNNPACK_ROW, "fp32", lambda x: tp.run_parts_xnnpack(list(paths), {model.input_name: x}))
+    try:
+        two_part = tp.TwoPartGpu(*paths)
+    except tfl.GpuRefused as exc:
+        session.checks[f"{deployment} CompiledModel GPU (software Vulkan)"] = f"FAIL: {exc}"
+        raise ExportError(f"{deployment}: a part is not fully accelerated by the LiteRT GPU accelerator: "
+                          f"{exc}") from None
+    session.checks[f"{deployment} CompiledModel GPU (software Vulkan)"] = (
+        f"pass: both parts fully accelerated ({' / '.join(tp.TWO_PART_PRECISIONS)})")
+    log(f"two-part GPU deployment {', '.join(p.name for p in paths)} converted and compiled in "
+        f"{time.perf_counter() - t0:.1f} s")
+    try:
+        session.parity(tp.GPU_ROW, "fp16", lambda x: two_part.run({model.input_name: x}))
+    finally:
+        two_part.close()
