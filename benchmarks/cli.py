@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         adb.require_device()  # no adb or no phone: say so before anything else is looked for
         if args.mode == "app":
             results = [run_android_app(device, adb=adb, runs=args.runs, warmup=args.warmup, variant=args.variant,
-                                       sustained_s=args.sustained, results_dir=results_dir)]
+                                       sustained_s=args.sustained, model=args.model, results_dir=results_dir)]
         else:
             results, failures = run_android_rows(
                 device, adb=adb, variant=args.variant, artifacts=artifacts, wanted=args.accelerator,
@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sustained", type=float, default=0.0, help="seconds of back-to-back runs for the trend")
     p.add_argument("--cooldown", type=float, default=5.0, help="seconds of rest between phone runs")
     p.add_argument("--mode", choices=["model", "app"], default="model", help="Android: benchmark_model or the app")
+    p.add_argument("--model", default=None,
+                   help="Android app mode: what the app loads (default meshpose_<variant>.tflite; the two-part GPU "
+                        "deployment: meshpose_<variant>_gpu_two_part)")
     p.add_argument("--benchmark-model", default=None,
                    help="Android: a benchmark_model binary of your own (default: LiteRT's, fetched once)")
     p.add_argument("--accelerator", choices=["all", "npu", "gpu", "cpu"], default="all",

@@ -8,6 +8,7 @@ turn on XNNPACK. SoC builds (a contract with a `target`, make export-qnn) run on
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +31,16 @@ def runs_here(path: Path, contract: dict) -> bool:
 def part_paths(path: Path, contract: dict) -> list[Path]:
     """A deployment's files in run order, beside its contract."""
     return [path.with_name(part["artifact"]) for part in contract["parts"]]
+
+
+def artifact_hash(path: Path, contract: dict) -> str:
+    """The artifact's sha256 (export.contract.artifact_sha256); for a deployment of parts, the sha256 of its
+    parts' hex digests in run order, joined (what the apps' benchmark results record too)."""
+    from export.contract import artifact_sha256
+
+    if "parts" not in contract:
+        return artifact_sha256(path)
+    return hashlib.sha256("".join(artifact_sha256(p) for p in part_paths(path, contract)).encode()).hexdigest()
 
 
 def exported_artifacts(folder: Path, prefix: str) -> list[Path]:

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from export.artifact_run import RUNNABLE, artifact_runner, part_paths, runs_here
-from export.contract import artifact_sha256, output_origin
+from export.artifact_run import RUNNABLE, artifact_hash, artifact_runner, runs_here
+from export.contract import output_origin
 from model.atomic import atomic_path
 from model.cli import InputError, read_json, remove_outputs, run_main
 
@@ -60,20 +60,11 @@ def evaluate_artifact(path: Path, data: Path, split: str = "test", limit: int | 
     result = evaluate(predictor(path, contract), data / split, template, None, limit)
     model = result["model"]
     return {"variant": contract["variant"],
-            "artifact": {"file": path.name, "sha256": _artifact_hash(path, contract), "format": contract["format"],
+            "artifact": {"file": path.name, "sha256": artifact_hash(path, contract), "format": contract["format"],
                          "precision": contract["precision"]},
             "checkpoint_sha256": contract["checkpoint"].get("sha256"), "split": split,
             "headline": {"name": "keypoint AP (synthetic test)", "value": model["keypoint_AP"]},
             "results": result}
-
-
-def _artifact_hash(path: Path, contract: dict) -> str:
-    """The artifact's sha256; for a deployment of parts, the hash of its parts' hashes in run order."""
-    if "parts" not in contract:
-        return artifact_sha256(path)
-    import hashlib
-
-    return hashlib.sha256("".join(artifact_sha256(p) for p in part_paths(path, contract)).encode()).hexdigest()
 
 
 def main(argv: list[str] | None = None) -> int:

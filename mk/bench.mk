@@ -1,5 +1,6 @@
 # Benchmark harness. DEVICE=host|pixel8|pixel9|galaxy-s24|iphone15pro|iphone16|mac (see benchmarks/devices.json);
-# phones: ACCEL=all|npu|gpu|cpu (rows), BENCHMARK_MODEL= (your own binary instead of LiteRT's, fetched once)
+# phones: ACCEL=all|npu|gpu|cpu (rows), BENCHMARK_MODEL= (your own binary instead of LiteRT's, fetched once);
+# MODE=app runs the Kotlin app's benchmark mode on MODEL= (e.g. meshpose_xs_gpu_two_part; default the one-file model)
 DEVICE ?= host
 RUNS ?= 100
 WARMUP ?= 10
@@ -7,7 +8,7 @@ SUSTAINED ?= 0
 MODE ?= model
 ACCEL ?= all
 BENCH_ARGS = --device $(DEVICE) --variant $(VARIANT) --runs $(RUNS) --warmup $(WARMUP) --sustained $(SUSTAINED) \
-	--mode $(MODE) --accelerator $(ACCEL) $(if $(BENCHMARK_MODEL),--benchmark-model $(BENCHMARK_MODEL)) $(if $(SERIAL),--serial $(SERIAL)) \
+	--mode $(MODE) --accelerator $(ACCEL) $(if $(BENCHMARK_MODEL),--benchmark-model $(BENCHMARK_MODEL)) $(if $(MODEL),--model $(MODEL)) $(if $(SERIAL),--serial $(SERIAL)) \
 	$(if $(UDID),--udid $(UDID)) $(if $(APP),--app $(APP))
 
 .PHONY: bench bench-report bench-publish bench-ci bench-devices

@@ -34,10 +34,11 @@ parity: $(STAMP) ## Re-run the artifacts already exported on the golden inputs (
 golden-poses: $(STAMP) ## Re-sample the golden set's and the int8 calibration's Anny poses (export/assets/golden_poses.safetensors)
 	@$(PY) -m export.golden_poses
 
-fixtures: ## Refresh the committed app fixtures (tests/fixtures/*_xs.*) from an xs export
-	@$(MAKE) --no-print-directory export-onnx VARIANT=xs
+fixtures: ## Refresh the committed app fixtures (tests/fixtures/*_xs*) from an xs export
+	@$(MAKE) --no-print-directory export-onnx export-tflite VARIANT=xs
 	cp artifacts/xs/fixtures/golden.json tests/fixtures/golden_xs.json
 	cp artifacts/xs/meshpose_xs.onnx.contract.json tests/fixtures/contract_xs.json
+	cp artifacts/xs/meshpose_xs_gpu_two_part.contract.json tests/fixtures/contract_xs_gpu_two_part.json
 	cp artifacts/xs/fixtures/golden_input_0.png tests/fixtures/golden_input_xs.png
 
 # The authors' released MeshPose (non-commercial research licence): their weights -> the `paper` variant.

@@ -171,6 +171,9 @@ def test_android_app_mode_pulls_and_validates(fake_adb, monkeypatch, tmp_path):
     assert res["device"]["name"] == "pixel8"
     calls = (tmp_path / "adb.log").read_text()
     assert "benchmark_runs 50" in calls and "start -S" in calls and "model meshpose_xs.tflite" in calls
+    run_android_app(get_device("pixel8"), adb=Adb(str(fake_adb)), runs=50, warmup=5, variant="xs",
+                    model="meshpose_xs_gpu_two_part", results_dir=tmp_path, poll_s=0.01, timeout_s=5)
+    assert "model meshpose_xs_gpu_two_part" in (tmp_path / "adb.log").read_text()
 
 
 def test_android_app_mode_keeps_an_incomplete_result(fake_adb, monkeypatch, tmp_path):
@@ -294,6 +297,10 @@ def test_host_runner_short_run_on_tiny(tiny_artifacts, tmp_path, monkeypatch):
     q = fp32["interleaved"]
     assert q["baseline"] == "PyTorch eager b1" and q["rounds"] == 3 and len(q["per_round"]) == 3
     assert q["iqr"][0] <= q["median"] <= q["iqr"][1]
+    # the two-part GPU deployment's files chained on the CPU, timed in the same rounds as the one-file graph
+    split = next(r for r in results if r["artifact"]["file"] == "meshpose_tiny_gpu_two_part")
+    assert split["runtime"]["precision"] == "fp32" and split["timings_ms"]["p50"] > 0
+    assert "x the one-file fp32 time in the same rounds" in split["notes"]
     report = report_main([tmp_path], tmp_path / "report")
     assert "Speed-ups over PyTorch eager" in report.read_text()
 

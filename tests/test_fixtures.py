@@ -5,8 +5,9 @@ from pathlib import Path
 
 import jsonschema
 import numpy as np
+import pytest
 
-from export.contract import load_schema, validate_contract
+from export.contract import ContractError, load_schema, validate_contract
 from model.pipeline.crop import Crop, crop_from_box
 from model.pipeline.decode import decode_outputs
 
@@ -50,3 +51,19 @@ def test_golden_fixture_meshes_land_on_their_person_boxes():
         bx0, by0, bx1, by1 = case["person_box"]
         cx, cy = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
         assert bx0 < cx < bx1 and by0 < cy < by1, (case["name"], bounds, case["person_box"])
+
+
+def test_two_part_contract_fixture_chains_to_the_one_file_contract():
+    """The apps' fixture of the two-part GPU deployment (version 4): its parts chain from the one-file contract's
+    input to its outputs, backbone at the GPU's fp32, heads in fp16 with fp32 accumulation."""
+    two_part = json.loads((FIXTURES / "contract_xs_gpu_two_part.json").read_text())
+    one_file = json.loads((FIXTURES / "contract_xs.json").read_text())
+    validate_contract(two_part)
+    assert two_part["contract_version"] == 4 and two_part["artifact"] == "meshpose_xs_gpu_two_part"
+    assert [p["gpu_precision"] for p in two_part["parts"]] == ["fp32", "fp16-fp32acc"]
+    assert two_part["input"] == one_file["input"] and two_part["outputs"] == one_file["outputs"]
+    assert two_part["checkpoint"]["sha256"] == one_file["checkpoint"]["sha256"]
+    broken = json.loads(json.dumps(two_part))
+    broken["parts"][1]["inputs"][0]["shape"] = [1, 64, 32, 48]
+    with pytest.raises(ContractError, match="parts\\[1\\]"):
+        validate_contract(broken)

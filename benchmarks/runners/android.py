@@ -298,8 +298,12 @@ def _sustained_chunks(adb: Adb, remote_model: str, prefix: list[str], accelerato
 
 
 def run_android_app(device: dict, *, adb: Adb, runs: int, warmup: int, variant: str, sustained_s: float = 0.0,
-                    results_dir: Path = RESULTS_DIR, poll_s: float = 2.0, timeout_s: float = 600) -> dict[str, Any]:
+                    model: str | None = None, results_dir: Path = RESULTS_DIR, poll_s: float = 2.0,
+                    timeout_s: float = 600) -> dict[str, Any]:
     """Start the Kotlin app's benchmark mode, wait for its result JSON, pull and validate it.
+
+    `model`: what the app loads (a .tflite, or a deployment of parts such as meshpose_xs_gpu_two_part);
+    default the variant's one-file model.
 
     An incomplete app result (e.g. the benchmark stopped early) is returned as is, `complete: false`.
 
@@ -308,7 +312,7 @@ def run_android_app(device: dict, *, adb: Adb, runs: int, warmup: int, variant: 
     adb.require_device()
     adb.run("shell", "rm", "-f", APP_RESULT, check=False)
     extras = ["--ei", "benchmark_runs", str(runs), "--ei", "warmup_runs", str(warmup),
-              "--es", "model", f"meshpose_{variant}.tflite"]
+              "--es", "model", model or f"meshpose_{variant}.tflite"]
     if sustained_s:
         extras += ["--ei", "sustained_seconds", str(int(sustained_s))]
         timeout_s += sustained_s

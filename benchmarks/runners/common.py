@@ -11,7 +11,7 @@ from typing import Any
 
 from benchmarks.results import now_utc
 from benchmarks.stats import fps_from_p50, summarize_ms
-from export.contract import artifact_sha256
+from export.artifact_run import artifact_hash
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -46,7 +46,7 @@ def artifact_info(path: Path, variant: str | None) -> dict[str, Any]:
     """File name, sha256 (of the file or of a package's files) and contract version of an artifact."""
     contract_path = path.with_name(path.name + ".contract.json")
     contract = json.loads(contract_path.read_text()) if contract_path.is_file() else {}
-    return {"file": path.name, "sha256": artifact_sha256(path), "variant": variant,
+    return {"file": path.name, "sha256": artifact_hash(path, contract), "variant": variant,
             "contract_version": contract.get("contract_version"),
             # which weights: the accuracy plot places a row only beside an evaluation of these
             "checkpoint_sha256": (contract.get("checkpoint") or {}).get("sha256")}

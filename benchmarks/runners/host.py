@@ -151,6 +151,46 @@ class HostRunner:
                         artifact_info(path, self.variant),
                         handles={"interp": interp, "input": inp, "origin": _origin_of(path)})
 
+    def prepare_two_part(self) -> Prepared | None:
+        """The two-part GPU deployment's files chained on XNNPACK (fp32): a call invokes the backbone, copies its
+        feature maps into the heads' inputs by name, as an app on the CPU fallback would, and invokes the heads;
+        what the split costs on a CPU against the one file's invoke(). None when the deployment is not exported."""
+        from ai_edge_litert.interpreter import Interpreter
+
+        from export.artifact_run import part_paths, read_contract
+        from export.tflite.run import SIGNATURE
+        from export.tflite.two_part import deployment_name
+
+        path = self.dir / deployment_name(f"meshpose_{self.variant}")
+        if not path.with_name(path.name + ".contract.json").is_file():
+            return None
+        t0 = time.perf_counter()
+        interps = []
+        for part in part_paths(path, read_contract(path)):
+            interp = Interpreter(model_path=str(part), num_threads=self.threads)
+            interp.allocate_tensors()
+            interps.append(interp)
+        load_ms = (time.perf_counter() - t0) * 1e3
+        backbone, heads = interps
+        # tensor indices by signature name: the backbone's outputs are the heads' inputs (the contract's parts)
+        produced = backbone.get_signature_runner(SIGNATURE).get_output_details()
+        consumed = heads.get_signature_runner(SIGNATURE).get_input_details()
+        hand_off = [(produced[name]["index"], consumed[name]["index"]) for name in consumed]
+        image = backbone.get_input_details()[0]
+        backbone.set_tensor(image["index"], np.full(image["shape"], 127.0, np.float32))
+
+        def chained():
+            backbone.invoke()
+            for src, dst in hand_off:
+                heads.set_tensor(dst, backbone.get_tensor(src))
+            heads.invoke()
+
+        return Prepared(Contender("TFLite XNNPACK two-part fp32", chained), load_ms,
+                        {"name": "tflite", "version": _version("ai-edge-litert"), "accelerator": "xnnpack",
+                         "precision": "fp32", "threads": self.threads, "functional_only": False},
+                        artifact_info(path, self.variant), handles={"split_of_one_file": True},
+                        notes="the GPU deployment's two files chained on the CPU (its fallback), maps copied between")
+
     def end_to_end(self, p: Prepared) -> Contender:
         """One camera frame through a TFLite row: crop and resize, set the input, invoke, decode."""
         from export.tflite.run import _dequantize, _quantize
@@ -317,6 +357,9 @@ def _cpu_contenders(runner: HostRunner) -> tuple[list[Prepared], Prepared, Conte
     for precision, suffix in (("fp16", "_fp16"), ("int8", "_int8")):
         if (runner.dir / f"meshpose_{variant}{suffix}.tflite").is_file():
             cpu.append(runner.prepare_tflite(precision))
+    two_part = runner.prepare_two_part()
+    if two_part is not None:
+        cpu.append(two_part)
     torch_row = runner.prepare_pytorch()
     cpu.append(torch_row)
     if (runner.dir / f"meshpose_{variant}.onnx").is_file():
@@ -368,6 +411,11 @@ def run_host(device: dict, variant: str, artifacts: Path, *, runs: int, warmup: 
             ratio = speedup(p.contender, torch_row.contender)
             r["interleaved"] = ratio.as_dict()
             log(f"host: {ratio}")
+        if p.handles.get("split_of_one_file"):  # the split's cost, against the one-file graph (cpu[0])
+            split = speedup(p.contender, cpu[0].contender)
+            r["notes"] += (f"; {1 / split.median:.3f}x the one-file fp32 time in the same rounds "
+                           f"(IQR {1 / split.p75:.3f}-{1 / split.p25:.3f})")
+            log(f"host: {split}")
     fp32 = results[0]
     runner.attach_end_to_end(fp32, e2e, cpu[0].contender)
     if sustained_s:

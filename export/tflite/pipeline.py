@@ -47,8 +47,8 @@ def export_tflite(session: ExportSession, stage: Path, int8: bool, nhwc: bool, g
             raise ExportError(f"{artifact}: GPU-incompatible ops {analysis.incompatible[:5]}")
         if gpu and precision == "fp32":
             _gpu_gate(session, path, artifact, name, nhwc)
-            if not nhwc:
-                _two_part_deployment(session, model, stage)
+        if precision == "fp32" and not nhwc:
+            _two_part_deployment(session, model, stage, gpu)
 
 
 # Reported beside the gated GPU precision: the two an app would choose between for speed (fp32 is the
@@ -83,10 +83,11 @@ def _gpu_gate(session: ExportSession, path: Path, artifact: str, name: str, nhwc
             compiled.close()
 
 
-def _two_part_deployment(session: ExportSession, model, stage: Path) -> None:
+def _two_part_deployment(session: ExportSession, model, stage: Path, gpu: bool) -> None:
     """The two-model GPU deployment (export/tflite/two_part.py): the backbone at the GPU's fp32, the heads in fp16
-    with fp32 accumulation, published as two .tflite files with one version 4 contract. Gated like the GPU row
-    (its arithmetic is fp16), with the parts chained on XNNPACK as its fp32 row (what `make parity` re-runs)."""
+    with fp32 accumulation, published as two .tflite files with one version 4 contract. Its parts chained on
+    XNNPACK make its fp32 row (what `make parity` re-runs); with `gpu`, both compiled for the GPU make its GPU
+    row, gated like the one-file GPU row (its arithmetic is fp16)."""
     from export import tflite as tfl
     from export.contract import build_parts_contract
     from export.tflite import two_part as tp
@@ -105,6 +106,8 @@ def _two_part_deployment(session: ExportSession, model, stage: Path) -> None:
                                     tp.contract_parts(model, example, paths))
     write_json_atomic(stage / f"{deployment}.contract.json", contract)
     session.parity(tp.XNNPACK_ROW, "fp32", lambda x: tp.run_parts_xnnpack(list(paths), {model.input_name: x}))
+    if not gpu:
+        return
     try:
         two_part = tp.TwoPartGpu(*paths)
     except tfl.GpuRefused as exc:

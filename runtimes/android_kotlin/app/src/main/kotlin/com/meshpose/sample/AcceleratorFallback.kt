@@ -38,14 +38,16 @@ internal fun <R> loadGpuThenCpu(
 }
 
 /**
- * A runner made around a freshly compiled [model] and proven with one inference ([prove]); whatever was made is
- * freed when either step fails (the model, or the runner through [release]), so a failed GPU attempt leaks nothing.
+ * A runner made around freshly compiled [models] and proven with one inference ([prove]); whatever was made is
+ * freed when either step fails (the models, or the runner through [release]), so a failed GPU attempt leaks nothing.
  */
-internal fun <R> provenOrFreed(model: CompiledModel, make: (CompiledModel) -> R, prove: (R) -> Unit, release: (R) -> Unit): R {
+internal fun <R> provenOrFreed(
+    models: List<CompiledModel>, make: (List<CompiledModel>) -> R, prove: (R) -> Unit, release: (R) -> Unit,
+): R {
     val runner = try {
-        make(model)
+        make(models)
     } catch (e: Exception) {
-        model.close(); throw e
+        models.forEach { it.close() }; throw e
     }
     try {
         prove(runner)
@@ -53,4 +55,22 @@ internal fun <R> provenOrFreed(model: CompiledModel, make: (CompiledModel) -> R,
         release(runner); throw e
     }
     return runner
+}
+
+/** [provenOrFreed] for a runner of one compiled [model]. */
+internal fun <R> provenOrFreed(model: CompiledModel, make: (CompiledModel) -> R, prove: (R) -> Unit, release: (R) -> Unit): R =
+    provenOrFreed(listOf(model), { make(it.single()) }, prove, release)
+
+/**
+ * [count] things made in order by [make] (compiled models, buffers); when one fails, those already made are
+ * closed by [close] before the error goes on, so a deployment whose second part fails leaks nothing of its first.
+ */
+internal fun <T> allOrClosed(count: Int, make: (index: Int) -> T, close: (T) -> Unit): List<T> {
+    val made = ArrayList<T>(count)
+    try {
+        for (i in 0 until count) made.add(make(i))
+    } catch (e: Exception) {
+        made.forEach(close); throw e
+    }
+    return made
 }

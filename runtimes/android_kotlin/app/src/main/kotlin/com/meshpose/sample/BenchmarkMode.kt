@@ -13,14 +13,14 @@ import com.meshpose.core.Crop
 import com.meshpose.core.Decoder
 import com.meshpose.core.InputSampler
 import java.io.File
-import java.security.MessageDigest
 import java.time.Instant
 import java.time.temporal.ChronoUnit
 
 /**
  * Benchmark mode, started by
  * `adb shell am start -n com.meshpose.sample/.MainActivity --ei benchmark_runs N --ei warmup_runs W
- * [--ei sustained_seconds S] [--es model meshpose_xs_fp16.tflite]`: one first inference, W warm-up
+ * [--ei sustained_seconds S] [--es model meshpose_xs_fp16.tflite]` (or a deployment's name, e.g.
+ * `meshpose_xs_gpu_two_part`): one first inference, W warm-up
  * runs, N timed runs (and S seconds of sustained running) on the bundled golden input, timed both
  * model-only and end to end (sampling + model + decoding). The result JSON
  * (benchmarks/schema/result.schema.json) goes to
@@ -72,7 +72,8 @@ object BenchmarkMode {
         } while (rec.record((t1 - t0) / 1e6, (end - start) / 1e6, end / 1e9))
         val notes = buildString {
             append(runner.fallback?.let { "ran on the CPU: ${it.userMessage}" } ?: "LiteRT GPU accelerator")
-            append("; input ${runner.source.description}; golden input image")
+            append("; input ${runner.description}; golden input image")
+            if (c.parts.isNotEmpty()) append("; ${BenchmarkResult.deploymentNote(c.parts, onGpu = runner.accelerator == "GPU")}")
             if (!c.trained) append("; UNTRAINED checkpoint")
         }
         val json = BenchmarkResult.toJson(context(runner), rec, now(), notes)
@@ -90,12 +91,13 @@ object BenchmarkMode {
     private fun context(runner: ModelRunner): BenchmarkContext {
         val c = runner.contract
         val sha = try {
-            runner.source.openModel().use { sha256(it) }
+            runner.artifactSha256()
         } catch (e: Exception) {
             Log.w(TAG, "cannot hash the model", e); null
         }
-        return deviceContext(runner.accelerator.lowercase(), BenchmarkResult.precisionOf(runner.accelerator, c.precision, c.gpuPrecision),
-            runner.source.name, sha, c.variant, c.contractVersion)
+        // A deployment is named, and hashed, as a whole; its precision is the heads' and the notes name each part's.
+        val precision = BenchmarkResult.precisionOf(runner.accelerator, c.precision, BenchmarkResult.gpuPrecisionOf(c))
+        return deviceContext(runner.accelerator.lowercase(), precision, runner.modelName, sha, c.variant, c.contractVersion)
     }
 
     private fun deviceContext(
@@ -129,17 +131,6 @@ object BenchmarkMode {
             rgba[4 * i + 3] = (p ushr 24).toByte()
         }
         return rgba
-    }
-
-    private fun sha256(stream: java.io.InputStream): String {
-        val md = MessageDigest.getInstance("SHA-256")
-        val buf = ByteArray(1 shl 16)
-        while (true) {
-            val n = stream.read(buf)
-            if (n < 0) break
-            md.update(buf, 0, n)
-        }
-        return md.digest().joinToString("") { "%02x".format(it) }
     }
 
     private fun now(): String = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString()

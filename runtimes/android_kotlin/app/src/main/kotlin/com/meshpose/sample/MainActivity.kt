@@ -177,7 +177,7 @@ class MainActivity : ComponentActivity() {
             } catch (e: Exception) {
                 Log.e(TAG, "benchmark failed", e)
                 try {
-                    BenchmarkMode.writeFailure(this, loaded.source.name, req, e.toString())
+                    BenchmarkMode.writeFailure(this, loaded.modelName, req, e.toString())
                 } catch (w: Exception) {
                     Log.e(TAG, "cannot write the failure result", w)
                 }

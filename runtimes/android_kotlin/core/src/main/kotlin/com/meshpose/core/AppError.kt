@@ -13,6 +13,17 @@ sealed class AppError(val userMessage: String) {
                 "and copy it with its .contract.json from artifacts/detector/ into app/src/main/assets/ " +
                 "(or adb push both to the app's files directory).",
         )
+    class MissingPart(file: String, deployment: String) :
+        AppError(
+            "Model file '$file', a part of the deployment '$deployment', is missing. Export it (make export-tflite) and " +
+                "copy all the deployment's part files with $deployment.contract.json into app/src/main/assets/ " +
+                "(or adb push them all to the app's files directory).",
+        )
+    class PartMismatch(file: String, where: String, deployment: String) :
+        AppError(
+            "Model file '$file' ($where) is not the part that $deployment.contract.json names (its sha256 differs): " +
+                "the files come from different exports. Copy all the deployment's part files and its contract from one export.",
+        )
     class BadContract(reason: String) : AppError("The model contract cannot be used: $reason")
     class CameraPermissionDenied :
         AppError("Camera permission was refused. Allow it in Settings > Apps > MeshPose to see the live mesh.")

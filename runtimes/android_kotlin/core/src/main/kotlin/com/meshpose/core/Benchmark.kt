@@ -140,6 +140,26 @@ object BenchmarkResult {
         else -> "fp32"
     }
 
+    /**
+     * The GPU precision a result names for [contract]: its `gpu_precision`, or for a deployment of parts the last
+     * part's (the heads'), since a result names one precision; [deploymentNote] names each part's.
+     */
+    fun gpuPrecisionOf(contract: ModelContract): String = contract.parts.lastOrNull()?.gpuPrecision ?: contract.gpuPrecision
+
+    /**
+     * How a result's notes name a deployment of [parts]: each part by the last word of its file name (the export's
+     * `_gpu_backbone`, `_gpu_heads`) with the GPU precision it ran at when [onGpu], e.g. "backbone fp32 + heads
+     * fp16-fp32acc (two-part deployment)"; on the CPU each part runs as exported, so no precision is named.
+     */
+    fun deploymentNote(parts: List<ModelPart>, onGpu: Boolean): String {
+        val named = parts.joinToString(" + ") { part ->
+            val role = part.artifact.removeSuffix(".tflite").substringAfterLast('_')
+            if (onGpu) "$role ${part.gpuPrecision}" else role
+        }
+        val count = if (parts.size == 2) "two" else "${parts.size}"
+        return "$named ($count-part deployment)"
+    }
+
     /** The result JSON of benchmarks/schema/result.schema.json (docs/CONTRACTS.md §4) for a finished run. */
     fun toJson(ctx: BenchmarkContext, rec: BenchmarkRecorder, timestampUtc: String, notes: String = ""): String {
         val s = rec.stats()

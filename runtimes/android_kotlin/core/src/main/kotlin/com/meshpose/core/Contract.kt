@@ -10,9 +10,12 @@ object ModelIO {
 
     /**
      * Contract versions this app can read (2: optional joints and faces, crop convention, licence; 3: vertices
-     * and joints about the crop centre, with the origin_px to add).
+     * and joints about the crop centre, with the origin_px to add; 4: a deployment of chained models, `parts`).
      */
-    val SUPPORTED_CONTRACT_VERSIONS = setOf(1, 2, 3)
+    val SUPPORTED_CONTRACT_VERSIONS = setOf(1, 2, 3, 4)
+
+    /** The version of a deployment of parts, and only of one: single-file contracts stay at 3 for older apps. */
+    const val PARTS_CONTRACT_VERSION = 4
 
     /** The origin of outputs before contract version 3: crop pixels from the top-left corner already. */
     val CORNER_ORIGIN = listOf(0.0, 0.0, 0.0)
@@ -51,8 +54,16 @@ data class ModelContract(
     /** False for weights whose licence forbids commercial use (the authors' release); null in v1 contracts. */
     val commercialUse: Boolean? = null,
     val licenseName: String? = null,
-    /** The LiteRT GPU precision the export gated (`gpu_precision`: fp16, fp32 or fp16-fp32acc; fp16 when absent). */
+    /**
+     * The LiteRT GPU precision the export gated (`gpu_precision`: fp16, fp32 or fp16-fp32acc; fp16 when absent).
+     * A deployment of parts has none (this keeps the default, unused): each of its [parts] names its own.
+     */
     val gpuPrecision: String = GpuPrecision.DEFAULT,
+    /**
+     * A deployment of chained models (contract version 4), in run order; empty for a single-file contract. The
+     * contract's [artifact] is then the deployment's name (its contract is `<artifact>.contract.json`), not a file.
+     */
+    val parts: List<ModelPart> = emptyList(),
 ) {
     val numVertices: Int get() = outputs[0].shape[1]
     val hasJoints: Boolean get() = outputs.size == 3
@@ -142,8 +153,10 @@ data class ModelContract(
                     is String -> p.also { GpuPrecision.litertName(it) }
                     else -> throw JsonException("gpu_precision must be a string")
                 },
+                parts = ModelParts.parse(root, version),
             )
             c.check(input)
+            if (c.parts.isNotEmpty()) ModelParts.checkChain(c)
             return c
         }
     }

@@ -83,13 +83,13 @@ class ContractTest {
 
     @Test
     fun unknownContractVersionIsRefusedWithAClearMessage() {
-        assertRefused(mutated("contract_version", value = 4.0), "version 4 is not supported")
+        assertRefused(mutated("contract_version", value = 5.0), "version 5 is not supported")
         assertRefused(mutated("contract_version", value = 1.5), "no integer contract_version")
         assertRefused(mutated("contract_version", value = "1"), "no integer contract_version")
         try {
-            ModelContract.parse(mutated("contract_version", value = 4.0)); fail("accepted contract version 4")
+            ModelContract.parse(mutated("contract_version", value = 5.0)); fail("accepted contract version 5")
         } catch (e: ContractException) {
-            assertTrue(AppError.fromContractFailure(e).userMessage.contains("version 4"))
+            assertTrue(AppError.fromContractFailure(e).userMessage.contains("version 5"))
         }
     }
 

@@ -62,5 +62,10 @@ class LogicTest {
         assertTrue(gpu.recoverable && gpu.userMessage.contains("CPU") && gpu.userMessage.contains("no OpenCL"))
         assertFalse(AppError.InferenceFailed("x").recoverable)
         assertTrue(AppError.fromContractFailure(JsonException("x")) is AppError.BadContract)
+        val part = AppError.MissingPart("meshpose_xs_gpu_heads.tflite", "meshpose_xs_gpu_two_part").userMessage
+        assertTrue(part.contains("meshpose_xs_gpu_heads.tflite") && part.contains("meshpose_xs_gpu_two_part.contract.json"))
+        val mismatch = AppError.PartMismatch("meshpose_xs_gpu_heads.tflite", "assets/meshpose_xs_gpu_heads.tflite",
+            "meshpose_xs_gpu_two_part").userMessage
+        assertTrue(mismatch.contains("sha256") && mismatch.contains("from one export"))
     }
 }
