@@ -56,7 +56,9 @@ def write_result(result: dict[str, Any], results_dir: Path) -> Path:
     stamp = result["timestamp_utc"].replace(":", "").replace("-", "")
     rt = result["runtime"]
     slug = re.sub(r"[^a-zA-Z0-9_.-]+", "-", f"{result['device']['name']}_{rt['name']}_{rt['accelerator']}_"
-                  f"{rt['precision']}_b{result['method']['batch']}")
+                  f"{rt['precision']}_b{result['method']['batch']}"
+                  # a deployment of several files (no extension) is named, beside its runtime's one-file row
+                  + ("" if "." in result["artifact"]["file"] else f"_{result['artifact']['file']}"))
     path = results_dir / f"{stamp}_{slug}.json"
     k = 1
     while path.exists():
