@@ -13,7 +13,7 @@ BENCH_ARGS = --device $(DEVICE) --variant $(VARIANT) --runs $(RUNS) --warmup $(W
 
 .PHONY: bench bench-report bench-publish bench-ci bench-devices
 
-bench: $(STAMP) ## Benchmark DEVICE (default host) for VARIANT; phones: NPU/GPU/CPU rows (ACCEL=), tools fetched once; results in artifacts/bench/
+bench: $(STAMP) ## Benchmark DEVICE (default host) for VARIANT; phones: NPU/GPU/CPU rows (ACCEL=), or the app (MODE=app MODEL=), tools fetched once; results in artifacts/bench/
 	@if [ "$(DEVICE)" = "host" ]; then $(MAKE) --no-print-directory export-tflite export-onnx VARIANT=$(VARIANT) $(if $(filter paper,$(VARIANT)),,INT8=1); fi
 	@echo ">> bench DEVICE=$(DEVICE) VARIANT=$(VARIANT)"
 	@$(PY) -m benchmarks run $(BENCH_ARGS)

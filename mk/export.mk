@@ -12,7 +12,7 @@ export-coreml: $(STAMP) ## Core ML .mlpackage (+ contract, ANE residency, fp16 p
 	@echo ">> export Core ML: VARIANT=$(VARIANT) $(if $(CKPT),CKPT=$(CKPT),(shipped checkpoint))"
 	@$(PY) -m export coreml $(EXPORT_ARGS) $(if $(COMPRESS),--compress $(COMPRESS)) $(if $(INT8),--int8)
 
-export-tflite: $(STAMP) system-gpu ## TFLite fp32/fp16 (+ contract, GPU-delegate gates, parity); INT8=1 NHWC=1 GPU_PRECISION=fp16|fp32|fp16-fp32acc
+export-tflite: $(STAMP) system-gpu ## TFLite fp32/fp16 and the two-part GPU deployment (+ contracts, GPU-delegate gates, parity); INT8=1 NHWC=1 GPU_PRECISION=fp16|fp32|fp16-fp32acc
 	@echo ">> export TFLite: VARIANT=$(VARIANT) $(if $(CKPT),CKPT=$(CKPT),(shipped checkpoint))"
 	@$(PY) -m export tflite $(EXPORT_ARGS) $(if $(INT8),--int8) $(if $(NHWC),--nhwc)
 
