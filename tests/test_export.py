@@ -57,6 +57,27 @@ def test_two_part_gpu_deployment_is_published_with_one_contract(exported):
     assert "meshpose_tiny_gpu_two_part" in listed and "meshpose_tiny_gpu_backbone.tflite" not in listed
 
 
+def test_make_eval_runs_the_two_part_deployment_by_name(exported, tmp_path, template):
+    from export.artifact_run import artifact_hash, read_contract
+    from export.evaluate import main as eval_main
+    from tests.conftest import write_rest_body_split
+
+    data = tmp_path / "d"
+    write_rest_body_split(data / "test", template, range(100, 104))
+    reports = {}
+    for name in ("meshpose_tiny_gpu_two_part", "meshpose_tiny.tflite"):
+        assert eval_main([str(exported / name), "--data", str(data)]) == 0
+        reports[name] = json.loads((exported / f"eval_{name}.json").read_text())
+        (exported / f"eval_{name}.json").unlink()  # the other tests see the export's files only
+    two_part, one_file = reports["meshpose_tiny_gpu_two_part"], reports["meshpose_tiny.tflite"]
+    deployment = exported / "meshpose_tiny_gpu_two_part"
+    assert two_part["artifact"]["sha256"] == artifact_hash(deployment, read_contract(deployment))
+    assert two_part["results"]["model"]["samples"] == 4
+    # the same fp32 graph cut in two: the same figures as the one file, within fp32 noise
+    key = "visible_vertex_2d_error_px_median"
+    assert abs(two_part["results"]["model"][key] - one_file["results"]["model"][key]) < 1e-3
+
+
 def test_make_parity_reruns_the_artifacts_without_converting(exported, capsys):
     from model.build import create_model
     from model.checkpoint import save_checkpoint
