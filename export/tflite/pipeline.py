@@ -47,7 +47,9 @@ def export_tflite(session: ExportSession, stage: Path, int8: bool, nhwc: bool, g
             raise ExportError(f"{artifact}: GPU-incompatible ops {analysis.incompatible[:5]}")
         if gpu and precision == "fp32":
             _gpu_gate(session, path, artifact, name, nhwc)
-        if precision == "fp32" and not nhwc:
+        if precision == "fp32" and nhwc:
+            log("two-part GPU deployment: NCHW input only, not written by an NHWC export (the NCHW export writes it)")
+        elif precision == "fp32":
             _two_part_deployment(session, model, stage, gpu)
 
 
