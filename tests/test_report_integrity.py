@@ -212,3 +212,25 @@ def test_make_parity_refuses_artifacts_that_emit_another_frame(artifacts, capsys
     assert export_main(["parity", "--variant", "tiny", "--out", str(artifacts)]) == 2
     err = capsys.readouterr().err
     assert "emit vertices about another origin" in err and "meshpose_tiny.onnx (contract 2)" in err
+
+
+def test_an_artifact_folder_lists_a_deployment_once_and_refuses_what_it_cannot_run(tmp_path):
+    """A deployment of parts is listed by its name and its part files not on their own; a model file without a
+    contract, or a deployment whose part is missing, is named rather than skipped."""
+    from export.artifact_run import artifact_runner, exported_artifacts, read_contract
+
+    deployment = {"artifact": "meshpose_tiny_gpu_two_part", "input": {"name": "image", "layout": "NCHW"},
+                  "parts": [{"artifact": "meshpose_tiny_gpu_backbone.tflite"},
+                            {"artifact": "meshpose_tiny_gpu_heads.tflite"}]}
+    (tmp_path / "meshpose_tiny_gpu_two_part.contract.json").write_text(json.dumps(deployment))
+    (tmp_path / "meshpose_tiny_gpu_backbone.tflite").write_bytes(b"part")
+    (tmp_path / "meshpose_tiny.onnx").write_bytes(b"model")
+    (tmp_path / CONTRACT).write_text("{}")
+    listed = [p.name for p in exported_artifacts(tmp_path, "meshpose_tiny")]
+    assert listed == ["meshpose_tiny.onnx", "meshpose_tiny_gpu_two_part"]
+    path = tmp_path / "meshpose_tiny_gpu_two_part"
+    with pytest.raises(FileNotFoundError, match=r"meshpose_tiny_gpu_heads\.tflite missing"):
+        artifact_runner(path, read_contract(path))
+    (tmp_path / "meshpose_tiny_fp16.tflite").write_bytes(b"stray")
+    with pytest.raises(FileNotFoundError, match=r"no contract beside meshpose_tiny_fp16\.tflite"):
+        exported_artifacts(tmp_path, "meshpose_tiny")
