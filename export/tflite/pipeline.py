@@ -39,18 +39,25 @@ def export_tflite(session: ExportSession, stage: Path, int8: bool, nhwc: bool, g
                        lambda x, p=path: tfl.run_xnnpack(p, {name: x}), nhwc=nhwc)
         if precision == "int8":
             continue
-        analysis = tfl.analyze_gpu_compat(path)
-        session.checks[f"{artifact} LiteRT analyzer (GPU compatibility)"] = (
-            "pass: no incompatible op" if analysis.ok else f"FAIL: {analysis.incompatible[:5]}"
-        )
-        if not analysis.ok:
-            raise ExportError(f"{artifact}: GPU-incompatible ops {analysis.incompatible[:5]}")
+        _require_gpu_compatible(session, path)
         if gpu and precision == "fp32":
             _gpu_gate(session, path, artifact, name, nhwc)
         if precision == "fp32" and nhwc:
             log("two-part GPU deployment: NCHW input only, not written by an NHWC export (the NCHW export writes it)")
         elif precision == "fp32":
             _two_part_deployment(session, model, stage, gpu)
+
+
+def _require_gpu_compatible(session: ExportSession, path: Path) -> None:
+    """The LiteRT analyzer's GPU compatibility check of one .tflite, recorded in the session's checks; an
+    incompatible op stops the export."""
+    from export import tflite as tfl
+
+    analysis = tfl.analyze_gpu_compat(path)
+    session.checks[f"{path.name} LiteRT analyzer (GPU compatibility)"] = (
+        "pass: no incompatible op" if analysis.ok else f"FAIL: {analysis.incompatible[:5]}")
+    if not analysis.ok:
+        raise ExportError(f"{path.name}: GPU-incompatible ops {analysis.incompatible[:5]}")
 
 
 # Reported beside the gated GPU precision: the two an app would choose between for speed (fp32 is the
@@ -98,11 +105,7 @@ def _two_part_deployment(session: ExportSession, model, stage: Path, gpu: bool) 
     example = model.example_input()
     paths = tp.convert_two_part(model, example, stage, names=tp.part_file_names(session.name))
     for path in paths:
-        analysis = tfl.analyze_gpu_compat(path)
-        session.checks[f"{path.name} LiteRT analyzer (GPU compatibility)"] = (
-            "pass: no incompatible op" if analysis.ok else f"FAIL: {analysis.incompatible[:5]}")
-        if not analysis.ok:
-            raise ExportError(f"{path.name}: GPU-incompatible ops {analysis.incompatible[:5]}")
+        _require_gpu_compatible(session, path)
     deployment = tp.deployment_name(session.name)
     contract = build_parts_contract(session.contract("tflite", deployment, "fp32"), deployment,
                                     tp.contract_parts(model, example, paths))

@@ -12,6 +12,8 @@ gpu-two-part` measures the deployment on any renders.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +99,7 @@ class TwoPartGpu:
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The deploy model's outputs, by name, for one input (a dict with the image under its input name)."""
-        features = self.backbone.run(inputs)
-        return self.heads.run({name: np.asarray(value, np.float32) for name, value in features.items()})
+        return run_chain([self.backbone.run, self.heads.run], inputs)
 
     def close(self) -> None:
         """Release both compiled models."""
@@ -106,11 +107,17 @@ class TwoPartGpu:
         self.heads.close()
 
 
+def run_chain(parts: list[Callable[[dict[str, np.ndarray]], dict]], inputs: dict[str, np.ndarray]
+              ) -> dict[str, np.ndarray]:
+    """Each part run on the previous part's outputs, by name (as float32 arrays); the last part's outputs."""
+    values = inputs
+    for run in parts:
+        values = {name: np.asarray(v, np.float32) for name, v in run(values).items()}
+    return values
+
+
 def run_parts_xnnpack(paths: list[Path], inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """A deployment's parts chained on the CPU (XNNPACK, fp32): each part's outputs are the next one's inputs."""
     from export.tflite.run import run_xnnpack
 
-    values = inputs
-    for path in paths:
-        values = {name: np.asarray(v, np.float32) for name, v in run_xnnpack(path, values).items()}
-    return values
+    return run_chain([partial(run_xnnpack, path) for path in paths], inputs)
