@@ -368,7 +368,7 @@ def test_mil_quantize_and_dequantize_kernels_round_trip():
 
 
 def test_w8a8_quantizes_the_backbone_only_stays_on_ane_and_is_close(tmp_path, tiny_models, contract, pixels):
-    from export.coreml.w8a8 import is_relu6_clip, quantized_fx_nodes
+    from export.coreml.w8a8 import _fx_name, is_relu6_clip, quantized_fx_nodes
 
     model = tiny_models[0]
     with pytest.raises(ValueError, match="calibration"):
@@ -402,6 +402,12 @@ def test_w8a8_quantizes_the_backbone_only_stays_on_ane_and_is_close(tmp_path, ti
     after_relu6 = [q for q in quantizes if q.inputs["input"].op is not None and q.inputs["input"].op.op_type == "relu6"]
     assert after_relu6 and all(q.inputs["output_dtype"].val == "uint8" for q in after_relu6)  # int8 at zero point -128
     assert any(q.inputs.get("zero_point") is not None for q in quantizes)  # the signed tensors' grids are not centred
+    # only convolutions read int8, and every sum of the int8 region reads fp16: a linear tensor (a projection's
+    # output, a residual stream) is rounded for the convolution that reads it, never for the sum it flows on to
+    readers = [c for q in quantizes for dq in q.outputs[0].child_ops for c in dq.outputs[0].child_ops]
+    assert readers and {c.op_type for c in readers} == {"conv"}, sorted({c.op_type for c in readers})
+    sums = [op for op in ops if op.op_type == "add" and _fx_name(op.name) in fx]
+    assert sums and not [op for op in sums for v in (op.x, op.y) if v.op is not None and v.op.op_type == "dequantize"]
     # the float parts keep fp16 weights: no int8 weight feeds a head's op
     int8_weight_users = {c.name.removesuffix("_cast_fp16") for op in ops if op.op_type.startswith("constexpr_")
                          for c in op.outputs[0].child_ops}
@@ -442,8 +448,10 @@ def test_w8a8_spread_draw_zero_is_the_exported_package_and_draws_move_it(tmp_pat
     assert len(rows) == 3 and len(seen) == 3 and all(r.gate == "int8" and r.core_inputs == 1 for r in rows)
     # draw 0 converts from ranges measured on a saved fp16 package: the export's own package, to the bit
     assert (rows[0].err2d_median_px, rows[0].err2d_max_px) == (want.err2d_median_px, want.err2d_max_px)
-    # 2 % moves of every range change the int8 grids, so the other draws' outputs move
-    assert all(r.err2d_max_px != want.err2d_max_px for r in rows[1:])
+    # 2 % moves of every range change the int8 grids, so the other draws' outputs move (median and max together:
+    # a draw can leave the tiny model's largest error where it was, as one did to the last bit)
+    figures = [(r.err2d_median_px, r.err2d_max_px) for r in rows]
+    assert all(f != (want.err2d_median_px, want.err2d_max_px) for f in figures[1:]), figures
     s = summary(rows)
     assert s["draws"] == 3 and s["p99_min_px"] <= s["p99_median_px"] <= s["p99_max_px"]
     assert s["failing"] == sum(not r.passed for r in rows)

@@ -9,14 +9,19 @@ quantize/dequantize pairs from those ranges (the same passes `linear_quantize_ac
 Weights inside the int8 region are then quantised to int8 per channel with `linear_quantize_weights`; the
 float parts keep fp16 weights, as in the TFLite recipe.
 
-Three choices close the gap to the TFLite int8 recipe (measured in docs/DESIGN.md §8, "int8"):
+Four choices close the gap to the TFLite int8 recipe and then go past it (measured in docs/DESIGN.md §8, "int8"):
 - ReLU6 arrives from torch as `clip(x, 0, 6)`, which coremltools' suffix pass does not treat as an activation
-  to fuse, so it quantised every convolution's output before the clip, over the pre-activation range (often
+  to fuse, so it quantised every convolution's output before the clip, over its pre-activation range (often
   ten times wider than [0, 6]). `clip_to_relu6_pass` rewrites those clips first, and the pair then follows the ReLU6.
 - Activations are quantised with a zero point (`linear` mode): most int8 tensors are ReLU6 outputs in
   [0, 6], on which a symmetric grid leaves half of its 256 levels unused.
 - The FPN's smoothing convolution is a float part (model/network/int8_region.py), and so are the float
   parts' weights.
+- Every convolution of the int8 region reads int8, but only ReLU6 outputs are written as int8: a projection's
+  or an FPN lateral's linear output, and every residual or FPN sum, stay fp16 (`activation_skips`). Rounding
+  the residual streams to one range per tensor is where most of the int8 error came from, and a stream
+  rounded at every block adds that error up along the backbone; read by the next convolution, the same
+  tensor is rounded once, on that convolution's input only.
 
 Selective, like the TFLite and QNN int8 recipes (measured in docs/DESIGN.md §8): ops that belong to the
 float parts (both heads with their argsoftmax, the stem, the first four inverted-residual blocks, the FPN's
@@ -134,9 +139,9 @@ def is_relu6_clip(op) -> bool:
 
 
 def quantize_activations(mlmodel, ranges: dict[str, dict[str, float]], quantized_nodes: set[str]):
-    """The model with int8 quantize/dequantize pairs (with zero points) around the ops coremltools quantises
-    (conv, linear, pooling, add and their activations, ReLU6 included after `clip_to_relu6_pass`) whose FX node
-    is in `quantized_nodes`; every other op keeps fp16."""
+    """The model with int8 quantize/dequantize pairs (with zero points) on the inputs of the convolutions whose
+    FX node is in `quantized_nodes` and on those convolutions' ReLU6 outputs (`activation_skips`); every other
+    tensor keeps fp16."""
     from coremltools.converters.mil.mil.passes.graph_pass import PassOption
     from coremltools.converters.mil.mil.passes.pass_registry import PASS_REGISTRY
     from coremltools.models import utils as model_utils
@@ -148,18 +153,49 @@ def quantize_activations(mlmodel, ranges: dict[str, dict[str, float]], quantized
     program = mlmodel._mil_program
     ranges = {k: dict(v) for k, v in ranges.items()}
     _adjust_concat_surrounding_activation_stats(_concat_groups(program), ranges)
-    skip = {op.name: None for op in _float_ops(program, quantized_nodes)}
-    config = OptimizationConfig(global_config=OpLinearQuantizerConfig(mode=ACTIVATION_MODE, dtype="int8"),
-                                op_name_configs=skip)
+    prefix_skip, suffix_skip = activation_skips(program, quantized_nodes)
+    int8 = OpLinearQuantizerConfig(mode=ACTIVATION_MODE, dtype="int8")
     passes = [clip_to_relu6_pass()]
-    for name in ("compression::insert_prefix_quantize_dequantize_pair",
-                 "compression::insert_suffix_quantize_dequantize_pair"):
+    for name, skip in (("compression::insert_prefix_quantize_dequantize_pair", prefix_skip),
+                       ("compression::insert_suffix_quantize_dequantize_pair", suffix_skip)):
+        config = OptimizationConfig(global_config=int8, op_name_configs=dict.fromkeys(skip))
         graph_pass = PASS_REGISTRY[name]
         graph_pass.set_options([PassOption("config", config), PassOption("activation_stats", ranges)])
         passes.append(graph_pass)
     passes.append(PASS_REGISTRY["common::dequantize_quantize_pair_elimination"])
     return model_utils._apply_graph_pass(mlmodel, passes, spec_version=mlmodel.get_spec().specificationVersion,
                                          skip_model_load=True)
+
+
+def activation_skips(program, quantized_nodes: set[str]) -> tuple[set[str], set[str]]:
+    """Names of the ops coremltools' prefix pass (int8 inputs) and suffix pass (int8 outputs) must leave alone.
+
+    Inputs: only the convolutions of the int8 region read int8; adds, pools and linears keep fp16 inputs.
+    Outputs: only a region convolution followed by ReLU6 writes int8 (after the ReLU6); a convolution with a
+    linear output (a projection, an FPN lateral) writes fp16, and no sum is quantised (it has no int8 inputs,
+    which the suffix pass needs). So every residual stream and FPN sum stays fp16 and is rounded to int8 only
+    where a convolution reads it (docs/DESIGN.md §8, "Linear tensors stay fp16").
+    """
+    prefix_skip = {op.name for op in _float_ops(program, quantized_nodes)}
+    suffix_skip = set(prefix_skip)
+    for op in program.functions["main"].operations:
+        if op.op_type == "const" or op.name in prefix_skip:
+            continue
+        if op.op_type != "conv":
+            prefix_skip.add(op.name)
+            suffix_skip.add(op.name)
+        elif not _feeds_relu6(op):
+            suffix_skip.add(op.name)
+    return prefix_skip, suffix_skip
+
+
+def _feeds_relu6(op) -> bool:
+    """Whether an op's output goes to a ReLU6 and nowhere else (`clip(0, 6)` before `clip_to_relu6_pass`)."""
+    children = op.outputs[0].child_ops
+    if len(children) != 1:
+        return False
+    child = children[0]
+    return child.op_type == "relu6" or (child.op_type == "clip" and is_relu6_clip(child))
 
 
 def float_part_weights(mlmodel, quantized_nodes: set[str]) -> set[str]:
