@@ -368,7 +368,7 @@ def test_mil_quantize_and_dequantize_kernels_round_trip():
 
 
 def test_w8a8_quantizes_the_backbone_only_stays_on_ane_and_is_close(tmp_path, tiny_models, contract, pixels):
-    from export.coreml.w8a8 import _fx_name, is_relu6_clip, quantized_fx_nodes
+    from export.coreml.w8a8 import is_relu6_clip, quantized_fx_nodes
 
     model = tiny_models[0]
     with pytest.raises(ValueError, match="calibration"):
@@ -406,7 +406,7 @@ def test_w8a8_quantizes_the_backbone_only_stays_on_ane_and_is_close(tmp_path, ti
     # output, a residual stream) is rounded for the convolution that reads it, never for the sum it flows on to
     readers = [c for q in quantizes for dq in q.outputs[0].child_ops for c in dq.outputs[0].child_ops]
     assert readers and {c.op_type for c in readers} == {"conv"}, sorted({c.op_type for c in readers})
-    sums = [op for op in ops if op.op_type == "add" and _fx_name(op.name) in fx]
+    sums = [op for op in ops if op.op_type == "add" and op.name.removesuffix("_cast_fp16") in fx]
     assert sums and not [op for op in sums for v in (op.x, op.y) if v.op is not None and v.op.op_type == "dequantize"]
     # the float parts keep fp16 weights: no int8 weight feeds a head's op
     int8_weight_users = {c.name.removesuffix("_cast_fp16") for op in ops if op.op_type.startswith("constexpr_")
